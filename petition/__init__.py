@@ -1,0 +1,67 @@
+"""The petition service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from petition.config import PROJECT_ROOT, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the application from ``settings`` (by default, the environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        instance_path=settings.instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        PETITION_SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        PREFERRED_URL_SCHEME="https" if settings.base_url.startswith("https://") else "http",
+        # The sign form may sit open while someone reads a long text.
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+    )
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    from petition import cli, db, errors, i18n, security, templating
+    from petition.extensions import babel, csrf, limiter, migrate
+
+    # Order matters: the database first (others may need it), then migrations,
+    # CSRF before any view, the limiter, and the locale for templates and mail.
+    db.init_app(app)
+    migrate.init_app(app, db.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from petition.api import bp as api_bp
+    from petition.mail import bp as mail_bp
+    from petition.petitions import bp as petitions_bp
+    from petition.signing import bp as signing_bp
+
+    app.register_blueprint(petitions_bp)
+    app.register_blueprint(signing_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(mail_bp)
+    csrf.exempt(api_bp)
+
+    app.cli.add_command(cli.petition_group)
+    return app

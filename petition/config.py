@@ -1,0 +1,105 @@
+"""Settings read once from ``PETITION_*`` environment variables.
+
+Defaults run safely on a laptop: SQLite in ``instance/``, in-memory rate limits,
+mail kept in ``instance/mail`` and shown at ``/dev/mail``. Production refuses to
+start without a real secret key and a mail URL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"PETITION_{name} must be true/false, got {raw!r}")
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip(), 10)
+    except ValueError:
+        raise ConfigError(f"PETITION_{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    secret_key: str = DEV_SECRET
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+    mail_url: str = ""
+    mail_from: str = "Petitions <petitions@localhost>"
+    instance_path: str = str(DEFAULT_INSTANCE)
+    ratelimit_storage_uri: str = "memory://"
+    proxy_hops: int = 0
+    token_ttl_days: int = 7
+    email_check_deliverability: bool = False
+    fold_interval_seconds: int = 5
+    mail_max_attempts: int = 8
+    testing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.env not in ("development", "production"):
+            raise ConfigError(f"PETITION_ENV must be development or production, got {self.env!r}")
+        if not self.database_url:
+            path = Path(self.instance_path) / "petition.sqlite3"
+            object.__setattr__(self, "database_url", f"sqlite:///{path}")
+        if self.is_production:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ConfigError(
+                    "PETITION_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (python -c 'import secrets; print(secrets.token_hex(32))')"
+                )
+            if not self.mail_url:
+                raise ConfigError("PETITION_MAIL_URL must be set in production (smtp://host:port)")
+        if self.proxy_hops < 0:
+            raise ConfigError("PETITION_PROXY_HOPS must not be negative")
+        if self.token_ttl_days < 1:
+            raise ConfigError("PETITION_TOKEN_TTL_DAYS must be at least 1")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``PETITION_*`` variable; junk raises :class:`ConfigError`."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            if field.name == "testing":
+                continue
+            key = f"PETITION_{field.name.upper()}"
+            if key not in environ:
+                continue
+            raw = environ[key]
+            if field.type == "bool":
+                values[field.name] = _bool(field.name.upper(), raw)
+            elif field.type == "int":
+                values[field.name] = _int(field.name.upper(), raw)
+            else:
+                values[field.name] = raw.strip()
+        return cls(**values)  # type: ignore[arg-type]

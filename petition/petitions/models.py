@@ -1,0 +1,78 @@
+"""Petitions and the immutable versions of their text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from petition.db import Base, created_at, int_pk, str_enum, utcnow
+
+
+class PetitionStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    DELIVERED = "delivered"
+
+
+class Petition(Base):
+    __tablename__ = "petitions"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('draft', 'open', 'closed', 'delivered')", name="status_known"
+        ),
+        sa.CheckConstraint("signature_count >= 0", name="count_not_negative"),
+    )
+
+    id: Mapped[int_pk]
+    slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    addressed_to: Mapped[str] = mapped_column(sa.String(300), default="")
+    language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    status: Mapped[PetitionStatus] = mapped_column(
+        str_enum(PetitionStatus),
+        default=PetitionStatus.DRAFT,
+    )
+    goal: Mapped[int | None]
+    opened_at: Mapped[dt.datetime | None]
+    closes_at: Mapped[dt.datetime | None]
+    # Folded in by the worker (see petition.signing.service.fold_counts); pages and
+    # the API read it instead of counting signatures.
+    signature_count: Mapped[int] = mapped_column(default=0)
+    # The highest sequence number given to a counted signature of this petition.
+    last_sequence: Mapped[int] = mapped_column(default=0)
+    current_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("petition_versions.id", use_alter=True)
+    )
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    current_version: Mapped[PetitionVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True, lazy="joined"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        if self.status != PetitionStatus.OPEN:
+            return False
+        return self.closes_at is None or self.closes_at > utcnow()
+
+
+class PetitionVersion(Base):
+    """The text exactly as signers were shown it; never changed once written."""
+
+    __tablename__ = "petition_versions"
+    __table_args__ = (sa.UniqueConstraint("petition_id", "number"),)
+
+    id: Mapped[int_pk]
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petitions.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body_markdown: Mapped[str] = mapped_column(sa.Text)
+    # Rendered and sanitized once when the version is written, not on every view.
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[created_at]

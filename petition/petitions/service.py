@@ -1,0 +1,168 @@
+"""Publishing petitions and reading them for pages and the API."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from petition.db import utcnow
+from petition.petitions import markdown
+from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
+from petition.signing.models import Signature, SignatureStatus
+
+logger = logging.getLogger(__name__)
+
+
+class PetitionFileError(ValueError):
+    """A petition file lacks a required field or is malformed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PetitionSource:
+    slug: str
+    title: str
+    body: str
+    language: str = "en"
+    addressed_to: str = ""
+    goal: int | None = None
+
+
+def parse_petition_file(path: Path) -> PetitionSource:
+    """Read a Markdown file with front matter. Raises :class:`PetitionFileError`."""
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PetitionFileError(f"{path}: {exc}") from exc
+    meta = post.metadata
+    missing = [key for key in ("title", "slug") if not str(meta.get(key) or "").strip()]
+    if missing:
+        raise PetitionFileError(f"{path}: front matter lacks {', '.join(missing)}")
+    goal = meta.get("goal")
+    if goal is not None and (not isinstance(goal, int) or goal < 1):
+        raise PetitionFileError(f"{path}: goal must be a positive whole number")
+    return PetitionSource(
+        slug=str(meta["slug"]).strip(),
+        title=str(meta["title"]).strip(),
+        body=post.content.strip() + "\n",
+        language=str(meta.get("lang") or "en").strip(),
+        addressed_to=str(meta.get("addressed_to") or "").strip(),
+        goal=goal,
+    )
+
+
+def text_sha256(body: str) -> str:
+    """The fingerprint of a version: SHA-256 of the exact UTF-8 bytes of its text."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def publish(session: Session, *, source: PetitionSource, open_now: bool = True) -> Petition:
+    """Create the petition or update it from ``source``.
+
+    A changed text becomes a new version once anyone has signed the current one;
+    until then the current version is corrected in place.
+    """
+    petition = session.scalars(
+        sa.select(Petition).where(Petition.slug == source.slug).with_for_update(of=Petition)
+    ).one_or_none()
+    if petition is None:
+        petition = Petition(slug=source.slug, title=source.title, status=PetitionStatus.DRAFT)
+        session.add(petition)
+        session.flush()
+        logger.info("created petition %s", source.slug)
+    petition.title = source.title
+    petition.addressed_to = source.addressed_to
+    petition.language = source.language
+    petition.goal = source.goal
+    if open_now and petition.status == PetitionStatus.DRAFT:
+        petition.status = PetitionStatus.OPEN
+        petition.opened_at = utcnow()
+    _set_text(session, petition, title=source.title, body=source.body)
+    session.flush()
+    return petition
+
+
+def _set_text(session: Session, petition: Petition, *, title: str, body: str) -> None:
+    digest = text_sha256(body)
+    current = petition.current_version
+    if current is not None and current.sha256 == digest and current.title == title:
+        return
+    has_signatures = current is not None and session.scalar(
+        sa.select(sa.exists().where(Signature.version_id == current.id))
+    )
+    if current is not None and not has_signatures:
+        # Nobody has seen this text as the thing they signed: correct it in place.
+        current.title = title
+        current.body_markdown = body
+        current.body_html = markdown.render(body)
+        current.sha256 = digest
+        return
+    number = (current.number + 1) if current is not None else 1
+    version = PetitionVersion(
+        petition_id=petition.id,
+        number=number,
+        title=title,
+        body_markdown=body,
+        body_html=markdown.render(body),
+        sha256=digest,
+    )
+    session.add(version)
+    session.flush()
+    petition.current_version = version
+    logger.info("petition %s now at version %d", petition.slug, number)
+
+
+def get_by_slug(session: Session, slug: str) -> Petition | None:
+    """The petition at ``slug``, unless it is still a draft (drafts are not public)."""
+    return session.scalars(
+        sa.select(Petition).where(Petition.slug == slug, Petition.status != PetitionStatus.DRAFT)
+    ).one_or_none()
+
+
+def list_open(session: Session) -> list[Petition]:
+    return list(
+        session.scalars(
+            sa.select(Petition)
+            .where(Petition.status == PetitionStatus.OPEN)
+            .order_by(Petition.signature_count.desc(), Petition.id)
+        )
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class PublicSigner:
+    name: str
+    country: str
+
+
+def public_signers(session: Session, petition: Petition, *, limit: int = 50) -> list[PublicSigner]:
+    """Newest verified signers who chose to show their name: name and country only."""
+    rows = session.execute(
+        sa.select(Signature.name, Signature.country)
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.status == SignatureStatus.VERIFIED,
+            Signature.is_public.is_(True),
+        )
+        .order_by(Signature.verified_at.desc(), Signature.id.desc())
+        .limit(limit)
+    )
+    return [PublicSigner(name=name, country=country) for name, country in rows if name]
+
+
+def summary(petition: Petition) -> dict[str, Any]:
+    """The public description of a petition shared by the API, widget and exports."""
+    return {
+        "slug": petition.slug,
+        "title": petition.title,
+        "status": str(petition.status),
+        "signature_count": petition.signature_count,
+        "goal": petition.goal,
+        "updated_at": petition.updated_at.isoformat(),
+    }

@@ -1,0 +1,96 @@
+"""The sign form, shared by the petition page and the widget."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Any
+
+import pycountry
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from petition.signing import addresses
+
+NAME_MAX = 100
+# Cells starting with these are run as formulas by spreadsheets (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+# Control, format (bidi overrides, zero-width), private-use, surrogate and unassigned.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+_URL = re.compile(
+    r"://|\bwww\.|\b[\w-]+\.(?:com|net|org|info|biz|io|co|me|ru|cn|xyz|top|site|online|"
+    r"app|link|click|shop|ly|gl|tk|ml|ga|cf|gq)\b",
+    re.IGNORECASE,
+)
+
+
+def clean_name(value: str) -> str:
+    """The name as stored: NFC, trimmed, inner runs of spaces collapsed.
+
+    Raises ``ValidationError`` with a message for the signer.
+    """
+    name = " ".join(unicodedata.normalize("NFC", value).split())
+    if not name:
+        raise ValidationError(_l("Please enter your name."))
+    if len(name) > NAME_MAX:
+        raise ValidationError(_l("Your name must be at most %(max)d characters.", max=NAME_MAX))
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in name):
+        raise ValidationError(_l("Your name contains invisible or control characters."))
+    if name.startswith(FORMULA_PREFIXES):
+        raise ValidationError(_l("Your name must not start with = + - or @."))
+    if _URL.search(name):
+        raise ValidationError(_l("Your name must not contain a web address."))
+    return name
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    countries = sorted(pycountry.countries, key=lambda c: c.name)
+    return [("", _l("Choose your country"))] + [(c.alpha_2, c.name) for c in countries]
+
+
+class SignForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(_l("Please enter your name."))])
+    email = StringField(
+        _l("Email address"), validators=[DataRequired(_l("Please enter your email address."))]
+    )
+    country = SelectField(_l("Country"), validate_choice=False)
+    postcode = StringField(
+        _l("Postcode (optional)"),
+        filters=[lambda value: value.strip().upper() if value else None],
+        validators=[
+            Optional(),
+            Length(max=16, message=_l("A postcode has at most 16 characters.")),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9 -]*$", message=_l("Use letters, digits, spaces and dashes.")),
+        ],
+    )
+    public = BooleanField(_l("Show my name on the petition page"))
+    updates = BooleanField(_l("Tell me about updates to this petition"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+
+    def validate_name(self, field: StringField) -> None:
+        field.data = clean_name(field.data or "")
+
+    def validate_email(self, field: StringField) -> None:
+        settings = current_app.config["PETITION_SETTINGS"]
+        try:
+            field.data = addresses.normalize(
+                field.data or "", check_deliverability=settings.email_check_deliverability
+            )
+        except addresses.InvalidAddress:
+            raise ValidationError(_l("Please enter a valid email address.")) from None
+
+    def validate_country(self, field: SelectField) -> None:
+        if (field.data or "") not in country_codes():
+            raise ValidationError(_l("Please choose your country."))

@@ -1,0 +1,75 @@
+"""Signatures: who signed which version, and where their confirmation stands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from petition.db import Base, created_at, int_pk, str_enum
+
+
+class SignatureStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    INVALIDATED = "invalidated"
+    WITHDRAWN = "withdrawn"
+
+
+class SignatureSource(enum.StrEnum):
+    PAGE = "page"
+    WIDGET = "widget"
+    API = "api"
+    IMPORT = "import"
+
+
+
+class Signature(Base):
+    __tablename__ = "signatures"
+    __table_args__ = (
+        # One signature per person and petition, also when two submits race.
+        sa.UniqueConstraint("petition_id", "canonical_email"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'verified', 'invalidated', 'withdrawn')", name="status_known"
+        ),
+        sa.CheckConstraint("source IN ('page', 'widget', 'api', 'import')", name="source_known"),
+        # The fold finds what changed since it last ran without scanning the petition.
+        sa.Index(
+            "ix_signatures_fold_pending",
+            "petition_id",
+            sqlite_where=sa.text("(status = 'verified') <> is_counted"),
+            postgresql_where=sa.text("(status = 'verified') <> is_counted"),
+        ),
+        sa.Index("ix_signatures_petition_id_verified_at", "petition_id", "verified_at"),
+    )
+
+    id: Mapped[int_pk]
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petitions.id"))
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("petition_versions.id"))
+    # Personal data: set to NULL when the signer withdraws.
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    canonical_email: Mapped[str | None] = mapped_column(sa.String(320))
+    postcode: Mapped[str | None] = mapped_column(sa.String(16))
+    country: Mapped[str] = mapped_column(sa.String(2))
+    is_public: Mapped[bool] = mapped_column(default=False)
+    has_update_consent: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[SignatureStatus] = mapped_column(str_enum(SignatureStatus),
+                                                    default=SignatureStatus.PENDING)
+    source: Mapped[SignatureSource] = mapped_column(str_enum(SignatureSource),
+                                                    default=SignatureSource.PAGE)
+    source_origin: Mapped[str | None] = mapped_column(sa.String(300))
+    # HMAC of the client address with a server key: groups abuse, cannot be reversed
+    # without the key, and is purged after a retention period.
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # Only SHA-256 hashes of the tokens mailed to the signer are kept.
+    confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    confirm_expires_at: Mapped[dt.datetime | None]
+    withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    is_counted: Mapped[bool] = mapped_column(default=False)
+    sequence: Mapped[int | None]
+    created_at: Mapped[created_at]
+    verified_at: Mapped[dt.datetime | None]
+    withdrawn_at: Mapped[dt.datetime | None]

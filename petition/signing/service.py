@@ -1,0 +1,354 @@
+"""Sign, confirm, withdraw, and fold verified signatures into the count.
+
+Every function here flushes and never commits: the request or the command that
+calls it owns the transaction, so a signature and its email land together or not
+at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import logging
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from petition.db import utcnow
+from petition.mail import service as mail
+from petition.petitions.models import Petition
+from petition.signing import addresses
+from petition.signing.models import Signature, SignatureSource, SignatureStatus
+from petition.signing.tokens import new_token, token_hash
+
+logger = logging.getLogger(__name__)
+
+
+class SignOutcome(enum.StrEnum):
+    NEW = "new"
+    ALREADY_SIGNED = "already_signed"
+
+
+class TokenState(enum.StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+class PetitionClosed(Exception):
+    """The petition does not take signatures now."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Signer:
+    """What a person typed into the form, already validated and normalized."""
+
+    name: str
+    email: str
+    country: str
+    postcode: str | None = None
+    is_public: bool = False
+    has_update_consent: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Client:
+    """Where a signature came from."""
+
+    ip: str | None
+    source: SignatureSource = SignatureSource.PAGE
+    origin: str | None = None
+    locale: str = "en"
+
+
+@dataclasses.dataclass(frozen=True)
+class SignResult:
+    outcome: SignOutcome
+    signature_id: int
+
+
+def _insert_ignoring_duplicates(session: Session) -> sa.Insert:
+    """``INSERT … ON CONFLICT (petition_id, canonical_email) DO NOTHING``.
+
+    Two concurrent submits of one address both reach the database; the unique
+    constraint lets exactly one insert, and the loser is told nothing was written
+    instead of failing, so it can treat the address as already signed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = postgresql.insert(Signature)
+    else:
+        stmt = sqlite.insert(Signature)
+    return stmt.on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
+
+
+def sign(
+    session: Session,
+    *,
+    petition: Petition,
+    signer: Signer,
+    client: Client,
+    ip_key: bytes,
+    base_url: str,
+    token_ttl: dt.timedelta,
+) -> SignResult:
+    """Record a pending signature and queue its confirmation email.
+
+    If the address already signed, nothing new is stored; the mailbox gets an
+    "already signed" email instead, and the caller must answer exactly as for a
+    new signature so that nobody can learn whether an address has signed.
+
+    Raises :class:`PetitionClosed` when the petition is not open.
+    """
+    if not petition.is_open or petition.current_version_id is None:
+        raise PetitionClosed(petition.slug)
+    now = utcnow()
+    confirm_token, confirm_hash = new_token()
+    withdraw_token, withdraw_hash = new_token()
+    canonical = addresses.canonical(signer.email)
+    inserted = session.execute(
+        _insert_ignoring_duplicates(session)
+        .values(
+            petition_id=petition.id,
+            version_id=petition.current_version_id,
+            name=signer.name,
+            email=signer.email,
+            canonical_email=canonical,
+            postcode=signer.postcode,
+            country=signer.country,
+            is_public=signer.is_public,
+            has_update_consent=signer.has_update_consent,
+            status=SignatureStatus.PENDING,
+            source=client.source,
+            source_origin=client.origin,
+            ip_hash=addresses.ip_hash(ip_key, client.ip),
+            confirm_token_hash=confirm_hash,
+            confirm_expires_at=now + token_ttl,
+            withdraw_token_hash=withdraw_hash,
+            created_at=now,
+        )
+        .returning(Signature.id)
+    ).scalar_one_or_none()
+    links = _Links(base_url, petition.slug)
+    if inserted is not None:
+        mail.enqueue(
+            session,
+            template="confirm",
+            to=signer.email,
+            locale=client.locale,
+            payload={
+                "name": signer.name,
+                "petition_title": petition.title,
+                "confirm_url": links.confirm(confirm_token),
+                "withdraw_url": links.withdraw(withdraw_token),
+                "expires_days": token_ttl.days,
+            },
+        )
+        return SignResult(SignOutcome.NEW, inserted)
+
+    existing = session.execute(
+        sa.select(Signature.id, Signature.status).where(
+            Signature.petition_id == petition.id, Signature.canonical_email == canonical
+        )
+    ).one()
+    # The person typing may not be the owner of the mailbox: only the mailbox
+    # learns that it has signed, and only it receives fresh links (which replace
+    # the earlier ones).
+    payload: dict[str, object] = {"petition_title": petition.title, "status": str(existing.status)}
+    values: dict[str, object] = {}
+    if existing.status in (SignatureStatus.PENDING, SignatureStatus.VERIFIED):
+        values["withdraw_token_hash"] = withdraw_hash
+        payload["withdraw_url"] = links.withdraw(withdraw_token)
+    if existing.status == SignatureStatus.PENDING:
+        values["confirm_token_hash"] = confirm_hash
+        values["confirm_expires_at"] = now + token_ttl
+        payload["confirm_url"] = links.confirm(confirm_token)
+        payload["expires_days"] = token_ttl.days
+    if values:
+        session.execute(sa.update(Signature).where(Signature.id == existing.id).values(**values))
+    mail.enqueue(
+        session, template="already_signed", to=signer.email, locale=client.locale, payload=payload
+    )
+    return SignResult(SignOutcome.ALREADY_SIGNED, existing.id)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Links:
+    base_url: str
+    slug: str
+
+    def confirm(self, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}/p/{self.slug}/confirm/{token}"
+
+    def withdraw(self, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}/p/{self.slug}/withdraw/{token}"
+
+
+def check_confirm_token(session: Session, *, petition: Petition, token: str) -> TokenState:
+    """Whether ``token`` would confirm a signature now. Reads only."""
+    row = session.execute(
+        sa.select(Signature.confirm_expires_at).where(
+            Signature.petition_id == petition.id,
+            Signature.confirm_token_hash == token_hash(token),
+            Signature.status == SignatureStatus.PENDING,
+        )
+    ).one_or_none()
+    if row is None:
+        return TokenState.INVALID
+    if row.confirm_expires_at is None or row.confirm_expires_at <= utcnow():
+        return TokenState.EXPIRED
+    return TokenState.VALID
+
+
+def confirm(session: Session, *, petition: Petition, token: str) -> TokenState:
+    """Verify the signature that ``token`` was mailed for; the token is used up.
+
+    One conditional UPDATE does the check and the change, so two confirmations at
+    the same moment verify once. The count rises at the next fold.
+    """
+    now = utcnow()
+    verified = session.execute(
+        sa.update(Signature)
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.confirm_token_hash == token_hash(token),
+            Signature.status == SignatureStatus.PENDING,
+            Signature.confirm_expires_at > now,
+        )
+        .values(
+            status=SignatureStatus.VERIFIED,
+            verified_at=now,
+            confirm_token_hash=None,
+            confirm_expires_at=None,
+        )
+        .returning(Signature.id)
+    ).scalar_one_or_none()
+    if verified is not None:
+        logger.info("signature %d verified on petition %s", verified, petition.slug)
+        return TokenState.VALID
+    return check_confirm_token(session, petition=petition, token=token)
+
+
+def check_withdraw_token(session: Session, *, petition: Petition, token: str) -> TokenState:
+    found = session.scalar(
+        sa.select(sa.exists().where(
+            Signature.petition_id == petition.id,
+            Signature.withdraw_token_hash == token_hash(token),
+            Signature.status != SignatureStatus.WITHDRAWN,
+        ))
+    )
+    return TokenState.VALID if found else TokenState.INVALID
+
+
+def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
+    """Withdraw a signature and erase the signer's personal data.
+
+    The row stays (without name, address or postcode) so that exports can list
+    the withdrawal by sequence number; the count drops at the next fold.
+    """
+    withdrawn = session.execute(
+        sa.update(Signature)
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.withdraw_token_hash == token_hash(token),
+            Signature.status != SignatureStatus.WITHDRAWN,
+        )
+        .values(
+            status=SignatureStatus.WITHDRAWN,
+            withdrawn_at=utcnow(),
+            name=None,
+            email=None,
+            canonical_email=None,
+            postcode=None,
+            ip_hash=None,
+            is_public=False,
+            has_update_consent=False,
+            confirm_token_hash=None,
+            confirm_expires_at=None,
+            withdraw_token_hash=None,
+        )
+        .returning(Signature.id)
+    ).scalar_one_or_none()
+    if withdrawn is None:
+        return TokenState.INVALID
+    logger.info("signature %d withdrawn from petition %s", withdrawn, petition.slug)
+    return TokenState.VALID
+
+
+# Signatures whose counted state differs from their status: verified but not yet
+# counted, or counted but since withdrawn or invalidated. A partial index covers it.
+_NEEDS_FOLD = sa.text("(signatures.status = 'verified') <> signatures.is_counted")
+
+
+def fold_counts(session: Session, *, limit: int = 5000) -> int:
+    """Fold changes of verified state into each petition's count; returns rows folded.
+
+    Confirmations only touch their own row; this folds them into the petition row
+    in one short transaction, so confirmations never queue on the petition's lock.
+    Counted signatures get the next sequence numbers of their petition, in order
+    of verification, which is the order exports follow. Several workers may fold
+    at once: rows another worker holds are skipped.
+    """
+    rows = session.execute(
+        sa.select(Signature.id, Signature.petition_id, Signature.status, Signature.sequence)
+        .where(_NEEDS_FOLD)
+        .order_by(Signature.petition_id, Signature.verified_at, Signature.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    by_petition: dict[int, list[sa.Row[tuple[int, int, SignatureStatus, int | None]]]] = defaultdict(list)
+    for row in rows:
+        by_petition[row.petition_id].append(row)
+    for petition_id, changes in by_petition.items():
+        petition = session.scalars(
+            sa.select(Petition).where(Petition.id == petition_id).with_for_update(of=Petition)
+        ).one()
+        added = [r for r in changes if r.status == SignatureStatus.VERIFIED]
+        removed = [r for r in changes if r.status != SignatureStatus.VERIFIED]
+        updates: list[dict[str, object]] = []
+        for row in added:
+            params: dict[str, object] = {"row_id": row.id, "is_counted": True}
+            sequence = row.sequence
+            if sequence is None:
+                petition.last_sequence += 1
+                sequence = petition.last_sequence
+            params["sequence"] = sequence
+            updates.append(params)
+        for row in removed:
+            updates.append({"row_id": row.id, "is_counted": False, "sequence": row.sequence})
+        session.execute(
+            sa.update(Signature.__table__)
+            .where(Signature.__table__.c.id == sa.bindparam("row_id"))
+            .values(is_counted=sa.bindparam("is_counted"), sequence=sa.bindparam("sequence")),
+            updates,
+        )
+        petition.signature_count += len(added) - len(removed)
+        petition.updated_at = utcnow()
+    session.flush()
+    logger.info("folded %d signature changes into %d petitions", len(rows), len(by_petition))
+    return len(rows)
+
+
+def recount(session: Session, *, petition: Petition) -> int:
+    """Recompute a petition's count exactly from its signatures; returns it."""
+    session.execute(
+        sa.select(Petition.id).where(Petition.id == petition.id).with_for_update(of=Petition)
+    )
+    while fold_counts(session):
+        pass
+    exact = session.scalar(
+        sa.select(sa.func.count()).where(
+            Signature.petition_id == petition.id, Signature.status == SignatureStatus.VERIFIED
+        )
+    ) or 0
+    if exact != petition.signature_count:
+        logger.warning(
+            "petition %s count corrected from %d to %d", petition.slug, petition.signature_count, exact
+        )
+        petition.signature_count = exact
+    session.flush()
+    return exact

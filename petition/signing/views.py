@@ -1,0 +1,119 @@
+"""Sign, confirm and withdraw: thin views over ``petition.signing.service``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from http import HTTPStatus
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from werkzeug.wrappers import Response
+
+from petition.config import Settings
+from petition.db import db
+from petition.petitions import service as petitions
+from petition.petitions.models import Petition
+from petition.petitions.views import page_context
+from petition.signing import bp, service
+from petition.signing.forms import SignForm
+from petition.signing.models import SignatureSource
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    return settings
+
+
+def _petition(slug: str) -> Petition:
+    return petitions.get_by_slug(db.session, slug) or abort(HTTPStatus.NOT_FOUND)
+
+
+@bp.post("/p/<slug>/sign")
+def sign(slug: str) -> Response | tuple[str, int]:
+    """Take a signature from the petition page's form."""
+    petition = _petition(slug)
+    if not petition.is_open:
+        return render_template("signing/closed.html", petition=petition), HTTPStatus.CONFLICT
+    form = SignForm()
+    if not form.validate():
+        return (
+            render_template("petitions/page.html", **page_context(petition, form)),
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+        )
+    settings = _settings()
+    service.sign(
+        db.session,
+        petition=petition,
+        signer=signer_from(form),
+        client=service.Client(ip=request.remote_addr, source=SignatureSource.PAGE,
+                              locale=str(get_locale() or "en")),
+        ip_key=ip_key(settings),
+        base_url=settings.base_url,
+        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+    )
+    return redirect(url_for("signing.signed", slug=slug), HTTPStatus.SEE_OTHER)
+
+
+def signer_from(form: SignForm) -> service.Signer:
+    return service.Signer(
+        name=form.name.data,
+        email=form.email.data,
+        country=form.country.data,
+        postcode=form.postcode.data or None,
+        is_public=bool(form.public.data),
+        has_update_consent=bool(form.updates.data),
+    )
+
+
+def ip_key(settings: Settings) -> bytes:
+    return (settings.secret_key + ":ip-hash").encode()
+
+
+@bp.get("/p/<slug>/signed")
+def signed(slug: str) -> str:
+    """Ask the signer to check their mailbox (the same page for every address)."""
+    return render_template("signing/signed.html", petition=_petition(slug))
+
+
+@bp.get("/p/<slug>/confirm/<token>")
+def confirm_page(slug: str, token: str) -> tuple[str, int]:
+    """Show the confirm button; a GET (say, by a mail scanner) changes nothing."""
+    petition = _petition(slug)
+    state = service.check_confirm_token(db.session, petition=petition, token=token)
+    return _token_page("signing/confirm.html", petition, state, token)
+
+
+@bp.post("/p/<slug>/confirm/<token>")
+def confirm(slug: str, token: str) -> tuple[str, int]:
+    """Confirm a signature."""
+    petition = _petition(slug)
+    state = service.confirm(db.session, petition=petition, token=token)
+    if state == service.TokenState.VALID:
+        return render_template("signing/confirmed.html", petition=petition), HTTPStatus.OK
+    return _token_page("signing/confirm.html", petition, state, token)
+
+
+@bp.get("/p/<slug>/withdraw/<token>")
+def withdraw_page(slug: str, token: str) -> tuple[str, int]:
+    """Show the withdraw button."""
+    petition = _petition(slug)
+    state = service.check_withdraw_token(db.session, petition=petition, token=token)
+    return _token_page("signing/withdraw.html", petition, state, token)
+
+
+@bp.post("/p/<slug>/withdraw/<token>")
+def withdraw(slug: str, token: str) -> tuple[str, int]:
+    """Withdraw a signature and erase the signer's details."""
+    petition = _petition(slug)
+    state = service.withdraw(db.session, petition=petition, token=token)
+    if state == service.TokenState.VALID:
+        return render_template("signing/withdrawn.html", petition=petition), HTTPStatus.OK
+    return _token_page("signing/withdraw.html", petition, state, token)
+
+
+def _token_page(template: str, petition: Petition, state: service.TokenState,
+                token: str) -> tuple[str, int]:
+    status = HTTPStatus.OK if state == service.TokenState.VALID else HTTPStatus.NOT_FOUND
+    if state == service.TokenState.EXPIRED:
+        status = HTTPStatus.GONE
+    return render_template(template, petition=petition, state=str(state), token=token), status

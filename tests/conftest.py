@@ -1,0 +1,249 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, a real SMTP server, helpers.
+
+Every test that uses ``app`` runs once per database. The schema always comes
+from the Alembic migrations. Tests commit for real (the concurrency and worker
+tests must), so each test gets a fresh copy of a migrated SQLite file, or a
+PostgreSQL database whose tables are emptied afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from petition import create_app
+from petition.config import PROJECT_ROOT, Settings
+from petition.db import db, session_scope
+from petition.mail import worker
+from petition.petitions import service as petitions
+from petition.petitions.models import Petition
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PETITION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("PETITION_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+DARAA = PROJECT_ROOT / "content" / "defend-the-people-of-daraa.md"
+# In CI every real component must be there: a skipped PostgreSQL run would hide failures.
+REQUIRE_ALL = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _backends() -> list[object]:
+    params: list[object] = [pytest.param("sqlite", id="sqlite")]
+    params.append(pytest.param("postgresql", id="postgresql"))
+    return params
+
+
+# --- databases -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; every test gets its own copy."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    app = create_app(Settings(instance_path=str(folder), database_url=f"sqlite:///{path}", testing=True))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test run, migrated once, dropped at the end."""
+    if not _postgres_reachable():
+        if REQUIRE_ALL:
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {POSTGRES_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"petition_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    app = create_app(Settings(database_url=url, testing=True,
+                              instance_path=str(Path(os.environ.get("TMPDIR", "/tmp")) / name)))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "petition.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_database")
+    yield url
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        tables = [
+            name for name in sa.inspect(conn).get_table_names() if name != "alembic_version"
+        ]
+        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        instance_path=str(tmp_path / "instance"),
+        base_url="http://localhost",
+        testing=True,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def petition(app: Flask) -> Petition:
+    """The Daraa petition, open, loaded from the project's copy of its text."""
+    with app.app_context(), session_scope() as session:
+        return petitions.publish(session, source=petitions.parse_petition_file(DARAA))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- mail ----------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    """What the test SMTP server received."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Iterator[Mailbox]:
+    smtp_server[1].clear()
+    yield smtp_server[1]
+    smtp_server[1].clear()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_server: tuple[Controller, Mailbox]) -> Settings:
+    controller = smtp_server[0]
+    return replace(settings, mail_url=f"smtp://127.0.0.1:{controller.port}")
+
+
+@pytest.fixture
+def mail_app(mail_settings: Settings) -> Iterator[Flask]:
+    """The app sending through the test's real SMTP server."""
+    application = create_app(mail_settings)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def text_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def link_in(message: EmailMessage, kind: str) -> str:
+    """The path of the /confirm/ or /withdraw/ link in a received mail."""
+    found = re.search(rf"http://localhost(/p/[\w-]+/{kind}/[\w-]+)", text_body(message))
+    assert found, f"no {kind} link in:\n{text_body(message)}"
+    return found.group(1)
+
+
+def run_worker(app: Flask) -> None:
+    worker.run(app, once=True)
+
+
+# --- forms -----------------------------------------------------------------------
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF token in page"
+    return found.group(1) or found.group(2)
+
+
+def sign_form(client: FlaskClient, slug: str, **fields: str) -> dict[str, str]:
+    page = client.get(f"/p/{slug}")
+    data = {
+        "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "name": "Layla Haddad",
+        "email": "layla@example.org",
+        "country": "SY",
+    }
+    data.update(fields)
+    return data
