@@ -19,8 +19,12 @@ petition_group = AppGroup("petition", help="Run and manage the petition service.
 
 
 @petition_group.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--draft", is_flag=True, help="Create new petitions as drafts instead of opening them.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--draft", is_flag=True, help="Create new petitions as drafts instead of opening them."
+)
 def import_command(files: tuple[Path, ...], draft: bool) -> None:
     """Create or update petitions from Markdown files with front matter."""
     for path in files:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
-DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"
+# Known on purpose: production refuses to start with it.
+DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

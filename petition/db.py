@@ -140,7 +140,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 def session_scope(*, write: bool = True) -> Iterator[Session]:
     """One unit of work outside a request: commit at the end, roll back on error."""
     token = _immediate.set(write)
-    session = db.session
+    session = get_session()
     try:
         yield session
         session.commit()
@@ -152,8 +152,10 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
         db.session.remove()
 
 
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def get_session() -> Session:
+    """The session of the current app context (request, command or worker)."""
+    session: Session = db.session()
+    return session
 
 
 def str_enum(cls: type[enum.StrEnum]) -> sa.Enum:

@@ -26,7 +26,11 @@ def init_app(app: Flask) -> None:
         chosen = request.args.get("lang")
         if chosen in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != chosen:
             response.set_cookie(
-                i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="Lax",
-                secure=request.is_secure, httponly=True,
+                i18n.LANG_COOKIE,
+                chosen,
+                max_age=365 * 86400,
+                samesite="Lax",
+                secure=request.is_secure,
+                httponly=True,
             )
         return response

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -66,7 +67,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once; every test gets its own copy."""
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.sqlite3"
-    app = create_app(Settings(instance_path=str(folder), database_url=f"sqlite:///{path}", testing=True))
+    app = create_app(
+        Settings(instance_path=str(folder), database_url=f"sqlite:///{path}", testing=True)
+    )
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -84,8 +87,13 @@ def postgres_database() -> Iterator[str]:
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    app = create_app(Settings(database_url=url, testing=True,
-                              instance_path=str(Path(os.environ.get("TMPDIR", "/tmp")) / name)))
+    app = create_app(
+        Settings(
+            database_url=url,
+            testing=True,
+            instance_path=tempfile.mkdtemp(prefix=name),
+        )
+    )
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -105,9 +113,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield url
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
-        tables = [
-            name for name in sa.inspect(conn).get_table_names() if name != "alembic_version"
-        ]
+        tables = [name for name in sa.inspect(conn).get_table_names() if name != "alembic_version"]
         conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
@@ -228,7 +234,9 @@ def run_worker(app: Flask) -> None:
 
 # --- forms -----------------------------------------------------------------------
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_from(html: str) -> str:

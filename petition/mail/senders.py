@@ -6,6 +6,7 @@ pay a TCP and TLS handshake per message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -82,10 +83,8 @@ class SMTPSender:
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

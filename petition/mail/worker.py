@@ -75,7 +75,9 @@ def deliver_due(session: Session, *, sender: Sender, settings: Settings, limit: 
             else:
                 message.next_attempt_at = utcnow() + backoff(message.attempts)
                 message.last_error = str(exc)[:500]
-                logger.warning("mail %d deferred (attempt %d): %s", message.id, message.attempts, exc)
+                logger.warning(
+                    "mail %d deferred (attempt %d): %s", message.id, message.attempts, exc
+                )
             continue
         except PermanentFailure as exc:
             _give_up(message, str(exc))
@@ -91,15 +93,18 @@ def deliver_due(session: Session, *, sender: Sender, settings: Settings, limit: 
 
 
 def _give_up(message: OutboxMessage, reason: str) -> None:
-    logger.error("mail %d failed for good after %d attempts: %s", message.id, message.attempts, reason)
+    logger.error(
+        "mail %d failed for good after %d attempts: %s", message.id, message.attempts, reason
+    )
     message.status = OutboxStatus.FAILED
     message.last_error = reason[:500]
     message.to_address = None
     message.payload = None
 
 
-def run(app: Flask, *, once: bool = False, idle_sleep: float = 1.0,
-        stop: threading.Event | None = None) -> None:
+def run(
+    app: Flask, *, once: bool = False, idle_sleep: float = 1.0, stop: threading.Event | None = None
+) -> None:
     """Send mail and fold counts until stopped; with ``once``, drain what is due and return."""
     settings: Settings = app.config["PETITION_SETTINGS"]
     stop = stop or threading.Event()

@@ -9,8 +9,21 @@ from markdown_it import MarkdownIt
 # removes anything that is not plain document markup, as a second wall.
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _ALLOWED_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "ul", "ol", "li", "blockquote",
-    "em", "strong", "code", "pre", "a",
+    "p",
+    "br",
+    "hr",
+    "h2",
+    "h3",
+    "h4",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "a",
 }
 
 

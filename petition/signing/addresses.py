@@ -10,8 +10,18 @@ import email_validator
 # Providers that deliver "a.b+tag@" to "ab@": the same person must not sign twice.
 _DOTS_IGNORED = {"gmail.com", "googlemail.com"}
 _PLUS_TAGS = _DOTS_IGNORED | {
-    "outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com", "mac.com",
-    "protonmail.com", "proton.me", "pm.me", "fastmail.com", "yandex.ru", "yandex.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "protonmail.com",
+    "proton.me",
+    "pm.me",
+    "fastmail.com",
+    "yandex.ru",
+    "yandex.com",
 }
 _ALIASES = {"googlemail.com": "gmail.com"}
 

@@ -57,7 +57,7 @@ def country_choices() -> list[tuple[str, str]]:
     return [("", _l("Choose your country"))] + [(c.alpha_2, c.name) for c in countries]
 
 
-class SignForm(FlaskForm):
+class SignForm(FlaskForm):  # type: ignore[misc]
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Please enter your name."))])
     email = StringField(
         _l("Email address"), validators=[DataRequired(_l("Please enter your email address."))]
@@ -69,7 +69,10 @@ class SignForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=16, message=_l("A postcode has at most 16 characters.")),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9 -]*$", message=_l("Use letters, digits, spaces and dashes.")),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+                message=_l("Use letters, digits, spaces and dashes."),
+            ),
         ],
     )
     public = BooleanField(_l("Show my name on the petition page"))

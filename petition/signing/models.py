@@ -25,7 +25,6 @@ class SignatureSource(enum.StrEnum):
     IMPORT = "import"
 
 
-
 class Signature(Base):
     __tablename__ = "signatures"
     __table_args__ = (
@@ -56,10 +55,12 @@ class Signature(Base):
     country: Mapped[str] = mapped_column(sa.String(2))
     is_public: Mapped[bool] = mapped_column(default=False)
     has_update_consent: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[SignatureStatus] = mapped_column(str_enum(SignatureStatus),
-                                                    default=SignatureStatus.PENDING)
-    source: Mapped[SignatureSource] = mapped_column(str_enum(SignatureSource),
-                                                    default=SignatureSource.PAGE)
+    status: Mapped[SignatureStatus] = mapped_column(
+        str_enum(SignatureStatus), default=SignatureStatus.PENDING
+    )
+    source: Mapped[SignatureSource] = mapped_column(
+        str_enum(SignatureSource), default=SignatureSource.PAGE
+    )
     source_origin: Mapped[str | None] = mapped_column(sa.String(300))
     # HMAC of the client address with a server key: groups abuse, cannot be reversed
     # without the key, and is purged after a retention period.

@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import logging
 from collections import defaultdict
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,11 +78,10 @@ def _insert_ignoring_duplicates(session: Session) -> sa.Insert:
     constraint lets exactly one insert, and the loser is told nothing was written
     instead of failing, so it can treat the address as already signed.
     """
+    keys = ["petition_id", "canonical_email"]
     if session.get_bind().dialect.name == "postgresql":
-        stmt = postgresql.insert(Signature)
-    else:
-        stmt = sqlite.insert(Signature)
-    return stmt.on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
+        return postgresql.insert(Signature).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(Signature).on_conflict_do_nothing(index_elements=keys)
 
 
 def sign(
@@ -233,11 +233,13 @@ def confirm(session: Session, *, petition: Petition, token: str) -> TokenState:
 
 def check_withdraw_token(session: Session, *, petition: Petition, token: str) -> TokenState:
     found = session.scalar(
-        sa.select(sa.exists().where(
-            Signature.petition_id == petition.id,
-            Signature.withdraw_token_hash == token_hash(token),
-            Signature.status != SignatureStatus.WITHDRAWN,
-        ))
+        sa.select(
+            sa.exists().where(
+                Signature.petition_id == petition.id,
+                Signature.withdraw_token_hash == token_hash(token),
+                Signature.status != SignatureStatus.WITHDRAWN,
+            )
+        )
     )
     return TokenState.VALID if found else TokenState.INVALID
 
@@ -300,7 +302,7 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
     ).all()
     if not rows:
         return 0
-    by_petition: dict[int, list[sa.Row[tuple[int, int, SignatureStatus, int | None]]]] = defaultdict(list)
+    by_petition: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         by_petition[row.petition_id].append(row)
     for petition_id, changes in by_petition.items():
@@ -320,9 +322,12 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
             updates.append(params)
         for row in removed:
             updates.append({"row_id": row.id, "is_counted": False, "sequence": row.sequence})
+        table = sa.table(
+            "signatures", sa.column("id"), sa.column("is_counted"), sa.column("sequence")
+        )
         session.execute(
-            sa.update(Signature.__table__)
-            .where(Signature.__table__.c.id == sa.bindparam("row_id"))
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"))
             .values(is_counted=sa.bindparam("is_counted"), sequence=sa.bindparam("sequence")),
             updates,
         )
@@ -340,14 +345,20 @@ def recount(session: Session, *, petition: Petition) -> int:
     )
     while fold_counts(session):
         pass
-    exact = session.scalar(
-        sa.select(sa.func.count()).where(
-            Signature.petition_id == petition.id, Signature.status == SignatureStatus.VERIFIED
+    exact = (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Signature.petition_id == petition.id, Signature.status == SignatureStatus.VERIFIED
+            )
         )
-    ) or 0
+        or 0
+    )
     if exact != petition.signature_count:
         logger.warning(
-            "petition %s count corrected from %d to %d", petition.slug, petition.signature_count, exact
+            "petition %s count corrected from %d to %d",
+            petition.slug,
+            petition.signature_count,
+            exact,
         )
         petition.signature_count = exact
     session.flush()

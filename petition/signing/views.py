@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from petition.config import Settings
-from petition.db import db
+from petition.db import get_session
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.petitions.views import page_context
@@ -25,7 +25,7 @@ def _settings() -> Settings:
 
 
 def _petition(slug: str) -> Petition:
-    return petitions.get_by_slug(db.session, slug) or abort(HTTPStatus.NOT_FOUND)
+    return petitions.get_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
 
 
 @bp.post("/p/<slug>/sign")
@@ -42,11 +42,12 @@ def sign(slug: str) -> Response | tuple[str, int]:
         )
     settings = _settings()
     service.sign(
-        db.session,
+        get_session(),
         petition=petition,
         signer=signer_from(form),
-        client=service.Client(ip=request.remote_addr, source=SignatureSource.PAGE,
-                              locale=str(get_locale() or "en")),
+        client=service.Client(
+            ip=request.remote_addr, source=SignatureSource.PAGE, locale=str(get_locale() or "en")
+        ),
         ip_key=ip_key(settings),
         base_url=settings.base_url,
         token_ttl=dt.timedelta(days=settings.token_ttl_days),
@@ -79,7 +80,7 @@ def signed(slug: str) -> str:
 def confirm_page(slug: str, token: str) -> tuple[str, int]:
     """Show the confirm button; a GET (say, by a mail scanner) changes nothing."""
     petition = _petition(slug)
-    state = service.check_confirm_token(db.session, petition=petition, token=token)
+    state = service.check_confirm_token(get_session(), petition=petition, token=token)
     return _token_page("signing/confirm.html", petition, state, token)
 
 
@@ -87,7 +88,7 @@ def confirm_page(slug: str, token: str) -> tuple[str, int]:
 def confirm(slug: str, token: str) -> tuple[str, int]:
     """Confirm a signature."""
     petition = _petition(slug)
-    state = service.confirm(db.session, petition=petition, token=token)
+    state = service.confirm(get_session(), petition=petition, token=token)
     if state == service.TokenState.VALID:
         return render_template("signing/confirmed.html", petition=petition), HTTPStatus.OK
     return _token_page("signing/confirm.html", petition, state, token)
@@ -97,7 +98,7 @@ def confirm(slug: str, token: str) -> tuple[str, int]:
 def withdraw_page(slug: str, token: str) -> tuple[str, int]:
     """Show the withdraw button."""
     petition = _petition(slug)
-    state = service.check_withdraw_token(db.session, petition=petition, token=token)
+    state = service.check_withdraw_token(get_session(), petition=petition, token=token)
     return _token_page("signing/withdraw.html", petition, state, token)
 
 
@@ -105,14 +106,15 @@ def withdraw_page(slug: str, token: str) -> tuple[str, int]:
 def withdraw(slug: str, token: str) -> tuple[str, int]:
     """Withdraw a signature and erase the signer's details."""
     petition = _petition(slug)
-    state = service.withdraw(db.session, petition=petition, token=token)
+    state = service.withdraw(get_session(), petition=petition, token=token)
     if state == service.TokenState.VALID:
         return render_template("signing/withdrawn.html", petition=petition), HTTPStatus.OK
     return _token_page("signing/withdraw.html", petition, state, token)
 
 
-def _token_page(template: str, petition: Petition, state: service.TokenState,
-                token: str) -> tuple[str, int]:
+def _token_page(
+    template: str, petition: Petition, state: service.TokenState, token: str
+) -> tuple[str, int]:
     status = HTTPStatus.OK if state == service.TokenState.VALID else HTTPStatus.NOT_FOUND
     if state == service.TokenState.EXPIRED:
         status = HTTPStatus.GONE

@@ -6,7 +6,6 @@ from http import HTTPStatus
 
 from flask import Flask
 
-from petition.petitions.models import Petition
 from tests.conftest import Mailbox, link_in, run_worker, sign_form
 
 
