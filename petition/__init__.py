@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    import petition.audit.models  # noqa: F401  (registers the table for migrations)
     from petition.api import bp as api_bp
     from petition.mail import bp as mail_bp
     from petition.petitions import bp as petitions_bp
