@@ -52,17 +52,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
-    import petition.audit.models  # noqa: F401  (registers the table for migrations)
-    from petition.api import bp as api_bp
-    from petition.mail import bp as mail_bp
-    from petition.petitions import bp as petitions_bp
-    from petition.signing import bp as signing_bp
+    # Importing the views attaches their routes to the domains' blueprints.
+    import petition.api.views
+    import petition.audit.models
+    import petition.mail.views
+    import petition.petitions.views
+    import petition.signing.views
 
-    app.register_blueprint(petitions_bp)
-    app.register_blueprint(signing_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(mail_bp)
-    csrf.exempt(api_bp)
+    for domain in (petition.petitions, petition.signing, petition.api, petition.mail):
+        app.register_blueprint(domain.bp)
+    csrf.exempt(petition.api.bp)
 
     app.cli.add_command(cli.petition_group)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 
 import frontmatter
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.orm import Session
 
 from petition.db import utcnow
@@ -38,7 +39,7 @@ def parse_petition_file(path: Path) -> PetitionSource:
     """Read a Markdown file with front matter. Raises :class:`PetitionFileError`."""
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         raise PetitionFileError(f"{path}: {exc}") from exc
     meta = post.metadata
     missing = [key for key in ("title", "slug") if not str(meta.get(key) or "").strip()]
@@ -154,6 +155,15 @@ def public_signers(session: Session, petition: Petition, *, limit: int = 50) -> 
         .limit(limit)
     )
     return [PublicSigner(name=name, country=country) for name, country in rows if name]
+
+
+def page_context(session: Session, petition: Petition) -> dict[str, Any]:
+    """What the petition page shows besides the form (also when a form comes back)."""
+    return {
+        "petition": petition,
+        "version": petition.current_version,
+        "signers": public_signers(session, petition),
+    }
 
 
 def summary(petition: Petition) -> dict[str, Any]:

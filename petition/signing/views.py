@@ -13,7 +13,6 @@ from petition.config import Settings
 from petition.db import get_session
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.petitions.views import page_context
 from petition.signing import bp, service
 from petition.signing.forms import SignForm
 from petition.signing.models import SignatureSource
@@ -37,7 +36,9 @@ def sign(slug: str) -> Response | tuple[str, int]:
     form = SignForm()
     if not form.validate():
         return (
-            render_template("petitions/page.html", **page_context(petition, form)),
+            render_template(
+                "petitions/page.html", form=form, **petitions.page_context(get_session(), petition)
+            ),
             HTTPStatus.UNPROCESSABLE_ENTITY,
         )
     settings = _settings()
