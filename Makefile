@@ -33,3 +33,6 @@ lint: install ## ruff, ruff format --check, mypy --strict
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage
+
+bench: install ## Load benchmarks side by side with reference endpoints (needs wrk)
+	$(BIN)/python -m bench.run

@@ -1,0 +1,596 @@
+"""Side-by-side load benchmarks: the service's endpoints against reference endpoints.
+
+For each database it starts gunicorn (same worker settings) for ``bench/reference.py``
+and for the service, drives each endpoint with wrk, and prints a table with req/s,
+p50/p99 latency, errors, rows landed against 2xx/3xx answers, worker memory, and
+each endpoint's ratio to its reference measured in the same run (medians of
+several runs). Then the mail worker, the count fold, and the read endpoints again
+with 1,000,000 verified signatures stored.
+
+    .venv/bin/python -m bench.run                     # both databases, 3 runs of 5 s
+    .venv/bin/python -m bench.run --quick             # a one-second smoke run
+    .venv/bin/python -m bench.run --databases sqlite --runs 5 --duration 10
+
+Only 127.0.0.1 is targeted; every load is bounded in time and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+WRK_DIR = ROOT / "bench" / "wrk"
+SLUG = "defend-the-people-of-daraa"
+POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@dataclasses.dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    ok: int
+    requests: int
+    landed: int | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(port: int, path: str = "/", timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2)
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not answer {path}")
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app: str, env: dict[str, str], *, workers: int, probe: str
+) -> Iterator[tuple[int, int]]:
+    """Run gunicorn with sync workers; yields (port, master pid)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+            app,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(port, probe)
+        yield port, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def worker_rss_mb(master: int) -> list[float]:
+    """Resident memory of each gunicorn worker (children of the master)."""
+    out = subprocess.run(
+        ["ps", "-o", "rss=", "--ppid", str(master)], capture_output=True, text=True, check=False
+    )
+    return sorted(int(line) / 1024 for line in out.stdout.split() if line.strip())
+
+
+def wrk(
+    port: int, script: str, *args: str, duration: float, connections: int, threads: int = 2
+) -> Result:
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_DIR / script),
+        f"http://127.0.0.1:{port}{args[0] if script == 'get.lua' else ''}",
+    ]
+    if script != "get.lua":
+        cmd += ["--", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"wrk failed: {done.stderr or done.stdout}")
+    out = done.stdout
+    line = next(part for part in out.splitlines() if part.startswith("{"))
+    data = json.loads(line)
+    return Result(
+        rps=data["rps"],
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["socket_errors"] + data["http_errors"],
+        ok=data["ok"],
+        requests=data["requests"],
+    )
+
+
+def median_result(results: list[Result]) -> Result:
+    landed = [r.landed for r in results if r.landed is not None]
+    return Result(
+        rps=statistics.median(r.rps for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        ok=sum(r.ok for r in results),
+        requests=sum(r.requests for r in results),
+        landed=sum(landed) if landed else None,
+    )
+
+
+# --- the database under test ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'bench.sqlite3'}"
+        return
+    name = f"petition_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def service_env(url: str, folder: Path) -> dict[str, str]:
+    return {
+        "PETITION_ENV": "production",
+        "PETITION_SECRET_KEY": "bench-" + "k" * 40,
+        "PETITION_DATABASE_URL": url,
+        "PETITION_MAIL_URL": "smtp://127.0.0.1:9",  # only the worker would use it
+        "PETITION_BASE_URL": "http://127.0.0.1",
+        "PETITION_INSTANCE_PATH": str(folder / "instance"),
+        "PETITION_RATELIMIT_STORAGE_URI": REDIS_URL,
+        "PETITION_PROXY_HOPS": "1",
+    }
+
+
+def flask(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+
+
+def engine(url: str) -> sa.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+
+
+def count(url: str, table: str, where: str = "1=1") -> int:
+    eng = engine(url)
+    with eng.connect() as conn:
+        value = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()  # noqa: S608
+    eng.dispose()
+    return int(value)
+
+
+def browser_session(port: int, path: str) -> tuple[str, str, str]:
+    """GET a page like a browser: the session cookie, its CSRF token and the page."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(f"http://127.0.0.1:{port}{path}").read().decode()
+    found = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie, found.group(1), html
+
+
+def form_extras(html: str) -> str:
+    """Hidden fields a browser would send back besides the CSRF token (bot traps, timing)."""
+    fields = re.findall(r'<input[^>]*type="hidden"[^>]*>', html)
+    extra = ""
+    for field in fields:
+        name = re.search(r'name="([^"]+)"', field)
+        value = re.search(r'value="([^"]*)"', field)
+        if name and name.group(1) != "csrf_token":
+            extra += "&" + urllib.parse.urlencode({name.group(1): value.group(1) if value else ""})
+    return extra
+
+
+def seed_pending_tokens(url: str, n: int) -> list[str]:
+    """n pending signatures with known confirmation tokens, inserted in bulk."""
+    tokens = [secrets.token_urlsafe(32) for _ in range(n)]
+    eng = engine(url)
+    with eng.begin() as conn:
+        petition_id, version_id = conn.execute(
+            sa.text("SELECT id, current_version_id FROM petitions WHERE slug = :s"), {"s": SLUG}
+        ).one()
+        tag = secrets.token_hex(3)
+        conn.execute(
+            sa.text(
+                "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
+                " is_public, has_update_consent, status, source, confirm_token_hash, confirm_expires_at,"
+                " is_counted, created_at) VALUES (:p, :v, 'Bench', :e, :e, 'SY', false, false, 'pending',"
+                " 'page', :h, :x, false, :now)"
+            ),
+            [
+                {
+                    "p": petition_id,
+                    "v": version_id,
+                    "e": f"c{tag}-{i}@example.org",
+                    "h": hashlib.sha256(t.encode()).hexdigest(),
+                    "x": "2999-01-01 00:00:00+00:00",
+                    "now": "2026-01-01 00:00:00+00:00",
+                }
+                for i, t in enumerate(tokens)
+            ],
+        )
+    eng.dispose()
+    return tokens
+
+
+def seed_verified(url: str, n: int) -> None:
+    """n verified, counted signatures by bulk insert (for the read-at-scale runs)."""
+    eng = engine(url)
+    with eng.begin() as conn:
+        petition_id, version_id = conn.execute(
+            sa.text("SELECT id, current_version_id FROM petitions WHERE slug = :s"), {"s": SLUG}
+        ).one()
+        start = conn.execute(
+            sa.text("SELECT last_sequence FROM petitions WHERE id = :p"), {"p": petition_id}
+        ).scalar_one()
+        if eng.dialect.name == "postgresql":
+            conn.execute(
+                sa.text(
+                    "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
+                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at)"
+                    " SELECT :p, :v, 'Seeded ' || g, 'seed' || g || '@example.org', 'seed' || g || '@example.org',"
+                    " 'SY', g % 3 = 0, false, 'verified', 'import', true, :start + g, now(), now()"
+                    " FROM generate_series(1, :n) AS g"
+                ),
+                {"p": petition_id, "v": version_id, "n": n, "start": start},
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < :n)"
+                    " INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
+                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at)"
+                    " SELECT :p, :v, 'Seeded ' || x, 'seed' || x || '@example.org', 'seed' || x || '@example.org',"
+                    " 'SY', x % 3 = 0, 0, 'verified', 'import', 1, :start + x, '2026-01-01 00:00:00+00:00',"
+                    " '2026-01-01 00:00:00+00:00' FROM g"
+                ),
+                {"p": petition_id, "v": version_id, "n": n, "start": start},
+            )
+        conn.execute(
+            sa.text(
+                "UPDATE petitions SET signature_count = signature_count + :n, last_sequence = last_sequence + :n"
+                " WHERE id = :p"
+            ),
+            {"n": n, "p": petition_id},
+        )
+    eng.dispose()
+
+
+# --- the in-process parts: mail worker and fold --------------------------------------
+
+
+def bench_worker_and_fold(url: str, folder: Path, n_mail: int, n_fold: int) -> dict[str, float]:
+    from aiosmtpd.controller import Controller
+
+    from petition import create_app
+    from petition.config import Settings
+    from petition.db import db, session_scope
+    from petition.mail import worker
+    from petition.mail.models import OutboxMessage
+    from petition.signing.service import fold_counts
+
+    received = 0
+    lock = threading.Lock()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            nonlocal received
+            with lock:
+                received += 1
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = Settings(
+            database_url=url,
+            instance_path=str(folder / "instance"),
+            mail_url=f"smtp://127.0.0.1:{port}",
+            base_url="http://127.0.0.1",
+        )
+        app = create_app(settings)
+        payload = {
+            "name": "Bench",
+            "petition_title": "Defend the People of Daraa",
+            "confirm_url": "http://127.0.0.1/p/x/confirm/" + "a" * 43,
+            "withdraw_url": "http://127.0.0.1/p/x/withdraw/" + "b" * 43,
+            "expires_days": 7,
+        }
+        with app.app_context():
+            with session_scope() as session:
+                session.execute(
+                    sa.insert(OutboxMessage),
+                    [
+                        {
+                            "template": "confirm",
+                            "to_address": f"m{i}@example.org",
+                            "locale": "en",
+                            "payload": payload,
+                        }
+                        for i in range(n_mail)
+                    ],
+                )
+            sender = worker.make_sender(settings)
+            started = time.perf_counter()
+            while True:
+                with session_scope() as session:
+                    if not worker.deliver_due(session, sender=sender, settings=settings, limit=200):
+                        break
+            mail_seconds = time.perf_counter() - started
+            sender.close()
+            # The fold: n verified signatures waiting to be counted.
+            eng = db.engine
+            with eng.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "UPDATE signatures SET status = 'verified', verified_at = created_at"
+                        " WHERE status = 'pending'"
+                    )
+                )
+            pending = count(
+                url,
+                "signatures",
+                "status = 'verified' AND NOT is_counted"
+                if "postgresql" in url
+                else "status = 'verified' AND is_counted = 0",
+            )
+            started = time.perf_counter()
+            folded = 0
+            while True:
+                with session_scope() as session:
+                    step = fold_counts(session, limit=5000)
+                if not step:
+                    break
+                folded += step
+            fold_seconds = time.perf_counter() - started
+            db.engine.dispose()
+    finally:
+        controller.stop()
+    return {
+        "mails": received,
+        "mail_per_s": received / mail_seconds,
+        "folded": folded,
+        "fold_per_s": folded / fold_seconds if fold_seconds else 0.0,
+        "fold_candidates": pending,
+    }
+
+
+# --- one database ---------------------------------------------------------------------
+
+
+def run_database(kind: str, args: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="petition-bench-") as tmp,
+        database(kind, Path(tmp)) as url,
+    ):
+        folder = Path(tmp)
+        env = service_env(url, folder)
+        flask(env, "db", "upgrade")
+        flask(env, "petition", "import", str(ROOT / "content" / f"{SLUG}.md"))
+        subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], capture_output=True, check=False)
+        results: dict[str, list[Result]] = {
+            k: [] for k in ("hello", "insert", "page", "api", "sign", "confirm")
+        }
+        rss: dict[str, list[float]] = {}
+        ref_env = {"BENCH_DATABASE_URL": url}
+        opts = {"duration": args.duration, "connections": args.connections}
+        with (
+            gunicorn(
+                "bench.reference:create_app()", ref_env, workers=args.workers, probe="/hello"
+            ) as (rport, rpid),
+            gunicorn("wsgi:app", env, workers=args.workers, probe=f"/p/{SLUG}") as (sport, spid),
+        ):
+            for _ in range(args.runs):
+                results["hello"].append(wrk(rport, "get.lua", "/hello", **opts))
+                before = count(url, "bench_rows")
+                r = wrk(rport, "insert.lua", **opts)
+                r.landed = count(url, "bench_rows") - before
+                results["insert"].append(r)
+                results["page"].append(wrk(sport, "get.lua", f"/p/{SLUG}", **opts))
+                results["api"].append(wrk(sport, "get.lua", f"/api/v1/petitions/{SLUG}", **opts))
+                cookie, csrf, html = browser_session(sport, f"/p/{SLUG}")
+                time.sleep(args.form_wait)  # a person takes a moment to fill in the form
+                before = count(url, "signatures")
+                r = wrk(
+                    sport,
+                    "sign.lua",
+                    f"/p/{SLUG}/sign",
+                    cookie,
+                    csrf,
+                    secrets.token_hex(3),
+                    form_extras(html),
+                    **opts,
+                )
+                r.landed = count(url, "signatures") - before
+                results["sign"].append(r)
+                tokens = seed_pending_tokens(url, int(args.confirm_tokens))
+                token_file = folder / "tokens.txt"
+                token_file.write_text("\n".join(tokens) + "\n")
+                cookie, csrf, _ = browser_session(sport, f"/p/{SLUG}/confirm/{tokens[-1]}")
+                before = count(url, "signatures", "status = 'verified'")
+                r = wrk(
+                    sport,
+                    "confirm.lua",
+                    f"/p/{SLUG}/confirm/",
+                    cookie,
+                    csrf,
+                    str(token_file),
+                    "2",
+                    **opts,
+                )
+                r.landed = count(url, "signatures", "status = 'verified'") - before
+                results["confirm"].append(r)
+            rss["reference"] = worker_rss_mb(rpid)
+            rss["service"] = worker_rss_mb(spid)
+        inproc = bench_worker_and_fold(url, folder, args.mails, 0)
+        big: dict[str, Result] = {}
+        if args.scale:
+            seed_verified(url, args.scale)
+            with gunicorn("wsgi:app", env, workers=args.workers, probe=f"/p/{SLUG}") as (
+                sport,
+                spid,
+            ):
+                big["page"] = median_result(
+                    [wrk(sport, "get.lua", f"/p/{SLUG}", **opts) for _ in range(args.runs)]
+                )
+                big["api"] = median_result(
+                    [
+                        wrk(sport, "get.lua", f"/api/v1/petitions/{SLUG}", **opts)
+                        for _ in range(args.runs)
+                    ]
+                )
+                rss["service (after scale runs)"] = worker_rss_mb(spid)
+        print_tables(
+            kind, args, {k: median_result(v) for k, v in results.items()}, big, rss, inproc
+        )
+
+
+def print_tables(
+    kind: str,
+    args: argparse.Namespace,
+    med: dict[str, Result],
+    big: dict[str, Result],
+    rss: dict[str, list[float]],
+    inproc: dict[str, float],
+) -> None:
+    reference = {
+        "hello": None,
+        "insert": None,
+        "page": "hello",
+        "api": "hello",
+        "sign": "insert",
+        "confirm": "insert",
+    }
+    print(
+        f"\n### {kind}: {args.workers} sync gunicorn workers, wrk {args.connections} connections, "
+        f"median of {args.runs} runs of {args.duration:g} s\n"
+    )
+    print(
+        "| endpoint | req/s | p50 ms | p99 ms | errors | 2xx/3xx | rows landed | ratio to reference |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for name, res in med.items():
+        ref = reference[name]
+        ratio = f"{res.rps / med[ref].rps:.0%} of {ref}" if ref else "reference"
+        landed = "" if res.landed is None else str(res.landed)
+        print(
+            f"| {name} | {res.rps:,.0f} | {res.p50_ms:.1f} | {res.p99_ms:.1f} | {res.errors} | {res.ok} | "
+            f"{landed} | {ratio} |"
+        )
+    for name, res in big.items():
+        print(
+            f"| {name}, {args.scale:,} signatures stored | {res.rps:,.0f} | {res.p50_ms:.1f} | {res.p99_ms:.1f} | "
+            f"{res.errors} | {res.ok} | | {res.rps / med['hello'].rps:.0%} of hello |"
+        )
+    print()
+    print(
+        f"- mail worker: {inproc['mails']:,.0f} mails at {inproc['mail_per_s']:,.0f}/s to a local SMTP server "
+        "(one persistent connection)"
+    )
+    print(f"- count fold: {inproc['folded']:,.0f} signatures at {inproc['fold_per_s']:,.0f}/s")
+    for name, values in rss.items():
+        print(f"- {name} worker RSS: " + ", ".join(f"{v:.0f} MB" for v in values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--mails", type=int, default=2000)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1_000_000,
+        help="verified signatures for the read runs (0: skip)",
+    )
+    parser.add_argument("--confirm-tokens", type=int, default=20_000)
+    parser.add_argument(
+        "--form-wait", type=float, default=3.0, help="seconds between loading and posting the form"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="one short run of each, for a smoke test"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.duration, args.mails, args.scale, args.confirm_tokens = (
+            1,
+            1.0,
+            50,
+            1000,
+            2000,
+        )
+        args.form_wait = 0.0
+    for kind in args.databases.split(","):
+        run_database(kind.strip(), args)
+
+
+if __name__ == "__main__":
+    main()
