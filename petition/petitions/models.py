@@ -51,7 +51,7 @@ class Petition(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     current_version: Mapped[PetitionVersion | None] = relationship(
-        foreign_keys=[current_version_id], post_update=True, lazy="joined"
+        foreign_keys=[current_version_id], post_update=True
     )
 
     @property

@@ -36,7 +36,13 @@ def test_page_shows_title_addressee_text_count_and_form(client: FlaskClient) -> 
     assert "0</strong>" in html
     for field in ("name", "email", "country", "postcode", "public", "updates", "csrf_token"):
         assert f'name="{field}"' in html
-    assert '<option value="SY">Syrian Arab Republic</option>' in html
+    assert '<option value="SY">Syria</option>' in html
+    assert (
+        client.get(f"/p/{SLUG}?lang=ar")
+        .get_data(as_text=True)
+        .count('<option value="SY">سوريا</option>')
+        == 1
+    )
     # Works without JavaScript: no script is needed to sign.
     assert "<script" not in html
 

@@ -100,6 +100,16 @@ def test_bad_input_shows_the_form_again_and_stores_nothing(
 
 
 @pytest.mark.usefixtures("petition")
+def test_a_form_sent_back_keeps_what_was_typed(client: FlaskClient) -> None:
+    response = client.post(
+        f"/p/{SLUG}/sign", data=sign_form(client, SLUG, name="", email="k@example.org")
+    )
+    html = response.get_data(as_text=True)
+    assert 'selected value="SY"' in html
+    assert 'value="k@example.org"' in html
+
+
+@pytest.mark.usefixtures("petition")
 def test_missing_csrf_token_is_refused(app: Flask, client: FlaskClient) -> None:
     data = sign_form(client, SLUG)
     del data["csrf_token"]
