@@ -32,21 +32,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
         MAX_CONTENT_LENGTH=64 * 1024,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
     )
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from petition import cli, db, errors, i18n, security, templating
-    from petition.extensions import babel, csrf, limiter, migrate
+    from petition.abuse import limits
+    from petition.extensions import babel, csrf, migrate
 
     # Order matters: the database first (others may need it), then migrations,
     # CSRF before any view, the limiter, and the locale for templates and mail.
     db.init_app(app)
     migrate.init_app(app, db.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    limits.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
     templating.init_app(app)

@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 # Known on purpose: production refuses to start with it.
@@ -41,6 +43,17 @@ def _int(name: str, raw: str) -> int:
         raise ConfigError(f"PETITION_{name} must be a whole number, got {raw!r}") from None
 
 
+_LIMIT_FIELDS = (
+    "ratelimit_sign_per_ip",
+    "ratelimit_sign_per_petition",
+    "ratelimit_mail_per_email",
+    "ratelimit_api_per_ip",
+    "ratelimit_login_per_ip",
+    "ratelimit_login_per_account",
+    "flag_burst_per_ip",
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -50,7 +63,23 @@ class Settings:
     mail_url: str = ""
     mail_from: str = "Petitions <petitions@localhost>"
     instance_path: str = str(DEFAULT_INSTANCE)
+    # Rate limits (see README, "Rate limits and flagging"): Flask-Limiter strings,
+    # several windows separated by ";". Storage memory:// counts per process.
     ratelimit_storage_uri: str = "memory://"
+    ratelimit_key_prefix: str = "petition"
+    ratelimit_sign_per_ip: str = "10/minute;100/hour"
+    ratelimit_sign_per_petition: str = "1000/minute"
+    ratelimit_mail_per_email: str = "3/hour;10/day"
+    ratelimit_api_per_ip: str = "300/minute"
+    ratelimit_login_per_ip: str = "20/minute;100/hour"
+    ratelimit_login_per_account: str = "5/minute;30/hour"
+    # Quiet flagging: beyond these a signature is held for a moderator, not refused.
+    flag_burst_per_ip: str = "5/10 minutes"
+    flag_min_fill_seconds: int = 3
+    flag_disposable_domains: bool = True
+    flag_blocked_domains: str = ""
+    flag_blocked_domains_file: str = ""
+    ip_hash_retention_days: int = 30
     proxy_hops: int = 0
     token_ttl_days: int = 7
     email_check_deliverability: bool = False
@@ -76,6 +105,23 @@ class Settings:
             raise ConfigError("PETITION_PROXY_HOPS must not be negative")
         if self.token_ttl_days < 1:
             raise ConfigError("PETITION_TOKEN_TTL_DAYS must be at least 1")
+        for name in _LIMIT_FIELDS:
+            value = getattr(self, name)
+            try:
+                if not limits.parse_many(value):
+                    raise ValueError(value)
+            except ValueError:
+                raise ConfigError(
+                    f"PETITION_{name.upper()} must be rate limits like '10/minute;100/hour', "
+                    f"got {value!r}"
+                ) from None
+        if self.flag_min_fill_seconds < 0:
+            raise ConfigError("PETITION_FLAG_MIN_FILL_SECONDS must not be negative")
+        if self.ip_hash_retention_days < 1:
+            raise ConfigError("PETITION_IP_HASH_RETENTION_DAYS must be at least 1")
+        if not self.flag_blocked_domains_file:
+            path = Path(self.instance_path) / "blocked-domains.txt"
+            object.__setattr__(self, "flag_blocked_domains_file", str(path))
 
     @property
     def is_production(self) -> bool:

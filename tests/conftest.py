@@ -8,6 +8,7 @@ PostgreSQL database whose tables are emptied afterwards.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -30,8 +31,9 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from petition import create_app
+from petition.abuse import traps
 from petition.config import PROJECT_ROOT, Settings
-from petition.db import db, session_scope
+from petition.db import db, session_scope, utcnow
 from petition.mail import worker
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
@@ -246,9 +248,13 @@ def csrf_from(html: str) -> str:
 
 
 def sign_form(client: FlaskClient, slug: str, **fields: str) -> dict[str, str]:
+    """The sign form as a person sends it: they took a minute to fill it in (the
+    form's bot trap flags submissions faster than a person types)."""
     page = client.get(f"/p/{slug}")
+    secret = client.application.config["SECRET_KEY"]
     data = {
         "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "shown": traps.form_shown_token(secret, at=utcnow() - dt.timedelta(minutes=1)),
         "name": "Layla Haddad",
         "email": "layla@example.org",
         "country": "SY",

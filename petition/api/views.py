@@ -7,12 +7,16 @@ from http import HTTPStatus
 from flask import abort, jsonify
 from werkzeug.wrappers import Response
 
+from petition.abuse import limits
 from petition.api import bp
 from petition.db import get_session
 from petition.petitions import service as petitions
 
 # Short enough that a count looks live, long enough that a proxy absorbs a surge.
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
+
+# Every read endpoint of the API, per client address (PETITION_RATELIMIT_API_PER_IP).
+limits.api_reads(bp)
 
 
 @bp.get("/petitions/<slug>")

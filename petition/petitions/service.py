@@ -149,6 +149,7 @@ def public_signers(session: Session, petition: Petition, *, limit: int = 50) -> 
         .where(
             Signature.petition_id == petition.id,
             Signature.status == SignatureStatus.VERIFIED,
+            Signature.is_held.is_(False),
             Signature.is_public.is_(True),
         )
         .order_by(Signature.verified_at.desc(), Signature.id.desc())

@@ -14,10 +14,11 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import html_params
 
+from petition.abuse import traps
 from petition.signing import addresses
 
 NAME_MAX = 100
@@ -104,6 +105,16 @@ class SignForm(FlaskForm):  # type: ignore[misc]
     )
     public = BooleanField(_l("Show my name on the petition page"))
     updates = BooleanField(_l("Tell me about updates to this petition"))
+    # Bot traps (petition.abuse.traps): a field hidden from people, which scripts
+    # tend to fill, and the signed time the form was shown. Never validated: a
+    # caught submission is flagged quietly, not refused.
+    website = StringField(_l("Leave this field empty"))
+    shown = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.shown.data = traps.form_shown_token(current_app.config["SECRET_KEY"])
 
     def validate_name(self, field: StringField) -> None:
         field.data = clean_name(field.data or "")

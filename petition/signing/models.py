@@ -25,6 +25,10 @@ class SignatureSource(enum.StrEnum):
     IMPORT = "import"
 
 
+# A signature counts when it is verified and no moderator holds it.
+SHOULD_COUNT_DIFFERS = "(status = 'verified' AND NOT is_held) <> is_counted"
+
+
 class Signature(Base):
     __tablename__ = "signatures"
     __table_args__ = (
@@ -34,14 +38,23 @@ class Signature(Base):
             "status IN ('pending', 'verified', 'invalidated', 'withdrawn')", name="status_known"
         ),
         sa.CheckConstraint("source IN ('page', 'widget', 'api', 'import')", name="source_known"),
-        # The fold finds what changed since it last ran without scanning the petition.
+        # The fold finds what changed since it last ran without scanning the petition:
+        # rows whose "should count" (verified and not held) differs from is_counted.
         sa.Index(
             "ix_signatures_fold_pending",
             "petition_id",
-            sqlite_where=sa.text("(status = 'verified') <> is_counted"),
-            postgresql_where=sa.text("(status = 'verified') <> is_counted"),
+            sqlite_where=sa.text(SHOULD_COUNT_DIFFERS),
+            postgresql_where=sa.text(SHOULD_COUNT_DIFFERS),
         ),
         sa.Index("ix_signatures_petition_id_verified_at", "petition_id", "verified_at"),
+        # Moderation lists a petition's held signatures; they are few.
+        sa.Index(
+            "ix_signatures_held",
+            "petition_id",
+            "created_at",
+            sqlite_where=sa.text("is_held"),
+            postgresql_where=sa.text("is_held"),
+        ),
     )
 
     id: Mapped[int_pk]
@@ -69,6 +82,12 @@ class Signature(Base):
     confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     confirm_expires_at: Mapped[dt.datetime | None]
     withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Why the signature was flagged when it came in (petition.abuse.models.FlagReason,
+    # comma-separated), kept after a moderator decided.
+    flag_reasons: Mapped[str | None] = mapped_column(sa.String(100))
+    # Flagged and not yet released: once verified it waits instead of counting.
+    is_held: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    released_at: Mapped[dt.datetime | None]
     is_counted: Mapped[bool] = mapped_column(default=False)
     sequence: Mapped[int | None]
     created_at: Mapped[created_at]

@@ -18,11 +18,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from petition.abuse.models import FlagReason, join_reasons
 from petition.db import utcnow
 from petition.mail import service as mail
 from petition.petitions.models import Petition
 from petition.signing import addresses
-from petition.signing.models import Signature, SignatureSource, SignatureStatus
+from petition.signing.models import (
+    SHOULD_COUNT_DIFFERS,
+    Signature,
+    SignatureSource,
+    SignatureStatus,
+)
 from petition.signing.tokens import new_token, token_hash
 
 logger = logging.getLogger(__name__)
@@ -93,12 +99,17 @@ def sign(
     ip_key: bytes,
     base_url: str,
     token_ttl: dt.timedelta,
+    flags: frozenset[FlagReason] = frozenset(),
 ) -> SignResult:
     """Record a pending signature and queue its confirmation email.
 
     If the address already signed, nothing new is stored; the mailbox gets an
     "already signed" email instead, and the caller must answer exactly as for a
     new signature so that nobody can learn whether an address has signed.
+
+    ``flags`` (from :func:`petition.abuse.screening.screen`) hold a new signature
+    for a moderator: the signer is treated exactly the same, but once confirmed
+    it does not count until released.
 
     Raises :class:`PetitionClosed` when the petition is not open.
     """
@@ -124,6 +135,8 @@ def sign(
             source=client.source,
             source_origin=client.origin,
             ip_hash=addresses.ip_hash(ip_key, client.ip),
+            flag_reasons=join_reasons(flags),
+            is_held=bool(flags),
             confirm_token_hash=confirm_hash,
             confirm_expires_at=now + token_ttl,
             withdraw_token_hash=withdraw_hash,
@@ -279,9 +292,14 @@ def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
     return TokenState.VALID
 
 
-# Signatures whose counted state differs from their status: verified but not yet
-# counted, or counted but since withdrawn or invalidated. A partial index covers it.
-_NEEDS_FOLD = sa.text("(signatures.status = 'verified') <> signatures.is_counted")
+# Signatures whose counted state differs from whether they should count (verified
+# and not held): verified but not yet counted, or counted but since withdrawn or
+# invalidated. The partial index ix_signatures_fold_pending covers it.
+_NEEDS_FOLD = sa.text(SHOULD_COUNT_DIFFERS)
+
+
+def _should_count(status: SignatureStatus, is_held: bool) -> bool:
+    return status == SignatureStatus.VERIFIED and not is_held
 
 
 def fold_counts(session: Session, *, limit: int = 5000) -> int:
@@ -294,7 +312,13 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
     at once: rows another worker holds are skipped.
     """
     rows = session.execute(
-        sa.select(Signature.id, Signature.petition_id, Signature.status, Signature.sequence)
+        sa.select(
+            Signature.id,
+            Signature.petition_id,
+            Signature.status,
+            Signature.is_held,
+            Signature.sequence,
+        )
         .where(_NEEDS_FOLD)
         .order_by(Signature.petition_id, Signature.verified_at, Signature.id)
         .limit(limit)
@@ -309,8 +333,8 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
         petition = session.scalars(
             sa.select(Petition).where(Petition.id == petition_id).with_for_update(of=Petition)
         ).one()
-        added = [r for r in changes if r.status == SignatureStatus.VERIFIED]
-        removed = [r for r in changes if r.status != SignatureStatus.VERIFIED]
+        added = [r for r in changes if _should_count(r.status, r.is_held)]
+        removed = [r for r in changes if not _should_count(r.status, r.is_held)]
         updates: list[dict[str, object]] = []
         for row in added:
             params: dict[str, object] = {"row_id": row.id, "is_counted": True}
@@ -348,7 +372,9 @@ def recount(session: Session, *, petition: Petition) -> int:
     exact = (
         session.scalar(
             sa.select(sa.func.count()).where(
-                Signature.petition_id == petition.id, Signature.status == SignatureStatus.VERIFIED
+                Signature.petition_id == petition.id,
+                Signature.status == SignatureStatus.VERIFIED,
+                Signature.is_held.is_(False),
             )
         )
         or 0

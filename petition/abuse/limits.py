@@ -1,0 +1,281 @@
+"""Hard rate limits in layers (HTTP 429), on Flask-Limiter.
+
+Layers, each set by a ``PETITION_RATELIMIT_*`` setting (defaults in config.py and
+the README):
+
+- signing per client address (a burst window and a sustained one);
+- signing per petition as a whole: a high ceiling that protects the mail sender;
+- mail per canonical email address (confirmations and "already signed" alike), so
+  nobody can mail-bomb a mailbox through us; this one never answers 429, see
+  :func:`mail_allowed`;
+- API reads per client address;
+- login attempts per client address and per account (for the organizers' login).
+
+The client address is ``request.remote_addr``: the direct peer, or with
+``PETITION_PROXY_HOPS=N`` what ProxyFix took from exactly N trusted hops of
+``X-Forwarded-For``. A client's own ``X-Forwarded-For`` entries sit in front of
+those the proxies append and are never read.
+
+Storage is ``PETITION_RATELIMIT_STORAGE_URI``: ``memory://`` counts per process,
+``redis://`` shares counts between every process and machine. When the store
+fails, Flask-Limiter's in-memory fallback keeps the same limits per process and
+retries the store with backoff: signing goes on (a flood is still slowed by each
+process) instead of answering 500 or letting everything through. An error is
+logged when that happens and when the store is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from http import HTTPStatus
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
+from limits import RateLimitItem, parse_many
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response
+
+from petition.abuse.blocklist import DomainBlocklist
+from petition.config import Settings
+from petition.extensions import limiter
+from petition.signing.addresses import keyed_hash
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Retry-After when the store cannot say when a window ends.
+DEFAULT_RETRY_SECONDS = 60
+# A store that does not answer within this must not hold up a signer.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    return settings
+
+
+def client_ip() -> str:
+    """The client address the limits count by (after ProxyFix, if configured)."""
+    return request.remote_addr or "unknown"
+
+
+def _petition_slug() -> str:
+    return str((request.view_args or {}).get("slug", ""))
+
+
+# --- limits on views ------------------------------------------------------------
+
+# Shared scopes: the page, the widget and the API sign endpoints draw on the same counts.
+_sign_per_ip = limiter.shared_limit(
+    lambda: _settings().ratelimit_sign_per_ip, scope="sign-ip", key_func=client_ip
+)
+_sign_per_petition = limiter.shared_limit(
+    lambda: _settings().ratelimit_sign_per_petition,
+    scope="sign-petition",
+    key_func=_petition_slug,
+)
+api_reads = limiter.shared_limit(
+    lambda: _settings().ratelimit_api_per_ip,
+    scope="api-read",
+    key_func=client_ip,
+    methods=["GET", "HEAD"],
+)
+login_per_ip = limiter.shared_limit(
+    lambda: _settings().ratelimit_login_per_ip,
+    scope="login-ip",
+    key_func=client_ip,
+    methods=["POST"],
+)
+
+
+def signing_limits(view: F) -> F:
+    """Per client address and per petition (``<slug>`` in the URL); checked before
+    the view runs, so a refused request reads and writes nothing."""
+    return cast(F, _sign_per_ip(_sign_per_petition(view)))
+
+
+# --- counters checked inside a view ----------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    # Shortest window first: a refused attempt does not use up the longer windows.
+    return tuple(sorted(parse_many(limits)))
+
+
+def _hit(limits: str, *identifiers: str) -> int | None:
+    """Count one event in every window of ``limits``.
+
+    Returns ``None`` while within them, else the seconds until the exceeded window
+    ends. A store that fails counts as within the limits (and is logged): these
+    counters only decide about mail and flags, never whether anyone may sign.
+    """
+    try:
+        strategy = limiter.limiter  # the in-memory fallback while the store is down
+        for item in _parsed(limits):
+            if not strategy.hit(item, *identifiers):
+                reset_at = strategy.get_window_stats(item, *identifiers).reset_time
+                return max(1, math.ceil(reset_at - time.time()))
+    except Exception:
+        logger.exception("rate-limit store failed; counting %s as within limits", identifiers[0])
+    return None
+
+
+def mail_allowed(canonical_email: str) -> bool:
+    """Whether one more mail may go to this mailbox now; counts it.
+
+    Every sign attempt counts, whatever the address's state, so the answer says
+    nothing about whether the address has signed. The limiter store sees only a
+    keyed hash of the address.
+    """
+    settings = _settings()
+    key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
+    return _hit(settings.ratelimit_mail_per_email, "mail", key) is None
+
+
+def is_burst(*, petition_id: int, ip_hash: str) -> bool:
+    """Whether this signature goes beyond the quiet burst threshold of its address on
+    this petition; counts it. Uses the limiter's store: no database query."""
+    return _hit(_settings().flag_burst_per_ip, "flag-burst", str(petition_id), ip_hash) is not None
+
+
+def check_login_attempt(account: str) -> None:
+    """Count a login attempt for ``account`` (an email or user name, as typed).
+
+    Call it for every attempt, whether the account exists or not, before checking
+    the password: the answer must not tell which accounts exist. The login view is
+    decorated with :data:`login_per_ip` for the per-address layer.
+
+    Raises :class:`werkzeug.exceptions.TooManyRequests` (answered as a 429 page with
+    ``Retry-After``) when the account's limit is exceeded.
+    """
+    settings = _settings()
+    key = keyed_hash((settings.secret_key + ":login-limit").encode(), account.strip().casefold())
+    retry_after = _hit(settings.ratelimit_login_per_account, "login-account", key)
+    if retry_after is not None:
+        logger.warning("login attempts over the per-account limit")
+        raise TooManyRequests(retry_after=retry_after)
+
+
+# --- the 429 answer --------------------------------------------------------------
+
+
+def _retry_after(exc: TooManyRequests) -> int:
+    if isinstance(exc.retry_after, int):
+        return exc.retry_after
+    current = limiter.current_limit if isinstance(exc, RateLimitExceeded) else None
+    if current is None:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        return max(1, math.ceil(current.reset_at - time.time()))
+    except Exception:
+        logger.exception("rate-limit store failed while computing Retry-After")
+        return DEFAULT_RETRY_SECONDS
+
+
+def too_many_requests(exc: TooManyRequests) -> Response:
+    """429 in the site's layout, or an RFC 9457 problem document under /api/."""
+    retry_after = _retry_after(exc)
+    minutes = max(1, math.ceil(retry_after / 60))
+    detail = _("Too many requests. Please try again in %(minutes)d minutes.", minutes=minutes)
+    if request.path.startswith("/api/"):
+        response = jsonify(
+            type="about:blank",
+            title="Too Many Requests",
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+            detail=detail,
+            retry_after=retry_after,
+        )
+        response.mimetype = "application/problem+json"
+    else:
+        response = current_app.make_response(
+            render_template("abuse/rate_limited.html", minutes=minutes, retry_after=retry_after)
+        )
+    response.status_code = HTTPStatus.TOO_MANY_REQUESTS
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- set-up ----------------------------------------------------------------------
+
+
+def storage_options(settings: Settings) -> dict[str, Any]:
+    """Options for the limiter store: Redis keys under our prefix, short timeouts."""
+    if settings.ratelimit_storage_uri.startswith("memory://"):
+        return {}
+    return {
+        "key_prefix": settings.ratelimit_key_prefix,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        # The fallback, not redis-py's retries, handles a store that is down.
+        "retry_on_error": [],
+    }
+
+
+def warn_if_unshared(settings: Settings, *, workers: int, log: logging.Logger = logger) -> bool:
+    """Log loudly when production runs several workers on per-process counts."""
+    if not (
+        settings.is_production
+        and workers > 1
+        and settings.ratelimit_storage_uri.startswith("memory://")
+    ):
+        return False
+    log.warning(
+        "RATE LIMITS ARE NOT SHARED: %d workers with PETITION_RATELIMIT_STORAGE_URI=memory:// "
+        "each count on their own, so every limit is in effect %d times higher. "
+        "Set PETITION_RATELIMIT_STORAGE_URI=redis://host:6379/0.",
+        workers,
+        workers,
+    )
+    return True
+
+
+def init_app(app: Flask) -> None:
+    settings: Settings = app.config["PETITION_SETTINGS"]
+    app.config.update(
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=storage_options(settings),
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # X-RateLimit-* headers on every answer would cost a store round trip and
+        # would show a script how close it is to each limit. 429s carry Retry-After.
+        RATELIMIT_HEADERS_ENABLED=False,
+    )
+    # The limiter is one object for the process; a store marked dead for an
+    # earlier app (tests build many) must not carry over to this one.
+    limiter._storage_dead = False
+    limiter.init_app(app)
+    app.register_error_handler(TooManyRequests, too_many_requests)
+    app.extensions["petition.blocklist"] = DomainBlocklist(
+        use_disposable=settings.flag_disposable_domains,
+        domains=settings.flag_blocked_domains,
+        path=settings.flag_blocked_domains_file,
+    )
+    state = {"dead": False}
+
+    @app.after_request
+    def _log_store_state(response: Response) -> Response:
+        dead = bool(limiter._storage_dead)
+        if dead != state["dead"]:
+            state["dead"] = dead
+            if dead:
+                logger.error(
+                    "rate-limit store %s unreachable: limits now count per process "
+                    "(in-memory fallback) until it answers again",
+                    settings.ratelimit_storage_uri.split("@")[-1],
+                )
+            else:
+                logger.warning("rate-limit store answers again: limits are shared again")
+        return response
+
+
+def blocklist() -> DomainBlocklist:
+    found: DomainBlocklist = current_app.extensions["petition.blocklist"]
+    return found
