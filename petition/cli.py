@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -9,6 +10,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from petition.abuse import service as abuse
+from petition.abuse.models import FlagReason
+from petition.audit.service import cli_actor
+from petition.config import Settings
 from petition.db import session_scope
 from petition.mail import worker as mail_worker
 from petition.petitions import service as petitions
@@ -61,3 +66,98 @@ def recount_command(slugs: tuple[str, ...]) -> None:
         for petition in found:
             count = signing.recount(session, petition=petition)
             click.echo(f"{petition.slug}: {count}")
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Times typed without a zone are UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _print_groups(title: str, groups: list[abuse.FlagGroup], *, width: int | None = None) -> None:
+    click.echo(f"\nby {title}:")
+    if not groups:
+        click.echo("  (none)")
+    for group in groups:
+        key = group.key if width is None else group.key[:width]
+        click.echo(f"  {key:<40} {group.held:>7} held, {group.verified:>7} verified")
+
+
+_TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
+
+
+@petition_group.command("flags")
+@click.option("--petition", "slug", required=True, help="The petition's slug.")
+@click.option("--reason", type=click.Choice([r.value for r in FlagReason]), help="Flag reason.")
+@click.option("--domain", help="Email domain, e.g. mailinator.com.")
+@click.option("--ip-hash", help=f"IP hash or a prefix of it (at least {abuse.MIN_IP_HASH_PREFIX}).")
+@click.option("--since", type=_TIME, help="Signed at or after this time (UTC).")
+@click.option("--until", type=_TIME, help="Signed before this time (UTC).")
+@click.option("--release", "action", flag_value="release", help="Let the selection count.")
+@click.option("--invalidate", "action", flag_value="invalidate", help="Invalidate the selection.")
+@click.option("--why", default="", help="Why you act: recorded in the audit log (required).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def flags_command(
+    slug: str,
+    reason: str | None,
+    domain: str | None,
+    ip_hash: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    action: str | None,
+    why: str,
+    yes: bool,
+) -> None:
+    """List held (flagged) signatures of a petition, or release or invalidate a selection."""
+    with session_scope(write=action is not None) as session:
+        petition = petitions.get_by_slug(session, slug)
+        if petition is None:
+            raise click.ClickException(f"no petition {slug}")
+        try:
+            selection = abuse.Selection(
+                petition_id=petition.id,
+                reason=FlagReason(reason) if reason else None,
+                domain=domain,
+                ip_hash=ip_hash,
+                since=_utc(since),
+                until=_utc(until),
+            )
+        except abuse.BadSelection as exc:
+            raise click.BadParameter(str(exc)) from exc
+        if action is None:
+            report = abuse.flag_report(session, selection=selection)
+            click.echo(f"{slug}: {report.held} held, {report.verified} of them verified")
+            _print_groups("reason", report.by_reason)
+            _print_groups("IP hash (first 16 characters)", report.by_ip_hash, width=16)
+            _print_groups("email domain", report.by_domain)
+            return
+        if not why.strip():
+            raise click.UsageError("--why is required with --release or --invalidate")
+        count = abuse.preview_count(session, selection=selection)
+        if count == 0:
+            click.echo("no held signature matches")
+            return
+        if not yes:
+            click.confirm(f"{action} {count} held signatures of {slug}?", abort=True)
+        act = abuse.release if action == "release" else abuse.invalidate
+        done = act(session, selection=selection, actor=cli_actor(), reason=why)
+        click.echo(f"{action}d {done} signatures of {slug}")
+
+
+@petition_group.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Erase IP hashes older than this (default PETITION_IP_HASH_RETENTION_DAYS).",
+)
+def purge_command(days: int | None) -> None:
+    """Erase old IP hashes and delete pending signatures whose link expired."""
+    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    retention = dt.timedelta(days=days or settings.ip_hash_retention_days)
+    with session_scope() as session:
+        result = abuse.purge(session, ip_hash_retention=retention, actor=cli_actor())
+    click.echo(
+        f"erased {result.ip_hashes_erased} IP hashes older than {retention.days} days, "
+        f"deleted {result.expired_pending_deleted} expired pending signatures"
+    )

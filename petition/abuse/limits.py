@@ -174,7 +174,8 @@ def _retry_after(exc: TooManyRequests) -> int:
     if current is None:
         return DEFAULT_RETRY_SECONDS
     try:
-        return max(1, math.ceil(current.reset_at - time.time()))
+        reset_at = current.window.reset_time
+        return max(1, math.ceil(reset_at - time.time()))
     except Exception:
         logger.exception("rate-limit store failed while computing Retry-After")
         return DEFAULT_RETRY_SECONDS

@@ -1,0 +1,271 @@
+"""Moderation of flagged signatures, and the purge of what must not be kept.
+
+The operator's commands and the organizers' pages call these functions; each
+action is recorded in the audit log with who did it and why, in the caller's
+transaction. They flush and never commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import Counter
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from petition.abuse.models import FlagReason, split_reasons
+from petition.audit import service as audit
+from petition.db import utcnow
+from petition.signing.models import Signature, SignatureStatus
+
+logger = logging.getLogger(__name__)
+
+# Shortest IP-hash prefix a selection accepts: shorter ones would match by accident.
+MIN_IP_HASH_PREFIX = 8
+_OPEN_STATES = (SignatureStatus.PENDING, SignatureStatus.VERIFIED)
+
+
+class MissingReason(ValueError):
+    """A moderation action needs a reason for the audit log."""
+
+
+class BadSelection(ValueError):
+    """A selection that cannot be applied; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Which held signatures of one petition an action applies to.
+
+    Every criterion given must match: a flag reason, an email domain, a (prefix of
+    an) IP hash, and a window of the time the signatures came in.
+    """
+
+    petition_id: int
+    reason: FlagReason | None = None
+    domain: str | None = None
+    ip_hash: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.ip_hash is not None and len(self.ip_hash) < MIN_IP_HASH_PREFIX:
+            raise BadSelection(f"an IP hash needs at least {MIN_IP_HASH_PREFIX} characters")
+        for moment in (self.since, self.until):
+            if moment is not None and moment.tzinfo is None:
+                raise BadSelection("times must carry a time zone")
+        if self.domain is not None:
+            object.__setattr__(self, "domain", self.domain.strip().strip("@").casefold())
+
+    def describe(self) -> dict[str, Any]:
+        """The criteria for the audit log (hashes and domains, no personal data)."""
+        found: dict[str, Any] = {}
+        if self.reason:
+            found["reason"] = str(self.reason)
+        if self.domain:
+            found["domain"] = self.domain
+        if self.ip_hash:
+            found["ip_hash"] = self.ip_hash
+        if self.since:
+            found["since"] = self.since.isoformat()
+        if self.until:
+            found["until"] = self.until.isoformat()
+        return found
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = [
+            Signature.petition_id == self.petition_id,
+            Signature.is_held.is_(True),
+            Signature.status.in_(_OPEN_STATES),
+        ]
+        if self.reason:
+            listed = sa.literal(",") + Signature.flag_reasons + sa.literal(",")
+            conditions.append(listed.like(f"%,{self.reason},%"))
+        if self.domain:
+            conditions.append(
+                Signature.canonical_email.endswith("@" + self.domain, autoescape=True)
+            )
+        if self.ip_hash:
+            conditions.append(Signature.ip_hash.startswith(self.ip_hash, autoescape=True))
+        if self.since:
+            conditions.append(Signature.created_at >= self.since)
+        if self.until:
+            conditions.append(Signature.created_at < self.until)
+        return conditions
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagGroup:
+    key: str
+    held: int
+    verified: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagReport:
+    """Held signatures of a selection, grouped three ways for a moderator."""
+
+    held: int
+    verified: int
+    by_reason: list[FlagGroup]
+    by_ip_hash: list[FlagGroup]
+    by_domain: list[FlagGroup]
+
+
+def _groups(held: Counter[str], verified: Counter[str]) -> list[FlagGroup]:
+    return [
+        FlagGroup(key=key, held=count, verified=verified[key])
+        for key, count in sorted(held.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def flag_report(session: Session, *, selection: Selection) -> FlagReport:
+    """Held signatures (pending or verified) by reason, IP hash and email domain.
+
+    A signature flagged for two reasons is in both reason groups. Withdrawn and
+    invalidated signatures are not held any more and are left out.
+    """
+    rows = session.execute(
+        sa.select(
+            Signature.flag_reasons, Signature.ip_hash, Signature.canonical_email, Signature.status
+        ).where(*selection.where())
+    ).all()
+    counters: dict[str, tuple[Counter[str], Counter[str]]] = {
+        name: (Counter(), Counter()) for name in ("reason", "ip", "domain")
+    }
+    verified_total = 0
+    for row in rows:
+        is_verified = row.status == SignatureStatus.VERIFIED
+        verified_total += is_verified
+        keys = {
+            "reason": [str(r) for r in split_reasons(row.flag_reasons)] or ["(none)"],
+            "ip": [row.ip_hash or "(erased)"],
+            "domain": [(row.canonical_email or "").rpartition("@")[2] or "(none)"],
+        }
+        for name, values in keys.items():
+            held, verified = counters[name]
+            for value in values:
+                held[value] += 1
+                verified[value] += is_verified
+    return FlagReport(
+        held=len(rows),
+        verified=verified_total,
+        by_reason=_groups(*counters["reason"]),
+        by_ip_hash=_groups(*counters["ip"]),
+        by_domain=_groups(*counters["domain"]),
+    )
+
+
+def preview_count(session: Session, *, selection: Selection) -> int:
+    """How many held signatures an action on ``selection`` would touch."""
+    return (
+        session.scalar(sa.select(sa.func.count()).select_from(Signature).where(*selection.where()))
+        or 0
+    )
+
+
+def _changed(session: Session, statement: sa.Update | sa.Delete) -> int:
+    """Run a bulk UPDATE or DELETE; returns the number of rows it changed."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(cast("sa.CursorResult[Any]", result).rowcount)
+
+
+def _require_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise MissingReason("say why, for the audit log")
+    return reason
+
+
+def release(session: Session, *, selection: Selection, actor: str, reason: str) -> int:
+    """Let the selected held signatures count; returns how many were released.
+
+    Verified ones count at the next fold; pending ones once confirmed. Their flag
+    reasons stay for the record. Raises :class:`MissingReason` without a reason.
+    """
+    reason = _require_reason(reason)
+    released = _changed(
+        session,
+        sa.update(Signature).where(*selection.where()).values(is_held=False, released_at=utcnow()),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="flags.release",
+        petition_id=selection.petition_id,
+        affected=released,
+        details=selection.describe(),
+        reason=reason,
+    )
+    logger.info("%s released %d signatures on petition %d", actor, released, selection.petition_id)
+    return released
+
+
+def invalidate(session: Session, *, selection: Selection, actor: str, reason: str) -> int:
+    """Invalidate the selected held signatures; returns how many.
+
+    They never count, and a pending one can no longer be confirmed; the signer
+    keeps the withdraw link that erases their details. Raises
+    :class:`MissingReason` without a reason.
+    """
+    reason = _require_reason(reason)
+    invalidated = _changed(
+        session,
+        sa.update(Signature)
+        .where(*selection.where())
+        .values(
+            status=SignatureStatus.INVALIDATED, confirm_token_hash=None, confirm_expires_at=None
+        ),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="flags.invalidate",
+        petition_id=selection.petition_id,
+        affected=invalidated,
+        details=selection.describe(),
+        reason=reason,
+    )
+    logger.info(
+        "%s invalidated %d signatures on petition %d", actor, invalidated, selection.petition_id
+    )
+    return invalidated
+
+
+@dataclasses.dataclass(frozen=True)
+class PurgeResult:
+    ip_hashes_erased: int
+    expired_pending_deleted: int
+
+
+def purge(
+    session: Session, *, ip_hash_retention: dt.timedelta, actor: str, now: dt.datetime | None = None
+) -> PurgeResult:
+    """Erase IP hashes older than ``ip_hash_retention`` and delete pending
+    signatures whose confirmation link has expired (nobody answered the mailbox)."""
+    now = now or utcnow()
+    erased = _changed(
+        session,
+        sa.update(Signature)
+        .where(Signature.ip_hash.is_not(None), Signature.created_at < now - ip_hash_retention)
+        .values(ip_hash=None),
+    )
+    deleted = _changed(
+        session,
+        sa.delete(Signature).where(
+            Signature.status == SignatureStatus.PENDING, Signature.confirm_expires_at < now
+        ),
+    )
+    result = PurgeResult(ip_hashes_erased=erased, expired_pending_deleted=deleted)
+    audit.record(
+        session,
+        actor=actor,
+        action="signatures.purge",
+        affected=erased + deleted,
+        details={**dataclasses.asdict(result), "retention_days": ip_hash_retention.days},
+    )
+    logger.info("purge: %d IP hashes erased, %d expired pending deleted", erased, deleted)
+    return result
