@@ -1,0 +1,170 @@
+"""Real server processes: limits shared through Redis, and the start-up warning.
+
+Two gunicorn servers on different ports share the machine's Redis (a database
+number of its own and a key prefix unique to the run): a client that spreads its
+attempts over both still meets the limit.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from petition.abuse import traps
+from petition.config import DEV_SECRET, PROJECT_ROOT
+from petition.db import utcnow
+from petition.petitions.models import Petition
+from tests.conftest import REQUIRE_ALL, csrf_from, free_port
+
+REDIS_TEST_URL = os.environ.get("PETITION_TEST_LIMITS_REDIS_URL", "redis://127.0.0.1:6379/11")
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+SLUG = "defend-the-people-of-daraa"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix for this test in Redis database 11; its keys are deleted after."""
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if REQUIRE_ALL:
+            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_TEST_URL}")
+        pytest.skip("Redis not reachable")
+    prefix = f"petition-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def start_server(
+    port: int, env: dict[str, str], log: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    command = [GUNICORN, "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return process
+        except urllib.error.HTTPError:
+            return process  # it answers
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.terminate()
+    process.wait(timeout=10)
+    raise AssertionError(f"gunicorn did not start:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class Browser:
+    """A person's browser on one server: keeps its cookies, does not follow redirects."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def status(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def sign(self, email: str) -> int:
+        _, page = self.status(f"/p/{SLUG}")
+        form = {
+            "csrf_token": csrf_from(page),
+            "shown": traps.form_shown_token(DEV_SECRET, at=utcnow().replace(year=2025)),
+            "name": "Layla Haddad",
+            "email": email,
+            "country": "SY",
+        }
+        status, _ = self.status(f"/p/{SLUG}/sign", form)
+        return status
+
+
+def server_env(database_url: str, instance: Path, **settings: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PETITION_DATABASE_URL": database_url,
+        "PETITION_INSTANCE_PATH": str(instance),
+        "PETITION_BASE_URL": "http://127.0.0.1",
+    }
+    env.update({f"PETITION_{key.upper()}": value for key, value in settings.items()})
+    return env
+
+
+def test_two_servers_sharing_redis_reach_one_limit(
+    database_url: str, petition: Petition, redis_prefix: str, tmp_path: Path
+) -> None:
+    env = server_env(
+        database_url,
+        tmp_path / "instance",
+        ratelimit_storage_uri=REDIS_TEST_URL,
+        ratelimit_key_prefix=redis_prefix,
+        ratelimit_sign_per_ip="4/minute",
+    )
+    ports = [free_port(), free_port()]
+    first = start_server(ports[0], env, tmp_path / "first.log")
+    second = start_server(ports[1], env, tmp_path / "second.log")
+    try:
+        browsers = [Browser(port) for port in ports]
+        statuses = [browsers[n % 2].sign(f"p{n}@example.org") for n in range(4)]
+        assert statuses == [303, 303, 303, 303]
+        # The fifth attempt is refused by either server: they count together.
+        assert browsers[0].sign("p4@example.org") == 429
+        assert browsers[1].sign("p5@example.org") == 429
+    finally:
+        stop(first)
+        stop(second)
+    keys = [k.decode() for k in redis.Redis.from_url(REDIS_TEST_URL).keys(f"{redis_prefix}*")]
+    assert any("sign-ip" in key for key in keys)
+    # The limiter's store holds no email address, only keyed hashes.
+    assert not any("@" in key for key in keys)
+
+
+def test_production_with_two_workers_on_memory_warns_at_start(tmp_path: Path) -> None:
+    env = server_env(
+        f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        tmp_path / "instance",
+        env="production",
+        secret_key="s" * 40,
+        mail_url="smtp://127.0.0.1:1",
+    )
+    log = tmp_path / "server.log"
+    server = start_server(free_port(), env, log, workers=2)
+    stop(server)
+    text = log.read_text()
+    assert re.search(r"RATE LIMITS ARE NOT SHARED: 2 workers", text), text
