@@ -78,7 +78,7 @@ class Selection:
     def where(self) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = [
             Signature.petition_id == self.petition_id,
-            Signature.is_held.is_(True),
+            Signature.is_held.expression,  # as the partial index ix_signatures_held says
             Signature.status.in_(_OPEN_STATES),
         ]
         if self.reason:
