@@ -16,11 +16,12 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -153,6 +154,25 @@ def petition(app: Flask) -> Petition:
     """The Daraa petition, open, loaded from the project's copy of its text."""
     with app.app_context(), session_scope() as session:
         return petitions.publish(session, source=petitions.parse_petition_file(DARAA))
+
+
+@pytest.fixture
+def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
+    """Build the app with some settings changed; the Daraa petition is loaded once."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        application = create_app(replace(settings, **overrides))
+        if not built:
+            with application.app_context(), session_scope() as session:
+                petitions.publish(session, source=petitions.parse_petition_file(DARAA))
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        with application.app_context():
+            db.engine.dispose()
 
 
 def free_port() -> int:

@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from petition import create_app
-from petition.config import Settings
-from petition.db import db, session_scope
+from petition.db import session_scope
 from petition.mail.models import OutboxMessage
-from petition.petitions import service as petitions
 from petition.signing.models import Signature
-from tests.conftest import DARAA, csrf_from, sign_form
+from tests.conftest import csrf_from, sign_form
 
 SLUG = "defend-the-people-of-daraa"
-
-
-@pytest.fixture
-def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
-    """Build the app with some settings changed; the Daraa petition is loaded once."""
-    built: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        application = create_app(replace(settings, **overrides))
-        if not built:
-            with application.app_context(), session_scope() as session:
-                petitions.publish(session, source=petitions.parse_petition_file(DARAA))
-        built.append(application)
-        return application
-
-    yield build
-    for application in built:
-        with application.app_context():
-            db.engine.dispose()
 
 
 def post_sign(client: FlaskClient, *, ip: str = "127.0.0.1", **fields: str) -> Any:
