@@ -1,13 +1,17 @@
-"""Quiet flagging: which checks a new signature trips, decided before it is stored.
+"""What to do with a sign attempt that passed the hard limits, decided before it is stored.
 
-A flagged signature is taken exactly like any other (same pages, same email), but
-once confirmed it waits for a moderator instead of counting, so a script learns
-nothing from the answers it gets. Every sign path (page, widget, API) screens
-with :func:`screen` and passes the reasons to :func:`petition.signing.service.sign`.
+Two quiet decisions, invisible in the answer: whether to take it at all (not when
+the mailbox is over its mail limit), and whether to flag it. A flagged signature is
+taken exactly like any other (same pages, same email), but once confirmed it waits
+for a moderator instead of counting, so a script learns nothing from the answers it
+gets. Every sign path (page, widget, API) calls :func:`screen`, answers as usual
+when ``take`` is false, and otherwise passes ``flags`` to
+:func:`petition.signing.service.sign`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import current_app
@@ -15,8 +19,18 @@ from flask import current_app
 from petition.abuse import limits, traps
 from petition.abuse.models import FlagReason
 from petition.config import Settings
+from petition.signing.addresses import canonical
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Screening:
+    # False when the mailbox is over its mail limit: answer exactly as usual, but
+    # store and send nothing (a 429 would tell anyone that the address was used).
+    take: bool
+    # Why to hold the signature for a moderator; empty for most people.
+    flags: frozenset[FlagReason] = frozenset()
 
 
 def screen(
@@ -27,13 +41,16 @@ def screen(
     honeypot: str | None = None,
     shown_token: str | None = None,
     has_form: bool = True,
-) -> frozenset[FlagReason]:
-    """The reasons to hold this signature; empty for most people.
+) -> Screening:
+    """Screen a sign attempt with a valid, normalized ``email``.
 
     ``has_form`` is false for callers without our HTML form (the JSON API): the
     form's bot traps do not apply to them, the other checks do. Costs no database
-    query: the burst check counts in the limiter's store.
+    query: the mail and burst counters live in the limiter's store.
     """
+    if not limits.mail_allowed(canonical(email)):
+        logger.warning("sign on petition %d not taken: mail limit of the address", petition_id)
+        return Screening(take=False)
     settings: Settings = current_app.config["PETITION_SETTINGS"]
     reasons: set[FlagReason] = set()
     if has_form:
@@ -53,4 +70,4 @@ def screen(
             petition_id,
             ",".join(sorted(reasons)),
         )
-    return frozenset(reasons)
+    return Screening(take=True, flags=frozenset(reasons))

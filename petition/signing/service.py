@@ -107,8 +107,8 @@ def sign(
     "already signed" email instead, and the caller must answer exactly as for a
     new signature so that nobody can learn whether an address has signed.
 
-    ``flags`` (from :func:`petition.abuse.screening.screen`) hold a new signature
-    for a moderator: the signer is treated exactly the same, but once confirmed
+    Callers screen first with :func:`petition.abuse.screening.screen` (the mail
+    limit per mailbox, and the flags). ``flags`` hold a new signature for a moderator: the signer is treated exactly the same, but once confirmed
     it does not count until released.
 
     Raises :class:`PetitionClosed` when the petition is not open.

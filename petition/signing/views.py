@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from http import HTTPStatus
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
-from petition.abuse import limits, screening
+from petition.abuse import limits
+from petition.abuse import screening as abuse
 from petition.config import Settings
 from petition.db import get_session
 from petition.petitions import service as petitions
@@ -18,8 +18,6 @@ from petition.petitions.models import Petition
 from petition.signing import addresses, bp, service
 from petition.signing.forms import SignForm
 from petition.signing.models import SignatureSource
-
-logger = logging.getLogger(__name__)
 
 
 def _settings() -> Settings:
@@ -48,34 +46,31 @@ def sign(slug: str) -> Response | tuple[str, int]:
         )
     settings = _settings()
     signer = signer_from(form)
-    done = redirect(url_for("signing.signed", slug=slug), HTTPStatus.SEE_OTHER)
-    if not limits.mail_allowed(addresses.canonical(signer.email)):
-        # Over the mailbox's mail limit: the same answer as always, but nothing is
-        # stored or sent. Answering 429 here would tell anyone who types an address
-        # that someone has been signing with it; see docs/abuse.md.
-        logger.warning("sign on %s not taken: mail limit of the address reached", slug)
-        return done
     key = ip_key(settings)
-    flags = screening.screen(
+    screening = abuse.screen(
         petition_id=petition.id,
         email=signer.email,
         ip_hash=addresses.ip_hash(key, request.remote_addr),
         honeypot=form.website.data,
         shown_token=form.shown.data,
     )
-    service.sign(
-        get_session(),
-        petition=petition,
-        signer=signer,
-        client=service.Client(
-            ip=request.remote_addr, source=SignatureSource.PAGE, locale=str(get_locale() or "en")
-        ),
-        ip_key=key,
-        base_url=settings.base_url,
-        token_ttl=dt.timedelta(days=settings.token_ttl_days),
-        flags=flags,
-    )
-    return done
+    if screening.take:
+        service.sign(
+            get_session(),
+            petition=petition,
+            signer=signer,
+            client=service.Client(
+                ip=request.remote_addr,
+                source=SignatureSource.PAGE,
+                locale=str(get_locale() or "en"),
+            ),
+            ip_key=key,
+            base_url=settings.base_url,
+            token_ttl=dt.timedelta(days=settings.token_ttl_days),
+            flags=screening.flags,
+        )
+    # The same answer whether the signature was taken, flagged or dropped.
+    return redirect(url_for("signing.signed", slug=slug), HTTPStatus.SEE_OTHER)
 
 
 def signer_from(form: SignForm) -> service.Signer:

@@ -84,7 +84,7 @@ def test_mail_limit_per_address_answers_as_usual_but_stores_and_sends_nothing(
     assert len({a.get_data() for a in answers}) == 1
     assert [m.template for m in outbox(app)] == ["confirm", "already_signed"]
     assert len(all_signatures(app)) == 1
-    assert "mail limit of the address reached" in caplog.text
+    assert "not taken: mail limit of the address" in caplog.text
 
     # An address that never signed and is over its limit gets the same answer, and
     # nothing is stored for it either: the answer says nothing about the address.
