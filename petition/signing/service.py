@@ -108,8 +108,9 @@ def sign(
     new signature so that nobody can learn whether an address has signed.
 
     Callers screen first with :func:`petition.abuse.screening.screen` (the mail
-    limit per mailbox, and the flags). ``flags`` hold a new signature for a moderator: the signer is treated exactly the same, but once confirmed
-    it does not count until released.
+    limit per mailbox, and the flags). ``flags`` hold a new signature for a
+    moderator: the signer is treated exactly the same, but once confirmed it does
+    not count until released.
 
     Raises :class:`PetitionClosed` when the petition is not open.
     """
