@@ -26,6 +26,7 @@ logged when that happens and when the store is back.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -38,6 +39,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -128,22 +130,81 @@ def _hit(limits: str, *identifiers: str) -> int | None:
     return None
 
 
-def mail_allowed(canonical_email: str) -> bool:
-    """Whether one more mail may go to this mailbox now; counts it.
+Check = tuple[str, tuple[str, ...]]
 
-    Every sign attempt counts, whatever the address's state, so the answer says
-    nothing about whether the address has signed. The limiter store sees only a
-    keyed hash of the address.
+
+def _hit_many(checks: list[Check]) -> list[int | None]:
+    """:func:`_hit` for several counters; on Redis in one round trip.
+
+    Each Redis round trip is measured in this service's throughput (on a busy
+    machine a round trip costs a context switch to Redis and back), so the
+    counters a sign attempt needs go out together, in one MULTI/EXEC. Every
+    window is counted, also beyond one that is already exceeded.
+    """
+    storage = limiter.storage
+    if not isinstance(storage, RedisStorage) or limiter._storage_dead:
+        return [_hit(limits, *identifiers) for limits, identifiers in checks]
+    try:
+        return _hit_many_on_redis(storage, checks)
+    except Exception:
+        # Like Flask-Limiter itself: count in memory until the store answers again
+        # (its next limit check on a view retries the store, with backoff).
+        logger.exception("rate-limit store failed; counting in memory for now")
+        limiter._storage_dead = True
+        return [None] * len(checks)
+
+
+def _hit_many_on_redis(storage: RedisStorage, checks: list[Check]) -> list[int | None]:
+    # The keys are the ones limits' fixed window uses. SET NX EX starts a window
+    # with its expiry, INCRBY counts in it (keeping the expiry), PTTL says when it
+    # ends; in one transaction, so a window cannot expire between the two.
+    connection: Any = storage.get_connection()  # a redis.Redis client
+    pipe = connection.pipeline(transaction=True)
+    plan: list[tuple[int, RateLimitItem]] = []
+    for index, (limits, identifiers) in enumerate(checks):
+        for item in _parsed(limits):
+            key = storage.prefixed_key(item.key_for(*identifiers))
+            pipe.set(key, 0, ex=item.get_expiry(), nx=True)
+            pipe.incrby(key, 1)
+            pipe.pttl(key)
+            plan.append((index, item))
+    replies = pipe.execute()
+    found: list[int | None] = [None] * len(checks)
+    for n, (index, item) in enumerate(plan):
+        count, ttl_ms = int(replies[3 * n + 1]), int(replies[3 * n + 2])
+        if count > item.amount:
+            retry_after = max(1, math.ceil(max(ttl_ms, 0) / 1000))
+            found[index] = max(found[index] or 0, retry_after)
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class SignCounts:
+    # Whether one more mail may go to this mailbox now (confirmation or "already signed").
+    mail_allowed: bool
+    # Whether this attempt goes beyond the quiet burst threshold of its address on
+    # this petition.
+    is_burst: bool
+
+
+def count_sign_attempt(
+    *, canonical_email: str, petition_id: int, ip_hash: str | None
+) -> SignCounts:
+    """Count a sign attempt against its mailbox's mail limit and its address's burst
+    threshold on the petition; one round trip to the store, no database query.
+
+    Every attempt counts, whatever the address's state, so the answer says nothing
+    about whether the address has signed. The store sees only keyed hashes.
     """
     settings = _settings()
-    key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
-    return _hit(settings.ratelimit_mail_per_email, "mail", key) is None
-
-
-def is_burst(*, petition_id: int, ip_hash: str) -> bool:
-    """Whether this signature goes beyond the quiet burst threshold of its address on
-    this petition; counts it. Uses the limiter's store: no database query."""
-    return _hit(_settings().flag_burst_per_ip, "flag-burst", str(petition_id), ip_hash) is not None
+    mail_key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
+    checks: list[Check] = [(settings.ratelimit_mail_per_email, ("mail", mail_key))]
+    if ip_hash:
+        checks.append((settings.flag_burst_per_ip, ("flag-burst", str(petition_id), ip_hash)))
+    found = _hit_many(checks)
+    return SignCounts(
+        mail_allowed=found[0] is None, is_burst=len(found) > 1 and found[1] is not None
+    )
 
 
 def check_login_attempt(account: str) -> None:

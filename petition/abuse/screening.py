@@ -48,7 +48,10 @@ def screen(
     form's bot traps do not apply to them, the other checks do. Costs no database
     query: the mail and burst counters live in the limiter's store.
     """
-    if not limits.mail_allowed(canonical(email)):
+    counts = limits.count_sign_attempt(
+        canonical_email=canonical(email), petition_id=petition_id, ip_hash=ip_hash
+    )
+    if not counts.mail_allowed:
         logger.warning("sign on petition %d not taken: mail limit of the address", petition_id)
         return Screening(take=False)
     settings: Settings = current_app.config["PETITION_SETTINGS"]
@@ -62,7 +65,7 @@ def screen(
         )
     if limits.blocklist().is_blocked(email.rpartition("@")[2]):
         reasons.add(FlagReason.DOMAIN)
-    if ip_hash and limits.is_burst(petition_id=petition_id, ip_hash=ip_hash):
+    if counts.is_burst:
         reasons.add(FlagReason.BURST)
     if reasons:
         logger.info(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,9 +17,28 @@ from flask.testing import FlaskClient
 from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.signing.models import Signature
-from tests.conftest import csrf_from, sign_form
+from tests.conftest import REQUIRE_ALL, csrf_from, sign_form
 
 SLUG = "defend-the-people-of-daraa"
+# The machine's Redis, a database number of this suite's own (others use other numbers).
+REDIS_TEST_URL = os.environ.get("PETITION_TEST_LIMITS_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix for this test in Redis database 11; its keys are deleted after."""
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if REQUIRE_ALL:
+            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_TEST_URL}")
+        pytest.skip("Redis not reachable")
+    prefix = f"petition-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 def post_sign(client: FlaskClient, *, ip: str = "127.0.0.1", **fields: str) -> Any:

@@ -235,3 +235,35 @@ def test_production_with_several_workers_on_memory_warns_loudly(
     )
     assert not limits.warn_if_unshared(shared, workers=4)
     assert not limits.warn_if_unshared(Settings(), workers=4)
+
+
+def test_petition_ceiling_resets(make_app: Callable[..., Flask]) -> None:
+    app = make_app(ratelimit_sign_per_petition="1/2 seconds")
+    client = app.test_client()
+    assert post_sign(client, ip="198.51.100.1", email="a@example.org").status_code == 303
+    refused = post_sign(client, ip="198.51.100.2", email="b@example.org")
+    assert_rate_limited_page(refused, max_seconds=2)
+    time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+    assert post_sign(client, ip="198.51.100.2", email="b@example.org").status_code == 303
+
+
+def test_api_limit_resets(make_app: Callable[..., Flask]) -> None:
+    app = make_app(ratelimit_api_per_ip="1/2 seconds")
+    client = app.test_client()
+    url = f"/api/v1/petitions/{SLUG}"
+    assert client.get(url).status_code == HTTPStatus.OK
+    refused = client.get(url)
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+    assert client.get(url).status_code == HTTPStatus.OK
+
+
+def test_mail_limit_resets(make_app: Callable[..., Flask]) -> None:
+    app = make_app(ratelimit_mail_per_email="1/2 seconds")
+    client = app.test_client()
+    post_sign(client, email="layla@example.org")
+    post_sign(client, ip="198.51.100.2", email="layla@example.org")
+    assert [m.template for m in outbox(app)] == ["confirm"]
+    time.sleep(2.2)
+    post_sign(client, ip="198.51.100.3", email="layla@example.org")
+    assert [m.template for m in outbox(app)] == ["confirm", "already_signed"]

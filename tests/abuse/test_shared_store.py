@@ -16,8 +16,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,30 +25,13 @@ from petition.abuse import traps
 from petition.config import DEV_SECRET, PROJECT_ROOT
 from petition.db import utcnow
 from petition.petitions.models import Petition
-from tests.conftest import REQUIRE_ALL, csrf_from, free_port
+from tests.abuse.conftest import REDIS_TEST_URL
+from tests.conftest import csrf_from, free_port
 
-REDIS_TEST_URL = os.environ.get("PETITION_TEST_LIMITS_REDIS_URL", "redis://127.0.0.1:6379/11")
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 SLUG = "defend-the-people-of-daraa"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix for this test in Redis database 11; its keys are deleted after."""
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if REQUIRE_ALL:
-            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_TEST_URL}")
-        pytest.skip("Redis not reachable")
-    prefix = f"petition-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 def start_server(
