@@ -1,4 +1,4 @@
-"""Hard rate limits in layers (HTTP 429), on Flask-Limiter.
+"""Hard rate limits in layers (HTTP 429), on Flask-Limiter and its store.
 
 Layers, each set by a ``PETITION_RATELIMIT_*`` setting (defaults in config.py and
 the README):
@@ -19,17 +19,25 @@ those the proxies append and are never read.
 Storage is ``PETITION_RATELIMIT_STORAGE_URI``: ``memory://`` counts per process,
 ``redis://`` shares counts between every process and machine. When the store
 fails, Flask-Limiter's in-memory fallback keeps the same limits per process and
-retries the store with backoff: signing goes on (a flood is still slowed by each
-process) instead of answering 500 or letting everything through. An error is
-logged when that happens and when the store is back.
+the store is tried again with growing pauses: signing goes on (a flood is still
+slowed by each process) instead of answering 500 or letting everything through.
+An error is logged when that happens, a warning when the store is back.
+
+API reads and logins use Flask-Limiter's decorators. Signing, the hot path, makes
+its own calls on the same store and fallback, because each Redis round trip shows
+in its throughput: the address and petition limits are one Lua call (which also
+keeps a refused attempt from counting anywhere), the mail and burst counters one
+MULTI/EXEC.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from http import HTTPStatus
@@ -74,15 +82,6 @@ def _petition_slug() -> str:
 
 # --- limits on views ------------------------------------------------------------
 
-# Shared scopes: the page, the widget and the API sign endpoints draw on the same counts.
-_sign_per_ip = limiter.shared_limit(
-    lambda: _settings().ratelimit_sign_per_ip, scope="sign-ip", key_func=client_ip
-)
-_sign_per_petition = limiter.shared_limit(
-    lambda: _settings().ratelimit_sign_per_petition,
-    scope="sign-petition",
-    key_func=_petition_slug,
-)
 api_reads = limiter.shared_limit(
     lambda: _settings().ratelimit_api_per_ip,
     scope="api-read",
@@ -97,10 +96,37 @@ login_per_ip = limiter.shared_limit(
 )
 
 
+def check_signing_limits() -> None:
+    """Admit a sign attempt per client address and per petition (``<slug>`` in the URL).
+
+    The page, the widget and the API sign endpoints draw on the same counts. One
+    round trip to the store; a refused attempt is counted nowhere, so one address
+    hammering the form cannot spend the petition's ceiling for everyone.
+
+    Raises :class:`werkzeug.exceptions.TooManyRequests` (a 429 with ``Retry-After``).
+    """
+    settings = _settings()
+    retry_after = _admit(
+        [
+            (settings.ratelimit_sign_per_ip, ("sign-ip", client_ip())),
+            (settings.ratelimit_sign_per_petition, ("sign-petition", _petition_slug())),
+        ]
+    )
+    if retry_after is not None:
+        logger.info("sign attempt on %s refused by a rate limit", _petition_slug())
+        raise TooManyRequests(retry_after=retry_after)
+
+
 def signing_limits(view: F) -> F:
-    """Per client address and per petition (``<slug>`` in the URL); checked before
-    the view runs, so a refused request reads and writes nothing."""
-    return cast(F, _sign_per_ip(_sign_per_petition(view)))
+    """Check :func:`check_signing_limits` before the view runs, so a refused request
+    reads and writes nothing."""
+
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        check_signing_limits()
+        return view(*args, **kwargs)
+
+    return cast(F, limited)
 
 
 # --- counters checked inside a view ----------------------------------------------
@@ -132,6 +158,86 @@ def _hit(limits: str, *identifiers: str) -> int | None:
 
 Check = tuple[str, tuple[str, ...]]
 
+# While the store is marked down, when to try it again (with growing pauses), like
+# Flask-Limiter does for the limits it checks itself.
+_recheck = {"at": 0.0, "pause": 1.0}
+MAX_RECHECK_PAUSE = 32.0
+
+
+def _mark_store_down() -> None:
+    limiter._storage_dead = True
+    _recheck["at"] = time.monotonic() + _recheck["pause"]
+
+
+def _usable_redis() -> RedisStorage | None:
+    """The Redis store, unless it is down (then retried with growing pauses)."""
+    storage = limiter.storage
+    if not isinstance(storage, RedisStorage):
+        return None
+    if not limiter._storage_dead:
+        return storage
+    now = time.monotonic()
+    if now < _recheck["at"]:
+        return None
+    if storage.check():
+        limiter._storage_dead = False
+        _recheck["pause"] = 1.0
+        return storage
+    _recheck["pause"] = min(_recheck["pause"] * 2, MAX_RECHECK_PAUSE)
+    _recheck["at"] = now + _recheck["pause"]
+    return None
+
+
+# Test every window first and count in all of them only if none is full, atomically.
+_ADMIT_LUA = """
+for i, key in ipairs(KEYS) do
+  local current = tonumber(redis.call('GET', key) or '0')
+  if current >= tonumber(ARGV[2 * i - 1]) then
+    return {i, redis.call('PTTL', key)}
+  end
+end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCRBY', key, 1) == 1 then
+    redis.call('EXPIRE', key, ARGV[2 * i])
+  end
+end
+return {0, 0}
+"""
+_admit_scripts: weakref.WeakKeyDictionary[RedisStorage, Any] = weakref.WeakKeyDictionary()
+
+
+def _admit(checks: list[Check]) -> int | None:
+    """Admit one attempt against every window of ``checks``; ``None`` when admitted,
+    else the seconds until the full window ends. A refused attempt counts nowhere."""
+    items = [(item, identifiers) for limits, identifiers in checks for item in _parsed(limits)]
+    storage = _usable_redis()
+    if storage is not None:
+        try:
+            script = _admit_scripts.get(storage)
+            if script is None:
+                connection: Any = storage.get_connection()
+                script = _admit_scripts[storage] = connection.register_script(_ADMIT_LUA)
+            full, ttl_ms = script(
+                keys=[storage.prefixed_key(item.key_for(*ids)) for item, ids in items],
+                args=[value for item, _ in items for value in (item.amount, item.get_expiry())],
+            )
+        except Exception:
+            logger.exception("rate-limit store failed; counting in memory for now")
+            _mark_store_down()
+        else:
+            return None if int(full) == 0 else max(1, math.ceil(max(int(ttl_ms), 0) / 1000))
+    try:
+        strategy = limiter.limiter  # the in-memory fallback while the store is down
+        for item, ids in items:
+            if not strategy.test(item, *ids):
+                reset_at = strategy.get_window_stats(item, *ids).reset_time
+                return max(1, math.ceil(reset_at - time.time()))
+        for item, ids in items:
+            strategy.hit(item, *ids)
+    except Exception:
+        logger.exception("rate-limit fallback failed; admitting the attempt")
+    return None
+
 
 def _hit_many(checks: list[Check]) -> list[int | None]:
     """:func:`_hit` for several counters; on Redis in one round trip.
@@ -141,16 +247,15 @@ def _hit_many(checks: list[Check]) -> list[int | None]:
     counters a sign attempt needs go out together, in one MULTI/EXEC. Every
     window is counted, also beyond one that is already exceeded.
     """
-    storage = limiter.storage
-    if not isinstance(storage, RedisStorage) or limiter._storage_dead:
+    storage = _usable_redis()
+    if storage is None:
         return [_hit(limits, *identifiers) for limits, identifiers in checks]
     try:
         return _hit_many_on_redis(storage, checks)
     except Exception:
-        # Like Flask-Limiter itself: count in memory until the store answers again
-        # (its next limit check on a view retries the store, with backoff).
+        # Like Flask-Limiter itself: count in memory until the store answers again.
         logger.exception("rate-limit store failed; counting in memory for now")
-        limiter._storage_dead = True
+        _mark_store_down()
         return [None] * len(checks)
 
 
@@ -313,6 +418,7 @@ def init_app(app: Flask) -> None:
     # The limiter is one object for the process; a store marked dead for an
     # earlier app (tests build many) must not carry over to this one.
     limiter._storage_dead = False
+    _recheck.update(at=0.0, pause=1.0)
     limiter.init_app(app)
     app.register_error_handler(TooManyRequests, too_many_requests)
     app.extensions["petition.blocklist"] = DomainBlocklist(

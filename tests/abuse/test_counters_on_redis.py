@@ -73,4 +73,48 @@ def test_store_failing_between_checks_counts_in_memory_and_logs(
         # From now on the same request and the next ones count in memory.
         assert limits._hit_many([("1/minute", ("t", "z"))]) == [None]
         assert limits._hit_many([("1/minute", ("t", "z"))]) != [None]
+        # Tried again after a pause; still down, so the next pause is longer.
+        limits._recheck["at"] = 0.0
+        assert limits._usable_redis() is None
+        assert limits._recheck["pause"] == 2.0
     assert "counting in memory" in caplog.text
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_refused_attempt_does_not_spend_the_petitions_ceiling(
+    make_app: Callable[..., Flask], request: pytest.FixtureRequest, store: str
+) -> None:
+    overrides: dict[str, str] = {}
+    if store == "redis":
+        overrides = {
+            "ratelimit_storage_uri": REDIS_TEST_URL,
+            "ratelimit_key_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    app = make_app(
+        ratelimit_sign_per_ip="1/minute", ratelimit_sign_per_petition="3/minute", **overrides
+    )
+    client = app.test_client()
+    assert post_sign(client, ip="203.0.113.1", email="a@example.org").status_code == 303
+    hammering = [post_sign(client, ip="203.0.113.1", email=f"x{n}@example.org") for n in range(5)]
+    assert {r.status_code for r in hammering} == {429}
+    assert all(1 <= int(r.headers["Retry-After"]) <= 60 for r in hammering)
+    for n, ip in enumerate(["203.0.113.2", "203.0.113.3"]):
+        assert post_sign(client, ip=ip, email=f"p{n}@example.org").status_code == 303
+    assert post_sign(client, ip="203.0.113.4", email="late@example.org").status_code == 429
+    assert len(all_signatures(app)) == 3
+
+
+def test_limits_go_back_to_redis_when_it_answers_again(
+    make_app: Callable[..., Flask], redis_prefix: str
+) -> None:
+    app = make_app(ratelimit_storage_uri=REDIS_TEST_URL, ratelimit_key_prefix=redis_prefix)
+    with app.test_request_context():
+        limits._mark_store_down()  # as after a failure
+        assert limits._usable_redis() is None  # not tried again at once
+        limits._recheck["at"] = 0.0  # time to try again: Redis answers
+        assert limits._usable_redis() is limiter.storage
+        assert not limiter._storage_dead
+    # Signing counts in Redis again.
+    assert post_sign(app.test_client()).status_code == 303
+    keys = [k.decode() for k in redis.Redis.from_url(REDIS_TEST_URL).keys(f"{redis_prefix}*")]
+    assert any("/sign-ip/" in key for key in keys)
