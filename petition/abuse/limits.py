@@ -47,7 +47,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from limits import RateLimitItem, parse_many
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -172,7 +172,8 @@ def _mark_store_down() -> None:
 def _usable_redis() -> RedisStorage | None:
     """The Redis store, unless it is down (then retried with growing pauses)."""
     storage = limiter.storage
-    if not isinstance(storage, RedisStorage):
+    # Redis Cluster refuses calls over keys of several slots: count key by key there.
+    if not isinstance(storage, RedisStorage) or isinstance(storage, RedisClusterStorage):
         return None
     if not limiter._storage_dead:
         return storage
@@ -226,16 +227,27 @@ def _admit(checks: list[Check]) -> int | None:
             _mark_store_down()
         else:
             return None if int(full) == 0 else max(1, math.ceil(max(int(ttl_ms), 0) / 1000))
-    try:
-        strategy = limiter.limiter  # the in-memory fallback while the store is down
-        for item, ids in items:
-            if not strategy.test(item, *ids):
-                reset_at = strategy.get_window_stats(item, *ids).reset_time
-                return max(1, math.ceil(reset_at - time.time()))
-        for item, ids in items:
-            strategy.hit(item, *ids)
-    except Exception:
-        logger.exception("rate-limit fallback failed; admitting the attempt")
+    for _attempt in range(2):
+        try:
+            return _admit_key_by_key(items)
+        except Exception:
+            if limiter._storage_dead:
+                break
+            # The store failed (Redis Cluster, or memory:// never does): go on in memory.
+            logger.exception("rate-limit store failed; counting in memory for now")
+            _mark_store_down()
+    logger.error("rate-limit fallback failed; admitting the attempt")
+    return None
+
+
+def _admit_key_by_key(items: list[tuple[RateLimitItem, tuple[str, ...]]]) -> int | None:
+    strategy = limiter.limiter  # the in-memory fallback while the store is down
+    for item, ids in items:
+        if not strategy.test(item, *ids):
+            reset_at = strategy.get_window_stats(item, *ids).reset_time
+            return max(1, math.ceil(reset_at - time.time()))
+    for item, ids in items:
+        strategy.hit(item, *ids)
     return None
 
 
