@@ -55,11 +55,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Importing the views attaches their routes to the domains' blueprints.
     import petition.api.views
     import petition.audit.models
+    import petition.export.models
+    import petition.export.views
     import petition.mail.views
     import petition.petitions.views
     import petition.signing.views
 
-    for domain in (petition.petitions, petition.signing, petition.api, petition.mail):
+    for domain in (
+        petition.petitions,
+        petition.signing,
+        petition.api,
+        petition.mail,
+        petition.export,
+    ):
         app.register_blueprint(domain.bp)
     csrf.exempt(petition.api.bp)
 

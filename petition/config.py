@@ -85,6 +85,9 @@ class Settings:
     email_check_deliverability: bool = False
     fold_interval_seconds: int = 5
     mail_max_attempts: int = 8
+    # PEM file of the Ed25519 key that signs export batches; in development an empty
+    # value means instance/petition-signing-key.pem, created on first use.
+    signing_key_file: str = ""
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -101,6 +104,11 @@ class Settings:
                 )
             if not self.mail_url:
                 raise ConfigError("PETITION_MAIL_URL must be set in production (smtp://host:port)")
+            if not self.signing_key_file:
+                raise ConfigError(
+                    "PETITION_SIGNING_KEY_FILE must name the batch signing key (PEM) in "
+                    "production; see docs/verifying-a-batch.md for how to make one"
+                )
         if self.proxy_hops < 0:
             raise ConfigError("PETITION_PROXY_HOPS must not be negative")
         if self.token_ttl_days < 1:

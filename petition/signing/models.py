@@ -55,6 +55,8 @@ class Signature(Base):
             sqlite_where=sa.text("is_held"),
             postgresql_where=sa.text("is_held"),
         ),
+        # Export batches read a petition's counted signatures in sequence order.
+        sa.Index("ix_signatures_petition_id_sequence", "petition_id", "sequence"),
     )
 
     id: Mapped[int_pk]

@@ -1,0 +1,123 @@
+"""The printable delivery document, typeset by WeasyPrint.
+
+WeasyPrint lays out the whole document in memory, so a batch's names are typeset in
+parts of :data:`NAMES_PER_PART`: ``delivery.pdf`` holds the cover, the petition text
+and the first part, ``delivery-002.pdf`` … the rest. Memory then stays flat however
+large the batch. Each name is isolated (U+2068 … U+2069) so an Arabic name keeps
+its right-to-left order inside a left-to-right list and the reverse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from flask import render_template
+from flask_babel import gettext as _
+
+from petition import i18n
+
+NAMES_PER_PART = 5000
+LINES_PER_PAGE = 60
+FSI, PDI = "\u2068", "\u2069"
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionText:
+    sha256: str
+    body_html: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Cover:
+    title: str
+    addressed_to: str
+    language: str
+    batch_sequence: int
+    count: int
+    first_sequence: int | None
+    last_sequence: int | None
+    is_full_reexport: bool
+    created_at: str
+    signatures_sha256: str
+    key_fingerprint: str
+    withdrawn_count: int
+    parts: int
+    versions: Sequence[VersionText]
+
+
+def part_name(number: int) -> str:
+    return "delivery.pdf" if number == 1 else f"delivery-{number:03d}.pdf"
+
+
+def name_line(sequence: int, name: str, country: str) -> str:
+    # Names may hold newlines (they survive in the CSV); a printed list keeps one a line.
+    flat = " ".join(name.split())
+    return f"{sequence}.  {FSI}{flat}{PDI}  ({country})"
+
+
+def _pages(lines: Sequence[str]) -> list[str]:
+    return ["\n".join(lines[i : i + LINES_PER_PAGE]) for i in range(0, len(lines), LINES_PER_PAGE)]
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "addressed_to": _("Addressed to"),
+        "count": _("Signatures in this batch"),
+        "full": _("full re-export of all current signatures"),
+        "batch": _("Batch number"),
+        "range": _("Signature numbers"),
+        "created_at": _("Created (UTC)"),
+        "fingerprint": _("SHA-256 of signatures.csv"),
+        "key": _("Signing key fingerprint"),
+        "withdrawn": _("Earlier signatures withdrawn since"),
+        "parts": _("Names continue in"),
+        "text": _("Text signed"),
+        "how_to_verify": _(
+            "This document is part of a signed batch (ZIP). The file manifest.json in it "
+            "lists the SHA-256 of signatures.csv shown above and of this PDF, and "
+            "manifest.sig proves that the service holding the key above wrote it. "
+            "See docs/verifying-a-batch.md."
+        ),
+    }
+
+
+def render_part(
+    *, number: int, lines: Sequence[str], cover: Cover | None, title: str, batch_sequence: int
+) -> bytes:
+    """One PDF part: the cover (first part only) and up to NAMES_PER_PART name lines."""
+    from weasyprint import HTML  # heavy import: only commands that export pay for it
+
+    language = cover.language if cover else "en"
+    footer = _("Batch %(batch)s, part %(part)s", batch=batch_sequence, part=number)
+    context: dict[str, object] = {
+        "title": title,
+        "language": language,
+        "direction": i18n.direction(language),
+        "footer": footer.replace('"', "").replace("'", ""),
+        "pages": _pages(lines),
+        "cover": cover is not None,
+        "labels": _labels(),
+    }
+    if cover is not None:
+        if cover.first_sequence is None:
+            range_text = "–"
+        else:
+            range_text = f"{cover.first_sequence} – {cover.last_sequence}"
+        context.update(
+            addressed_to=cover.addressed_to,
+            count=cover.count,
+            batch_sequence=cover.batch_sequence,
+            range_text=range_text,
+            created_at=cover.created_at,
+            signatures_sha256=cover.signatures_sha256,
+            key_fingerprint=cover.key_fingerprint,
+            withdrawn_count=cover.withdrawn_count,
+            is_full_reexport=cover.is_full_reexport,
+            parts=cover.parts,
+            parts_text=f"{part_name(2)} … {part_name(cover.parts)}",
+            versions=cover.versions,
+        )
+    html = render_template("export/delivery.html", **context)
+    pdf: bytes = HTML(string=html).write_pdf()
+    return pdf

@@ -1,0 +1,146 @@
+"""Plain functions that turn signatures into rows and cells for exports.
+
+The delivery batch and the organizers' full export share them, so a column means the
+same in both.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection):
+# "=HYPERLINK(…)" in a name must stay text when an organizer opens the file.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+BATCH_COLUMNS = ("sequence", "name", "country", "postcode", "verified_at", "text_sha256")
+WITHDRAWN_COLUMNS = ("sequence",)
+FULL_COLUMNS = (
+    "sequence",
+    "status",
+    "name",
+    "email",
+    "country",
+    "postcode",
+    "is_public",
+    "has_update_consent",
+    "source",
+    "source_origin",
+    "created_at",
+    "verified_at",
+    "withdrawn_at",
+    "text_sha256",
+)
+
+
+def safe_cell(value: object) -> str:
+    """The cell as text, with a leading apostrophe if a spreadsheet would run it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return iso_utc(value)
+    text = str(value)
+    if text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def iso_utc(value: dt.datetime | None) -> str:
+    """ISO 8601 in UTC with a Z, to the second: ``2026-11-26T01:45:26Z``."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def batch_row(
+    *,
+    sequence: int,
+    name: str | None,
+    country: str,
+    postcode: str | None,
+    verified_at: dt.datetime | None,
+    text_sha256: str,
+) -> dict[str, object]:
+    """One signature as it is delivered: no email address, nothing for moderation."""
+    return {
+        "sequence": sequence,
+        "name": name or "",
+        "country": country,
+        "postcode": postcode or "",
+        "verified_at": iso_utc(verified_at),
+        "text_sha256": text_sha256,
+    }
+
+
+def full_row(row: Any, text_sha256: str) -> dict[str, object]:
+    """One signature with everything the organizers hold about it (not the IP hash)."""
+    return {
+        "sequence": row.sequence,
+        "status": str(row.status),
+        "name": row.name,
+        "email": row.email,
+        "country": row.country,
+        "postcode": row.postcode,
+        "is_public": bool(row.is_public),
+        "has_update_consent": bool(row.has_update_consent),
+        "source": str(row.source),
+        "source_origin": row.source_origin,
+        "created_at": iso_utc(row.created_at) or None,
+        "verified_at": iso_utc(row.verified_at) or None,
+        "withdrawn_at": iso_utc(row.withdrawn_at) or None,
+        "text_sha256": text_sha256,
+    }
+
+
+class CsvLines:
+    """RFC 4180 lines (CRLF, quotes doubled), formula-safe, one row at a time."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+    def _take(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+    def header(self) -> str:
+        self._writer.writerow(self.columns)
+        return self._take()
+
+    def row(self, values: dict[str, object]) -> str:
+        self._writer.writerow([safe_cell(values[c]) for c in self.columns])
+        return self._take()
+
+    def rows(self, rows: Iterable[dict[str, object]]) -> Iterator[str]:
+        """Rows joined into chunks of about 64 KiB, for writing and streaming."""
+        chunk: list[str] = []
+        size = 0
+        for values in rows:
+            self._writer.writerow([safe_cell(values[c]) for c in self.columns])
+            line = self._take()
+            chunk.append(line)
+            size += len(line)
+            if size >= 65536:
+                yield "".join(chunk)
+                chunk, size = [], 0
+        if chunk:
+            yield "".join(chunk)
+
+
+def json_array(items: Iterable[dict[str, object]]) -> Iterator[str]:
+    """A JSON array written item by item, so memory does not grow with the list."""
+    yield "["
+    first = True
+    for item in items:
+        yield ("\n" if first else ",\n") + json.dumps(item, ensure_ascii=False, sort_keys=True)
+        first = False
+    yield "\n]\n"

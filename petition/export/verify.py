@@ -1,0 +1,277 @@
+"""Check a batch ZIP the way a recipient would: signature, files, rows and chain.
+
+Nothing here trusts the ZIP: the public key comes from the caller, every file is
+hashed while it is read (in chunks, so a batch of millions checks in flat memory),
+and every problem found is named rather than stopping at the first.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from petition.export import keys
+from petition.export.serializers import BATCH_COLUMNS, WITHDRAWN_COLUMNS
+from petition.export.service import (
+    CHECKSUMS_FILE,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    SIGNATURE_FILE,
+    SIGNATURES_FILE,
+    WITHDRAWN_FILE,
+)
+
+_CHUNK = 1 << 16
+
+
+@dataclasses.dataclass
+class Report:
+    """What was checked and what failed, in words for the person checking."""
+
+    path: Path
+    checked: list[str] = dataclasses.field(default_factory=list)
+    failures: list[str] = dataclasses.field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+    manifest_sha256: str | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.failures
+
+    def ok(self, text: str) -> None:
+        self.checked.append(text)
+
+    def fail(self, text: str) -> None:
+        self.failures.append(text)
+
+
+def _read_signed_manifest(
+    zf: zipfile.ZipFile, key: Ed25519PublicKey, report: Report
+) -> dict[str, Any] | None:
+    names = zf.namelist()
+    for required in (MANIFEST_FILE, SIGNATURE_FILE):
+        if required not in names:
+            report.fail(f"{required}: missing from the ZIP")
+    if report.failures:
+        return None
+    manifest_bytes = zf.read(MANIFEST_FILE)
+    report.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    try:
+        key.verify(zf.read(SIGNATURE_FILE), manifest_bytes)
+        report.ok(
+            f"{SIGNATURE_FILE}: valid Ed25519 signature of {MANIFEST_FILE} by key "
+            f"{keys.fingerprint(key)}"
+        )
+    except InvalidSignature:
+        report.fail(
+            f"{SIGNATURE_FILE}: not a valid signature of {MANIFEST_FILE} by key "
+            f"{keys.fingerprint(key)} (the manifest was edited, or signed by another key)"
+        )
+    try:
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        report.fail(f"{MANIFEST_FILE}: not valid JSON ({exc})")
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        report.fail(f"{MANIFEST_FILE}: not a {MANIFEST_FORMAT} manifest")
+        return None
+    if manifest.get("format_version") != MANIFEST_VERSION:
+        report.fail(
+            f"{MANIFEST_FILE}: format version {manifest.get('format_version')!r} "
+            f"is not {MANIFEST_VERSION}, which this tool reads"
+        )
+        return None
+    named = (manifest.get("signing_key") or {}).get("fingerprint_sha256")
+    if named != keys.fingerprint(key):
+        report.fail(
+            f"{MANIFEST_FILE}: names signing key {named}, but the key given is "
+            f"{keys.fingerprint(key)}"
+        )
+    return manifest
+
+
+def _check_files(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -> set[str]:
+    """Hash and size of every listed file; missing, extra and duplicate files."""
+    infos = zf.infolist()
+    in_zip = [i.filename for i in infos]
+    for name in sorted(n for n, times in Counter(in_zip).items() if times > 1):
+        report.fail(f"{name}: appears more than once in the ZIP")
+    listed = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict)}
+    good: set[str] = set()
+    for name, entry in listed.items():
+        if name not in in_zip:
+            report.fail(f"{name}: listed in the manifest but missing from the ZIP")
+            continue
+        digest = hashlib.sha256()
+        size = 0
+        with zf.open(name) as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        problems = []
+        if size != entry.get("size"):
+            problems.append(f"size {size} bytes, manifest says {entry.get('size')}")
+        if digest.hexdigest() != entry.get("sha256"):
+            problems.append(f"SHA-256 {digest.hexdigest()}, manifest says {entry.get('sha256')}")
+        if problems:
+            report.fail(f"{name}: changed: {'; '.join(problems)}")
+        else:
+            good.add(name)
+    if good == set(listed):
+        report.ok(f"all {len(listed)} files listed in the manifest: SHA-256 and size match")
+    extra = sorted(set(in_zip) - set(listed) - {MANIFEST_FILE, SIGNATURE_FILE})
+    for name in extra:
+        report.fail(f"{name}: in the ZIP but not listed in the manifest (added)")
+    if not extra:
+        report.ok("no file in the ZIP that the manifest does not list")
+    return good
+
+
+def _check_checksums(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -> None:
+    if CHECKSUMS_FILE not in zf.namelist():
+        report.fail(f"{CHECKSUMS_FILE}: missing from the ZIP")
+        return
+    expected = {
+        f["path"]: f["sha256"] for f in manifest.get("files", []) if f["path"] != CHECKSUMS_FILE
+    }
+    found: dict[str, str] = {}
+    for line in zf.read(CHECKSUMS_FILE).decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        found[name] = digest
+    if found != expected:
+        report.fail(f"{CHECKSUMS_FILE}: does not list the same files and hashes as the manifest")
+    else:
+        report.ok(f"{CHECKSUMS_FILE}: agrees with the manifest")
+
+
+def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -> None:
+    batch = manifest.get("batch") or {}
+    names = zf.namelist()
+    if SIGNATURES_FILE not in names:
+        report.fail(f"{SIGNATURES_FILE}: missing from the ZIP")
+        return
+    texts = {
+        n.removeprefix("petition/").removesuffix(".md") for n in names if n.startswith("petition/")
+    }
+    count = 0
+    first = last = None
+    previous: int | None = None
+    problems: list[str] = []
+    with zf.open(SIGNATURES_FILE) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        header = next(reader, None)
+        if header != list(BATCH_COLUMNS):
+            report.fail(f"{SIGNATURES_FILE}: header is {header}, expected {list(BATCH_COLUMNS)}")
+            return
+        for line, row in enumerate(reader, start=2):
+            count += 1
+            try:
+                sequence = int(row[0])
+            except (ValueError, IndexError):
+                problems.append(f"row {line} has no signature number")
+                continue
+            if len(row) != len(BATCH_COLUMNS):
+                problems.append(f"row {line} has {len(row)} columns")
+            if len(row) == len(BATCH_COLUMNS) and row[5] not in texts:
+                problems.append(f"row {line} names text {row[5]}, which the ZIP does not hold")
+            if previous is not None and sequence <= previous:
+                problems.append(
+                    f"row {line}: signature {sequence} after {previous} (rows reordered or repeated)"
+                )
+            previous = sequence
+            first = sequence if first is None else first
+            last = sequence
+            if len(problems) >= 20:
+                problems.append("… stopped after 20 problems")
+                break
+    for problem in problems:
+        report.fail(f"{SIGNATURES_FILE}: {problem}")
+    if count != batch.get("count"):
+        report.fail(
+            f"{SIGNATURES_FILE}: {count} rows, manifest says {batch.get('count')} "
+            "(rows deleted or added)"
+        )
+    elif not problems:
+        report.ok(f"{SIGNATURES_FILE}: {count} rows in signature order, as the manifest says")
+    if (first, last) != (batch.get("first_sequence"), batch.get("last_sequence")):
+        report.fail(
+            f"{SIGNATURES_FILE}: signatures {first}–{last}, manifest says "
+            f"{batch.get('first_sequence')}–{batch.get('last_sequence')}"
+        )
+    if WITHDRAWN_FILE in names:
+        with zf.open(WITHDRAWN_FILE) as raw:
+            rows = list(csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
+        if not rows or rows[0] != list(WITHDRAWN_COLUMNS):
+            report.fail(f"{WITHDRAWN_FILE}: header is not {list(WITHDRAWN_COLUMNS)}")
+        elif len(rows) - 1 != batch.get("withdrawn_count"):
+            report.fail(
+                f"{WITHDRAWN_FILE}: {len(rows) - 1} rows, manifest says "
+                f"{batch.get('withdrawn_count')}"
+            )
+        else:
+            report.ok(f"{WITHDRAWN_FILE}: {len(rows) - 1} withdrawn or invalidated signatures")
+    else:
+        report.fail(f"{WITHDRAWN_FILE}: missing from the ZIP")
+
+
+def _check_chain(report: Report, previous: Report) -> None:
+    manifest = report.manifest or {}
+    earlier = previous.manifest or {}
+    if not previous.is_valid:
+        report.fail(f"previous batch {previous.path.name} does not verify: {previous.failures[0]}")
+    number = (manifest.get("batch") or {}).get("sequence")
+    earlier_number = (earlier.get("batch") or {}).get("sequence")
+    if (manifest.get("petition") or {}).get("slug") != (earlier.get("petition") or {}).get("slug"):
+        report.fail("chain: the previous batch is of another petition")
+    if isinstance(number, int) and earlier_number != number - 1:
+        report.fail(
+            f"chain: this is batch {number} but the previous batch given is batch "
+            f"{earlier_number}: batch {number - 1} is missing or out of order"
+        )
+    if manifest.get("previous_manifest_sha256") != previous.manifest_sha256:
+        report.fail(
+            f"chain: this batch follows a manifest with SHA-256 "
+            f"{manifest.get('previous_manifest_sha256')}, but {previous.path.name}'s manifest "
+            f"has SHA-256 {previous.manifest_sha256}"
+        )
+    else:
+        report.ok(f"chain: follows batch {earlier_number} ({previous.path.name})")
+
+
+def verify_batch(
+    path: Path, *, public_key: Ed25519PublicKey, previous: Path | None = None
+) -> Report:
+    """Check ``path`` (and its link to ``previous``); never raises for a bad batch."""
+    report = Report(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = _read_signed_manifest(zf, public_key, report)
+            if manifest is None:
+                return report
+            report.manifest = manifest
+            _check_files(zf, manifest, report)
+            _check_checksums(zf, manifest, report)
+            _check_rows(zf, manifest, report)
+    except (OSError, zipfile.BadZipFile) as exc:
+        report.fail(f"{path.name}: not a readable ZIP ({exc})")
+        return report
+    sequence = (report.manifest.get("batch") or {}).get("sequence")
+    has_previous = report.manifest.get("previous_manifest_sha256") is not None
+    if sequence == 1 and has_previous:
+        report.fail("chain: batch 1 names a previous manifest")
+    if isinstance(sequence, int) and sequence > 1 and not has_previous:
+        report.fail(f"chain: batch {sequence} names no previous manifest")
+    if previous is not None:
+        _check_chain(report, verify_batch(previous, public_key=public_key))
+    return report
