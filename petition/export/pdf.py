@@ -13,12 +13,13 @@ import dataclasses
 from collections.abc import Sequence
 
 from flask import render_template
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from petition import i18n
 
 NAMES_PER_PART = 5000
-LINES_PER_PAGE = 60
+LINES_PER_PAGE = 56
 FSI, PDI = "\u2068", "\u2069"
 
 
@@ -73,6 +74,7 @@ def _labels() -> dict[str, str]:
         "withdrawn": _("Earlier signatures withdrawn since"),
         "parts": _("Names continue in"),
         "text": _("Text signed"),
+        "names": _("Signatories"),
         "how_to_verify": _(
             "This document is part of a signed batch (ZIP). The file manifest.json in it "
             "lists the SHA-256 of signatures.csv shown above and of this PDF, and "
@@ -86,6 +88,17 @@ def render_part(
     *, number: int, lines: Sequence[str], cover: Cover | None, title: str, batch_sequence: int
 ) -> bytes:
     """One PDF part: the cover (first part only) and up to NAMES_PER_PART name lines."""
+    language = cover.language if cover else "en"
+    # Labels in the petition's language, whoever runs the export and from where.
+    with force_locale(language):
+        return _render(
+            number=number, lines=lines, cover=cover, title=title, batch_sequence=batch_sequence
+        )
+
+
+def _render(
+    *, number: int, lines: Sequence[str], cover: Cover | None, title: str, batch_sequence: int
+) -> bytes:
     from weasyprint import HTML  # heavy import: only commands that export pay for it
 
     language = cover.language if cover else "en"

@@ -173,6 +173,15 @@ class _NameParts:
         return 1 + len(self.written)
 
 
+def _version_hashes(session: Session, petition: Petition) -> dict[int, str]:
+    rows = session.execute(
+        sa.select(PetitionVersion.id, PetitionVersion.sha256).where(
+            PetitionVersion.petition_id == petition.id
+        )
+    )
+    return {row.id: row.sha256 for row in rows}
+
+
 def latest_batch(session: Session, *, petition: Petition) -> ExportBatch | None:
     return session.scalars(
         sa.select(ExportBatch)
@@ -404,13 +413,7 @@ def _write_batch_files(
     work: Path,
 ) -> _Written:
     created_at = batch.created_at
-    version_sha = dict(
-        session.execute(
-            sa.select(PetitionVersion.id, PetitionVersion.sha256).where(
-                PetitionVersion.petition_id == petition.id
-            )
-        ).tuples()
-    )
+    version_sha = _version_hashes(session, petition)
     used_versions: set[int] = set()
     parts = _NameParts(work, title=petition.title, batch_sequence=batch.sequence)
     entries: list[_Entry] = []
@@ -660,13 +663,7 @@ def full_data_export(
         affected=petition.signature_count,
         details={"format": fmt},
     )
-    version_sha = dict(
-        session.execute(
-            sa.select(PetitionVersion.id, PetitionVersion.sha256).where(
-                PetitionVersion.petition_id == petition.id
-            )
-        ).tuples()
-    )
+    version_sha = _version_hashes(session, petition)
     query = (
         sa.select(
             Signature.sequence,

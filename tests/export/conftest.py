@@ -1,0 +1,93 @@
+"""Fixtures for exports: verified signatures put in place quickly, batches on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from petition.db import session_scope
+from petition.petitions.models import Petition
+from petition.signing.models import Signature, SignatureStatus
+from petition.signing.service import fold_counts
+
+
+@dataclasses.dataclass
+class Signatures:
+    """Adds verified signatures to a petition the way the worker would count them."""
+
+    app: Flask
+    petition_id: int
+
+    def add(
+        self,
+        names: Iterable[str],
+        *,
+        country: str = "SY",
+        postcode: str | None = None,
+        fold: bool = True,
+    ) -> list[int]:
+        now = dt.datetime.now(dt.UTC)
+        ids = []
+        with self.app.app_context(), session_scope() as session:
+            petition = session.get(Petition, self.petition_id)
+            assert petition is not None
+            for offset, name in enumerate(names):
+                email = f"{uuid.uuid4().hex[:12]}@example.org"
+                signature = Signature(
+                    petition_id=petition.id,
+                    version_id=petition.current_version_id,
+                    name=name,
+                    email=email,
+                    canonical_email=email,
+                    country=country,
+                    postcode=postcode,
+                    has_update_consent=offset % 2 == 0,
+                    status=SignatureStatus.VERIFIED,
+                    verified_at=now + dt.timedelta(microseconds=offset),
+                )
+                session.add(signature)
+                session.flush()
+                ids.append(signature.id)
+        if fold:
+            self.fold()
+        return ids
+
+    def fold(self) -> None:
+        with self.app.app_context(), session_scope() as session:
+            while fold_counts(session):
+                pass
+
+    def set_status(self, sequences: Iterable[int], status: SignatureStatus) -> None:
+        """Withdraw (erasing the name, as the signing service does) or invalidate."""
+        values: dict[str, object] = {"status": status}
+        if status == SignatureStatus.WITHDRAWN:
+            values.update(name=None, email=None, canonical_email=None, postcode=None)
+        with self.app.app_context(), session_scope() as session:
+            session.execute(
+                sa.update(Signature)
+                .where(
+                    Signature.petition_id == self.petition_id,
+                    Signature.sequence.in_(list(sequences)),
+                )
+                .values(**values)
+            )
+        self.fold()
+
+
+@pytest.fixture
+def signatures(app: Flask, petition: Petition) -> Signatures:
+    return Signatures(app, petition.id)
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "batches"
+    folder.mkdir()
+    return folder
