@@ -91,3 +91,39 @@ def out_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "batches"
     folder.mkdir()
     return folder
+
+
+def make_batch(app: Flask, out_dir: Path, *, full: bool = False, actor: str = "cli:test") -> Path:
+    """The next batch of the Daraa petition, through the service."""
+    from petition.export import keys
+    from petition.export import service as export
+
+    with app.app_context(), session_scope() as session:
+        petition = session.scalars(sa.select(Petition)).one()
+        result = export.make_batch(
+            session,
+            petition=petition,
+            out_dir=out_dir,
+            key=keys.app_key(app),
+            actor=actor,
+            is_full_reexport=full,
+        )
+        return result.path
+
+
+def read_csv(path: Path, member: str) -> list[list[str]]:
+    import csv
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        return list(csv.reader(io.StringIO(zf.read(member).decode("utf-8"), newline="")))
+
+
+def read_manifest(path: Path) -> dict[str, object]:
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        manifest: dict[str, object] = json.loads(zf.read("manifest.json"))
+        return manifest

@@ -1,0 +1,53 @@
+"""Cells and rows shared by the delivery batch and the organizers' export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from petition.export.serializers import CsvLines, iso_utc, json_array, safe_cell
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["=1+1", "+31 6", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x","y")'],
+)
+def test_cells_a_spreadsheet_would_run_become_text(value: str) -> None:
+    assert safe_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Layla", "ليلى حداد", "😀", "a=b", "O'Brien", ""])
+def test_other_cells_are_left_alone(value: str) -> None:
+    assert safe_cell(value) == value
+
+
+def test_tricky_names_survive_a_round_trip_through_the_csv_reader() -> None:
+    names = ["ليلى حداد", "😀 Emoji", 'Jo "Quote", Smith', "two\nlines", "comma, name", "x\r\ny"]
+    lines = CsvLines(("sequence", "name"))
+    text = lines.header() + "".join(
+        lines.rows({"sequence": i, "name": n} for i, n in enumerate(names, 1))
+    )
+    assert text.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["sequence", "name"]
+    assert [r[1] for r in rows[1:]] == names
+
+
+def test_times_are_utc_iso_8601_to_the_second() -> None:
+    when = dt.datetime(2026, 3, 18, 14, 5, 9, 123456, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    assert iso_utc(when) == "2026-03-18T11:05:09Z"
+    assert safe_cell(when) == "2026-03-18T11:05:09Z"
+
+
+def test_json_array_streams_a_valid_array() -> None:
+    import json
+
+    assert json.loads("".join(json_array([]))) == []
+    assert json.loads("".join(json_array({"n": i} for i in range(3)))) == [
+        {"n": 0},
+        {"n": 1},
+        {"n": 2},
+    ]
