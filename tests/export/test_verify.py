@@ -1,0 +1,168 @@
+"""Every kind of tampering with a batch is detected and named."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+
+from petition.export import keys
+from petition.export.verify import Report, verify_batch
+from tests.export.conftest import Signatures, make_batch
+
+NAMES = ["ليلى حداد", "Omar", "Sara", "Yusuf"]
+
+
+@pytest.fixture
+def batch(app: Flask, signatures: Signatures, out_dir: Path) -> Path:
+    signatures.add(NAMES)
+    return make_batch(app, out_dir)
+
+
+def check(app: Flask, path: Path, previous: Path | None = None) -> Report:
+    return verify_batch(path, public_key=keys.app_key(app).public_key(), previous=previous)
+
+
+def rewrite(path: Path, change: Callable[[dict[str, bytes]], dict[str, bytes]]) -> Path:
+    """A copy of the ZIP with its members changed by ``change`` (name -> bytes)."""
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members = change(members)
+    out = path.with_name("tampered-" + path.name)
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out
+
+
+def failures(report: Report) -> str:
+    assert not report.is_valid
+    return "\n".join(report.failures)
+
+
+def test_an_untouched_batch_verifies(app: Flask, batch: Path) -> None:
+    report = check(app, batch)
+    assert report.failures == []
+    assert any("valid Ed25519 signature" in line for line in report.checked)
+    assert any("4 rows in signature order" in line for line in report.checked)
+
+
+@pytest.mark.parametrize(
+    "member", ["signatures.csv", "withdrawn.csv", "delivery.pdf", "SHA256SUMS", "petition"]
+)
+def test_a_changed_byte_in_any_file_is_named(app: Flask, batch: Path, member: str) -> None:
+    def flip(members: dict[str, bytes]) -> dict[str, bytes]:
+        name = next(n for n in members if n.startswith(member))
+        data = bytearray(members[name])
+        data[len(data) // 2] ^= 0x01
+        members[name] = bytes(data)
+        return members
+
+    text = failures(check(app, rewrite(batch, flip)))
+    assert f"{member}" in text and "changed" in text
+
+
+def test_a_deleted_row_is_named(app: Flask, batch: Path) -> None:
+    def delete(members: dict[str, bytes]) -> dict[str, bytes]:
+        lines = members["signatures.csv"].split(b"\r\n")
+        del lines[2]
+        members["signatures.csv"] = b"\r\n".join(lines)
+        return members
+
+    text = failures(check(app, rewrite(batch, delete)))
+    assert "signatures.csv: changed" in text
+    assert "signatures.csv: 3 rows, manifest says 4 (rows deleted or added)" in text
+
+
+def test_reordered_rows_are_named(app: Flask, batch: Path) -> None:
+    def swap(members: dict[str, bytes]) -> dict[str, bytes]:
+        lines = members["signatures.csv"].split(b"\r\n")
+        lines[1], lines[2] = lines[2], lines[1]
+        members["signatures.csv"] = b"\r\n".join(lines)
+        return members
+
+    text = failures(check(app, rewrite(batch, swap)))
+    assert "signatures.csv: changed" in text
+    assert "signature 1 after 2 (rows reordered or repeated)" in text
+
+
+def test_an_added_file_is_named(app: Flask, batch: Path) -> None:
+    text = failures(check(app, rewrite(batch, lambda m: m | {"extra.csv": b"1,Mallory\r\n"})))
+    assert "extra.csv: in the ZIP but not listed in the manifest (added)" in text
+
+
+@pytest.mark.parametrize("member", ["delivery.pdf", "signatures.csv", "manifest.sig"])
+def test_a_removed_file_is_named(app: Flask, batch: Path, member: str) -> None:
+    def remove(members: dict[str, bytes]) -> dict[str, bytes]:
+        del members[member]
+        return members
+
+    text = failures(check(app, rewrite(batch, remove)))
+    assert f"{member}: " in text and "missing" in text
+
+
+def test_an_edited_manifest_is_named(app: Flask, batch: Path) -> None:
+    def edit(members: dict[str, bytes]) -> dict[str, bytes]:
+        members["manifest.json"] = members["manifest.json"].replace(
+            b'"count": 4', b'"count": 5'
+        )
+        return members
+
+    text = failures(check(app, rewrite(batch, edit)))
+    assert "manifest.sig: not a valid signature of manifest.json" in text
+
+
+def test_a_batch_signed_with_another_key_is_named(app: Flask, batch: Path) -> None:
+    other = Ed25519PrivateKey.generate()
+
+    def resign(members: dict[str, bytes]) -> dict[str, bytes]:
+        members["manifest.sig"] = other.sign(members["manifest.json"])
+        return members
+
+    text = failures(check(app, rewrite(batch, resign)))
+    assert "manifest.sig: not a valid signature" in text
+    # Checked with the other key, the signature holds but the manifest names our key.
+    report = verify_batch(batch, public_key=other.public_key())
+    assert "names signing key" in failures(report)
+
+
+def test_a_chain_verifies_and_a_skipped_batch_is_named(
+    app: Flask, signatures: Signatures, out_dir: Path
+) -> None:
+    signatures.add(["A"])
+    first = make_batch(app, out_dir)
+    signatures.add(["B"])
+    second = make_batch(app, out_dir)
+    signatures.add(["C"])
+    third = make_batch(app, out_dir)
+
+    assert check(app, second, previous=first).failures == []
+    assert check(app, third, previous=second).failures == []
+    text = failures(check(app, third, previous=first))
+    assert "this is batch 3 but the previous batch given is batch 1: batch 2 is missing" in text
+    assert "chain: this batch follows a manifest with SHA-256" in text
+
+
+def test_a_substituted_previous_batch_is_named(
+    app: Flask, signatures: Signatures, out_dir: Path
+) -> None:
+    signatures.add(["A"])
+    first = make_batch(app, out_dir)
+    signatures.add(["B"])
+    second = make_batch(app, out_dir)
+    # Batch 1 with an edited manifest given as the previous batch.
+    forged = rewrite(
+        first, lambda m: m | {"manifest.json": m["manifest.json"].replace(b"Z\"", b"Z \"")}
+    )
+    text = failures(check(app, second, previous=forged))
+    assert "previous batch" in text and "does not verify" in text
+
+
+def test_not_a_zip_is_named(app: Flask, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    assert "not a readable ZIP" in failures(check(app, junk))
