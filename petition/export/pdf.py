@@ -102,6 +102,7 @@ def _render(
     from weasyprint import HTML  # heavy import: only commands that export pay for it
 
     language = cover.language if cover else "en"
+    labels = _labels()
     footer = _("Batch %(batch)s, part %(part)s", batch=batch_sequence, part=number)
     context: dict[str, object] = {
         "title": title,
@@ -110,7 +111,10 @@ def _render(
         "footer": footer.replace('"', "").replace("'", ""),
         "pages": _pages(lines),
         "cover": cover is not None,
-        "labels": _labels(),
+        "labels": labels,
+        # Labels fall back to English where no translation exists yet: then they run
+        # left to right even in a right-to-left document.
+        "labels_dir": i18n.direction(language) if labels["batch"] != "Batch number" else "ltr",
     }
     if cover is not None:
         if cover.first_sequence is None:
