@@ -114,7 +114,8 @@ def test_delivered_records_the_recipient_and_can_deliver_the_petition(
     with app.app_context(), session_scope(write=False) as session:
         batch = session.scalars(sa.select(ExportBatch)).one()
         assert batch.delivered_to == "UN Office, Geneva"
-        assert batch.delivered_by is not None and batch.delivered_by.startswith("cli:")
+        assert batch.delivered_by is not None
+        assert batch.delivered_by.startswith("cli:")
     listing = run(app, "batches", SLUG)
     assert "delivered to UN Office, Geneva" in listing.output
 

@@ -36,9 +36,7 @@ def delivery_pdf(batch: Path, folder: Path) -> Path:
 
 
 def render_pngs(pdf: Path) -> list[Path]:
-    subprocess.run(
-        ["pdftoppm", "-r", "60", "-png", str(pdf), str(pdf.with_suffix(""))], check=True
-    )
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(pdf.with_suffix(""))], check=True)
     return sorted(pdf.parent.glob(pdf.stem + "-*.png"))
 
 
@@ -49,9 +47,7 @@ def text_of(pdf: Path) -> str:
 
 
 def fonts_of(pdf: Path) -> str:
-    return subprocess.run(
-        ["pdffonts", str(pdf)], check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
 
 
 def test_english_delivery_pdf(

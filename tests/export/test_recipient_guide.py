@@ -60,7 +60,8 @@ def test_guide_commands_verify_a_genuine_batch(recipient: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Signature Verified Successfully" in out
-    assert "signatures.csv: OK" in out and "delivery.pdf: OK" in out
+    assert "signatures.csv: OK" in out
+    assert "delivery.pdf: OK" in out
     assert "FAILED" not in out
     # The comparisons the guide asks the reader to make by eye hold.
     manifest = json.loads((recipient / "batch-2" / "manifest.json").read_text())

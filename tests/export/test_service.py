@@ -23,7 +23,7 @@ from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import SignatureStatus
 from tests.export.conftest import Signatures, make_batch, read_csv, read_manifest
 
-TRICKY = ["ليلى حداد", "=HYPERLINK(\"http://evil\",\"x\")", 'Jo "Quote", Smith', "😀 Emoji"]
+TRICKY = ["ليلى حداد", '=HYPERLINK("http://evil","x")', 'Jo "Quote", Smith', "😀 Emoji"]
 
 
 def test_first_batch_holds_the_verified_signatures_and_is_signed(
@@ -38,7 +38,7 @@ def test_first_batch_holds_the_verified_signatures_and_is_signed(
     assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4"]
     assert [r[1] for r in rows[1:]] == [
         "ليلى حداد",
-        "'=HYPERLINK(\"http://evil\",\"x\")",
+        '\'=HYPERLINK("http://evil","x")',
         'Jo "Quote", Smith',
         "😀 Emoji",
     ]
@@ -90,7 +90,8 @@ def test_first_batch_holds_the_verified_signatures_and_is_signed(
         assert batch.manifest_sha256 == hashlib.sha256(manifest_bytes).hexdigest()
         event = session.scalars(sa.select(AuditEvent)).one()
         assert (event.action, event.actor, event.affected) == ("export.batch", "cli:test", 4)
-        assert event.details is not None and event.details["batch"] == 1
+        assert event.details is not None
+        assert event.details["batch"] == 1
 
 
 def test_next_batch_holds_only_new_signatures_and_chains_to_the_last(
@@ -270,7 +271,8 @@ def test_full_data_export_has_email_and_consent_and_is_formula_safe(
         )
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["status"] for r in rows] == ["withdrawn", "verified"]
-    assert rows[0]["name"] == "" and rows[0]["email"] == ""
+    assert rows[0]["name"] == ""
+    assert rows[0]["email"] == ""
     assert rows[1]["name"] == "ليلى حداد"
     assert rows[1]["email"].endswith("@example.org")
     assert rows[1]["has_update_consent"] == "false"
@@ -290,7 +292,7 @@ def test_formula_in_the_full_export_becomes_text(app: Flask, signatures: Signatu
         text = "".join(
             export.full_data_export(session, petition=petition, fmt="csv", actor="user:1")
         )
-    assert list(csv.DictReader(io.StringIO(text)))[0]["name"] == "'=1+1"
+    assert next(iter(csv.DictReader(io.StringIO(text))))["name"] == "'=1+1"
 
 
 def test_development_key_is_created_once_and_kept(app: Flask) -> None:

@@ -63,7 +63,8 @@ def test_a_changed_byte_in_any_file_is_named(app: Flask, batch: Path, member: st
         return members
 
     text = failures(check(app, rewrite(batch, flip)))
-    assert f"{member}" in text and "changed" in text
+    assert f"{member}" in text
+    assert "changed" in text
 
 
 def test_a_deleted_row_is_named(app: Flask, batch: Path) -> None:
@@ -102,14 +103,13 @@ def test_a_removed_file_is_named(app: Flask, batch: Path, member: str) -> None:
         return members
 
     text = failures(check(app, rewrite(batch, remove)))
-    assert f"{member}: " in text and "missing" in text
+    assert f"{member}: " in text
+    assert "missing" in text
 
 
 def test_an_edited_manifest_is_named(app: Flask, batch: Path) -> None:
     def edit(members: dict[str, bytes]) -> dict[str, bytes]:
-        members["manifest.json"] = members["manifest.json"].replace(
-            b'"count": 4', b'"count": 5'
-        )
+        members["manifest.json"] = members["manifest.json"].replace(b'"count": 4', b'"count": 5')
         return members
 
     text = failures(check(app, rewrite(batch, edit)))
@@ -156,10 +156,11 @@ def test_a_substituted_previous_batch_is_named(
     second = make_batch(app, out_dir)
     # Batch 1 with an edited manifest given as the previous batch.
     forged = rewrite(
-        first, lambda m: m | {"manifest.json": m["manifest.json"].replace(b"Z\"", b"Z \"")}
+        first, lambda m: m | {"manifest.json": m["manifest.json"].replace(b'Z"', b'Z "')}
     )
     text = failures(check(app, second, previous=forged))
-    assert "previous batch" in text and "does not verify" in text
+    assert "previous batch" in text
+    assert "does not verify" in text
 
 
 def test_not_a_zip_is_named(app: Flask, tmp_path: Path) -> None:
