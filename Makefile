@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker test lint bench clean
+.PHONY: help install run worker test lint bench bench-export clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ lint: install ## ruff, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench-export: install ## Time export + verify of 10k, 100k, 1M signatures (SQLite; peak memory)
+	$(BIN)/python bench/export.py
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage

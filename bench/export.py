@@ -1,0 +1,166 @@
+"""Time the export and verification of signed batches at growing sizes.
+
+For each N, a fresh SQLite database (or a scratch PostgreSQL database with
+``--database-url``) gets N verified, counted signatures by bulk insert (not through
+HTTP). Then the real commands run in child processes, each measured on its own:
+
+    flask --app wsgi petition export --petition SLUG --out DIR
+    flask --app wsgi petition verify DIR/SLUG-batch-1.zip
+
+Printed for each: wall seconds and the child's peak resident memory (ru_maxrss).
+Run: ``.venv/bin/python bench/export.py`` (sizes 10000 100000 1000000 by default,
+``--sizes 10000`` for a quick look). Everything stays on this machine and stops
+by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+
+from petition import create_app  # noqa: E402
+from petition.config import Settings  # noqa: E402
+from petition.db import db, session_scope  # noqa: E402
+from petition.petitions import service as petitions  # noqa: E402
+from petition.petitions.models import Petition  # noqa: E402
+from petition.signing.models import Signature  # noqa: E402
+
+DARAA = ROOT / "content" / "defend-the-people-of-daraa.md"
+SLUG = "defend-the-people-of-daraa"
+FIRST = ["Layla", "Omar", "Sara", "Yusuf", "ليلى", "محمد", "Zoë", "Ahmad", "نور", "Hana"]
+LAST = ["Haddad", "al-Ahmad", "حداد", "O'Brien", "Khaled", "الأحمد", "Nasser", "Smith"]
+CHUNK = 20_000
+
+
+def populate(settings: Settings, count: int) -> None:
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+        with session_scope() as session:
+            petition = petitions.publish(session, source=petitions.parse_petition_file(DARAA))
+            petition_id, version_id = petition.id, petition.current_version_id
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        table = Signature.__table__
+        for low in range(0, count, CHUNK):
+            rows = []
+            for n in range(low + 1, min(low + CHUNK, count) + 1):
+                rows.append(
+                    {
+                        "petition_id": petition_id,
+                        "version_id": version_id,
+                        "name": f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]} {n}",
+                        "email": f"signer{n}@example.org",
+                        "canonical_email": f"signer{n}@example.org",
+                        "country": "SY",
+                        "postcode": None,
+                        "is_public": False,
+                        "has_update_consent": False,
+                        "status": "verified",
+                        "source": "page",
+                        "is_counted": True,
+                        "sequence": n,
+                        "created_at": start,
+                        "verified_at": start + dt.timedelta(seconds=n),
+                    }
+                )
+            with session_scope() as session:
+                session.execute(sa.insert(table), rows)
+        with session_scope() as session:
+            session.execute(
+                sa.update(Petition)
+                .where(Petition.id == petition_id)
+                .values(signature_count=count, last_sequence=count)
+            )
+        db.engine.dispose()
+
+
+def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{output}")
+    return elapsed, usage.ru_maxrss / 1024, output
+
+
+def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-export-{count}-"))
+    try:
+        url = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+        settings = Settings(instance_path=str(folder), database_url=url)
+        started = time.perf_counter()
+        populate(settings, count)
+        populated = time.perf_counter() - started
+        env = dict(os.environ, PETITION_INSTANCE_PATH=str(folder), PETITION_DATABASE_URL=url)
+        flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "petition"]
+        out = folder / "out"
+        export_s, export_mb, _ = measure([*flask, "export", "--petition", SLUG, "--out", str(out)], env)
+        batch = out / f"{SLUG}-batch-1.zip"
+        verify_s, verify_mb, report = measure([*flask, "verify", str(batch)], env)
+        assert f"{count} rows in signature order" in report, report
+        return {
+            "n": count,
+            "populate_s": populated,
+            "export_s": export_s,
+            "export_mb": export_mb,
+            "verify_s": verify_s,
+            "verify_mb": verify_mb,
+            "zip_mb": batch.stat().st_size / 1e6,
+        }
+    finally:
+        if database_url:
+            engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            engine.dispose()
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--database-url",
+        help="a scratch PostgreSQL database to use instead of SQLite (it is emptied!)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    options = parser.parse_args()
+    print(
+        f"{'N':>9} {'export s':>9} {'export MB':>10} {'verify s':>9} {'verify MB':>10} "
+        f"{'ZIP MB':>7} {'µs/sig':>7}",
+        flush=True,
+    )
+    for count in options.sizes:
+        r = run(count, options.database_url, options.keep)
+        print(
+            f"{r['n']:>9,} {r['export_s']:>9.1f} {r['export_mb']:>10.0f} {r['verify_s']:>9.1f} "
+            f"{r['verify_mb']:>10.0f} {r['zip_mb']:>7.1f} "
+            f"{(r['export_s'] + r['verify_s']) / count * 1e6:>7.0f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
