@@ -18,7 +18,7 @@ from petition.abuse.models import FlagReason
 from petition.audit.service import cli_actor
 from petition.config import Settings
 from petition.audit import service as audit
-from petition.db import session_scope
+from petition.db import db, session_scope
 from petition.export import keys as export_keys
 from petition.export import service as export
 from petition.export import verify as export_verify
@@ -190,17 +190,18 @@ def _petition(session: Session, slug: str) -> Petition:
 def export_command(slug: str, out_dir: Path, full: bool) -> None:
     """Write the petition's next signed batch: DIR/<slug>-batch-<n>.zip."""
     key = _signing_key()
+    # Build without holding a transaction (typesetting a big batch takes minutes and
+    # must not keep SQLite's write lock from signers), then record in a short one.
+    with session_scope(write=False) as session:
+        petition = _petition(session, slug)
     try:
+        built = export.build_batch(
+            db.engine, petition=petition, out_dir=out_dir, key=key, is_full_reexport=full
+        )
         with session_scope() as session:
-            result = export.make_batch(
-                session,
-                petition=_petition(session, slug),
-                out_dir=out_dir,
-                key=key,
-                actor=audit.cli_actor(),
-                is_full_reexport=full,
+            batch = export.record_batch(
+                session, petition=petition, built=built, actor=audit.cli_actor()
             )
-            batch = result.batch
     except export.ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     except IntegrityError as exc:
@@ -209,7 +210,7 @@ def export_command(slug: str, out_dir: Path, full: bool) -> None:
         ) from exc
     span = f"{batch.first_sequence}–{batch.last_sequence}" if batch.first_sequence else "none"
     click.echo(
-        f"{result.path}: batch {batch.sequence}, {batch.signature_count} signatures "
+        f"{built.path}: batch {batch.sequence}, {batch.signature_count} signatures "
         f"({span}), {batch.withdrawn_count} withdrawn since earlier batches\n"
         f"manifest SHA-256 {batch.manifest_sha256}\nsigning key {batch.key_fingerprint}"
     )

@@ -152,6 +152,25 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
         db.session.remove()
 
 
+@contextlib.contextmanager
+def read_connection(bind: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection of its own for a long read, such as an export.
+
+    On SQLite it begins a deferred transaction, so it never holds the write lock and
+    signers keep writing meanwhile (WAL); on PostgreSQL it reads one snapshot
+    (REPEATABLE READ), so all its queries agree with each other.
+    """
+    token = _immediate.set(False)
+    try:
+        with bind.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
+            conn.rollback()
+    finally:
+        _immediate.reset(token)
+
+
 def get_session() -> Session:
     """The session of the current app context (request, command or worker)."""
     session: Session = db.session()

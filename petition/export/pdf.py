@@ -9,6 +9,7 @@ its right-to-left order inside a left-to-right list and the reverse.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import gc
@@ -151,7 +152,5 @@ def _release_memory() -> None:
     freed arenas and the process's resident size creeps up part after part.
     """
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass

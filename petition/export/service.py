@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from petition.audit import service as audit
-from petition.db import utcnow
+from petition.db import read_connection, utcnow
 from petition.export import keys, pdf
 from petition.export.models import ExportBatch, ExportRetraction
 from petition.export.serializers import (
@@ -173,8 +173,8 @@ class _NameParts:
         return 1 + len(self.written)
 
 
-def _version_hashes(session: Session, petition: Petition) -> dict[int, str]:
-    rows = session.execute(
+def _version_hashes(conn: Session | sa.Connection, petition: Petition) -> dict[int, str]:
+    rows = conn.execute(
         sa.select(PetitionVersion.id, PetitionVersion.sha256).where(
             PetitionVersion.petition_id == petition.id
         )
@@ -225,55 +225,215 @@ def unexported_count(session: Session, *, petition: Petition) -> int:
     )
 
 
-def _record_retractions(
-    session: Session, *, petition: Petition, batch: ExportBatch, previous_through: int
-) -> int:
-    """Account for withdrawn and invalidated signatures; returns how many to list.
+def _gone_sequences(
+    conn: sa.Connection, *, petition_id: int, previous_through: int, through: int
+) -> tuple[list[int], list[int]]:
+    """Withdrawn or invalidated signatures a new batch must account for.
 
-    Listed: signatures of earlier batches (sequence up to ``previous_through``) gone
-    since and not reported yet. Unlisted: signatures in this batch's new range that
-    were already gone, so that no later batch reports them as news.
+    Listed: signatures of earlier batches (numbers up to ``previous_through``) gone since
+    and not reported yet. Unlisted: signatures of the new range that were already gone,
+    recorded so that no later batch reports them as news.
     """
     already = sa.exists().where(
-        ExportRetraction.petition_id == petition.id,
+        ExportRetraction.petition_id == petition_id,
         ExportRetraction.sequence == Signature.sequence,
     )
-    columns = ["petition_id", "batch_id", "sequence", "is_listed"]
-    for listed, in_range in (
-        (True, Signature.sequence <= previous_through),
-        (
-            False,
-            sa.and_(
-                Signature.sequence > previous_through,
-                Signature.sequence <= batch.through_sequence,
-            ),
-        ),
-    ):
-        session.execute(
-            sa.insert(ExportRetraction).from_select(
-                columns,
-                sa.select(
-                    sa.literal(petition.id),
-                    sa.literal(batch.id),
-                    Signature.sequence,
-                    sa.literal(listed),
-                ).where(
-                    Signature.petition_id == petition.id,
-                    Signature.sequence.is_not(None),
-                    Signature.status.in_(GONE),
-                    in_range,
-                    ~already,
-                ),
-            )
+    found = conn.execute(
+        sa.select(Signature.sequence)
+        .where(
+            Signature.petition_id == petition_id,
+            Signature.sequence.is_not(None),
+            Signature.sequence <= through,
+            Signature.status.in_(GONE),
+            ~already,
         )
-    return (
-        session.scalar(
+        .order_by(Signature.sequence)
+    ).scalars()
+    listed: list[int] = []
+    unlisted: list[int] = []
+    for sequence in found:
+        if sequence is not None:
+            (listed if sequence <= previous_through else unlisted).append(sequence)
+    return listed, unlisted
+
+
+@dataclasses.dataclass
+class BuiltBatch:
+    """A batch written to a temporary file, not yet recorded (see :func:`record_batch`)."""
+
+    petition_id: int
+    sequence: int
+    is_full_reexport: bool
+    first_sequence: int | None
+    last_sequence: int | None
+    through_sequence: int
+    count: int
+    withdrawn: list[int]
+    already_gone: list[int]
+    manifest_sha256: str
+    previous_manifest_sha256: str | None
+    key_fingerprint: str
+    created_at: dt.datetime
+    tmp_path: Path
+    path: Path
+
+    def discard(self) -> None:
+        self.tmp_path.unlink(missing_ok=True)
+
+
+def build_batch(
+    bind: sa.Engine,
+    *,
+    petition: Petition,
+    out_dir: Path,
+    key: Ed25519PrivateKey,
+    is_full_reexport: bool = False,
+) -> BuiltBatch:
+    """Write the petition's next batch to a temporary file in ``out_dir``; record nothing.
+
+    All reading happens on a connection of its own that never takes a write lock, so a
+    long export (typesetting a large PDF takes minutes) never holds up signers. The
+    caller then records the batch with :func:`record_batch` in a short transaction.
+
+    Raises :class:`NothingToExport` or :class:`BatchFileExists`.
+    """
+    created_at = utcnow().replace(microsecond=0)
+    with read_connection(bind) as conn:
+        previous = conn.execute(
+            sa.select(
+                ExportBatch.sequence, ExportBatch.through_sequence, ExportBatch.manifest_sha256
+            )
+            .where(ExportBatch.petition_id == petition.id)
+            .order_by(ExportBatch.sequence.desc())
+            .limit(1)
+        ).first()
+        number = previous.sequence + 1 if previous else 1
+        previous_through = previous.through_sequence if previous else 0
+        through = conn.scalar(sa.select(Petition.last_sequence).where(Petition.id == petition.id))
+        through = max(through or 0, previous_through)
+        after = 0 if is_full_reexport else previous_through
+        final_path = out_dir / f"{petition.slug}-batch-{number}.zip"
+        if final_path.exists():
+            raise BatchFileExists(f"{final_path} exists already; move it away to export again")
+        withdrawn, already_gone = _gone_sequences(
+            conn, petition_id=petition.id, previous_through=previous_through, through=through
+        )
+        new_rows = conn.scalar(
             sa.select(sa.func.count()).where(
-                ExportRetraction.batch_id == batch.id, ExportRetraction.is_listed.is_(True)
+                *_counted(petition), Signature.sequence > after, Signature.sequence <= through
             )
         )
-        or 0
+        if not new_rows and not withdrawn:
+            raise NothingToExport(
+                f"{petition.slug}: no signature or withdrawal since batch {previous.sequence}"
+                if previous
+                else f"{petition.slug}: no verified signature to export yet"
+            )
+        fingerprint = keys.fingerprint(key.public_key())
+        built = BuiltBatch(
+            petition_id=petition.id,
+            sequence=number,
+            is_full_reexport=is_full_reexport,
+            first_sequence=None,
+            last_sequence=None,
+            through_sequence=through,
+            count=0,
+            withdrawn=withdrawn,
+            already_gone=already_gone,
+            manifest_sha256="",
+            previous_manifest_sha256=previous.manifest_sha256 if previous else None,
+            key_fingerprint=fingerprint,
+            created_at=created_at,
+            tmp_path=out_dir / f".{final_path.name}.{uuid.uuid4().hex}.tmp",
+            path=final_path,
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with (
+                tempfile.TemporaryDirectory(prefix="petition-export-") as work,
+                zipfile.ZipFile(built.tmp_path, "w") as zf,
+            ):
+                entries = _write_batch_files(
+                    conn, zf, petition=petition, built=built, after=after, work=Path(work)
+                )
+                manifest_bytes = manifest_dump(
+                    _manifest(petition=petition, built=built, entries=entries)
+                )
+                _add_bytes(zf, MANIFEST_FILE, manifest_bytes, created_at)
+                _add_bytes(zf, SIGNATURE_FILE, key.sign(manifest_bytes), created_at, compress=False)
+        except BaseException:
+            built.discard()
+            raise
+    built.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    return built
+
+
+def record_batch(
+    session: Session, *, petition: Petition, built: BuiltBatch, actor: str
+) -> ExportBatch:
+    """Record a built batch, with its withdrawals and an audit event, and move its file
+    into place. The file is discarded if recording fails.
+
+    Raises :class:`BatchFileExists`, or IntegrityError when another export of the
+    petition took the same number meanwhile.
+    """
+    try:
+        if built.path.exists():
+            raise BatchFileExists(f"{built.path} exists already; move it away to export again")
+        batch = ExportBatch(
+            petition_id=petition.id,
+            sequence=built.sequence,
+            is_full_reexport=built.is_full_reexport,
+            first_sequence=built.first_sequence,
+            last_sequence=built.last_sequence,
+            through_sequence=built.through_sequence,
+            signature_count=built.count,
+            withdrawn_count=len(built.withdrawn),
+            manifest_sha256=built.manifest_sha256,
+            previous_manifest_sha256=built.previous_manifest_sha256,
+            key_fingerprint=built.key_fingerprint,
+            filename=built.path.name,
+            created_by=actor,
+            created_at=built.created_at,
+        )
+        session.add(batch)
+        session.flush()
+        retractions = [
+            {"petition_id": petition.id, "batch_id": batch.id, "sequence": n, "is_listed": True}
+            for n in built.withdrawn
+        ] + [
+            {"petition_id": petition.id, "batch_id": batch.id, "sequence": n, "is_listed": False}
+            for n in built.already_gone
+        ]
+        if retractions:
+            session.execute(sa.insert(ExportRetraction), retractions)
+        audit.record(
+            session,
+            actor=actor,
+            action="export.batch",
+            petition_id=petition.id,
+            affected=built.count,
+            details={
+                "batch": built.sequence,
+                "first_sequence": built.first_sequence,
+                "last_sequence": built.last_sequence,
+                "withdrawn": len(built.withdrawn),
+                "is_full_reexport": built.is_full_reexport,
+                "manifest_sha256": built.manifest_sha256,
+            },
+        )
+        os.replace(built.tmp_path, built.path)
+    finally:
+        built.discard()
+    logger.info(
+        "petition %s batch %d: %d signatures, %d withdrawn, %s",
+        petition.slug,
+        built.sequence,
+        built.count,
+        len(built.withdrawn),
+        built.path,
     )
+    return batch
 
 
 def make_batch(
@@ -289,136 +449,40 @@ def make_batch(
 
     The batch holds every counted signature not in an earlier batch (all of them for a
     full re-export) and lists by number the earlier ones withdrawn or invalidated since.
+    :func:`build_batch` then :func:`record_batch`; callers on SQLite that must not hold
+    the write lock while a large batch is typeset call the two themselves, the
+    recording in a transaction of its own (as ``flask petition export`` does).
 
     Raises :class:`NothingToExport`, :class:`BatchFileExists`, or IntegrityError when
     another export of the same petition took the number first.
     """
-    created_at = utcnow().replace(microsecond=0)
-    previous = latest_batch(session, petition=petition)
-    number = previous.sequence + 1 if previous else 1
-    previous_through = previous.through_sequence if previous else 0
-    through = session.scalar(sa.select(Petition.last_sequence).where(Petition.id == petition.id))
-    through = max(through or 0, previous_through)
-    after = 0 if is_full_reexport else previous_through
-    filename = f"{petition.slug}-batch-{number}.zip"
-    final_path = out_dir / filename
-    if final_path.exists():
-        raise BatchFileExists(f"{final_path} exists already; move it away to export again")
-    public_key = key.public_key()
-    fingerprint = keys.fingerprint(public_key)
-
-    batch = ExportBatch(
-        petition_id=petition.id,
-        sequence=number,
+    built = build_batch(
+        session.get_bind(),  # type: ignore[arg-type]
+        petition=petition,
+        out_dir=out_dir,
+        key=key,
         is_full_reexport=is_full_reexport,
-        through_sequence=through,
-        signature_count=0,
-        manifest_sha256="",
-        previous_manifest_sha256=previous.manifest_sha256 if previous else None,
-        key_fingerprint=fingerprint,
-        filename=filename,
-        created_by=actor,
-        created_at=created_at,
     )
-    session.add(batch)
-    session.flush()
-    withdrawn_count = _record_retractions(
-        session, petition=petition, batch=batch, previous_through=previous_through
-    )
-    new_rows = session.scalar(
-        sa.select(sa.func.count()).where(
-            *_counted(petition), Signature.sequence > after, Signature.sequence <= through
-        )
-    )
-    if not new_rows and not withdrawn_count:
-        raise NothingToExport(
-            f"{petition.slug}: no signature or withdrawal since batch {previous.sequence}"
-            if previous
-            else f"{petition.slug}: no verified signature to export yet"
-        )
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_path = out_dir / f".{filename}.{uuid.uuid4().hex}.tmp"
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="petition-export-") as work,
-            zipfile.ZipFile(tmp_path, "w") as zf,
-        ):
-            stats = _write_batch_files(
-                session,
-                zf,
-                petition=petition,
-                batch=batch,
-                after=after,
-                withdrawn_count=withdrawn_count,
-                fingerprint=fingerprint,
-                work=Path(work),
-            )
-            manifest = _manifest(
-                petition=petition,
-                batch=batch,
-                entries=stats.entries,
-                withdrawn_count=withdrawn_count,
-                fingerprint=fingerprint,
-            )
-            manifest_bytes = manifest_dump(manifest)
-            _add_bytes(zf, MANIFEST_FILE, manifest_bytes, created_at)
-            _add_bytes(zf, SIGNATURE_FILE, key.sign(manifest_bytes), created_at, compress=False)
-        batch.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
-        batch.withdrawn_count = withdrawn_count
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="export.batch",
-            petition_id=petition.id,
-            affected=batch.signature_count,
-            details={
-                "batch": number,
-                "first_sequence": batch.first_sequence,
-                "last_sequence": batch.last_sequence,
-                "withdrawn": withdrawn_count,
-                "is_full_reexport": is_full_reexport,
-                "manifest_sha256": batch.manifest_sha256,
-            },
-        )
-        os.replace(tmp_path, final_path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-    logger.info(
-        "petition %s batch %d: %d signatures, %d withdrawn, %s",
-        petition.slug,
-        number,
-        batch.signature_count,
-        withdrawn_count,
-        final_path,
-    )
-    return BatchResult(batch, final_path)
-
-
-@dataclasses.dataclass
-class _Written:
-    entries: list[_Entry]
+    batch = record_batch(session, petition=petition, built=built, actor=actor)
+    return BatchResult(batch, built.path)
 
 
 def _write_batch_files(
-    session: Session,
+    conn: sa.Connection,
     zf: zipfile.ZipFile,
     *,
     petition: Petition,
-    batch: ExportBatch,
+    built: BuiltBatch,
     after: int,
-    withdrawn_count: int,
-    fingerprint: str,
     work: Path,
-) -> _Written:
-    created_at = batch.created_at
-    version_sha = _version_hashes(session, petition)
+) -> list[_Entry]:
+    created_at = built.created_at
+    version_sha = _version_hashes(conn, petition)
     used_versions: set[int] = set()
-    parts = _NameParts(work, title=petition.title, batch_sequence=batch.sequence)
+    parts = _NameParts(work, title=petition.title, batch_sequence=built.sequence)
     entries: list[_Entry] = []
 
-    rows = session.execute(
+    rows = conn.execute(
         sa.select(
             Signature.sequence,
             Signature.name,
@@ -430,22 +494,18 @@ def _write_batch_files(
         .where(
             *_counted(petition),
             Signature.sequence > after,
-            Signature.sequence <= batch.through_sequence,
+            Signature.sequence <= built.through_sequence,
         )
         .order_by(Signature.sequence)
         .execution_options(yield_per=_YIELD_PER)
     )
-    count = 0
-    first: int | None = None
-    last: int | None = None
 
     def delivered_rows() -> Iterator[dict[str, object]]:
-        nonlocal count, first, last
         for row in rows:
-            count += 1
-            if first is None:
-                first = row.sequence
-            last = row.sequence
+            built.count += 1
+            if built.first_sequence is None:
+                built.first_sequence = row.sequence
+            built.last_sequence = row.sequence
             used_versions.add(row.version_id)
             parts.add(pdf.name_line(row.sequence, row.name or "", row.country))
             yield batch_row(
@@ -465,26 +525,13 @@ def _write_batch_files(
             writer.write(chunk.encode())
     signatures_sha256 = writer.hasher.hexdigest()
     entries.append(_Entry(SIGNATURES_FILE, signatures_sha256, writer.size))
-    batch.signature_count = count
-    batch.first_sequence = first
-    batch.last_sequence = last
 
     withdrawn = CsvLines(WITHDRAWN_COLUMNS)
-    retracted = session.scalars(
-        sa.select(ExportRetraction.sequence)
-        .where(ExportRetraction.batch_id == batch.id, ExportRetraction.is_listed.is_(True))
-        .order_by(ExportRetraction.sequence)
-        .execution_options(yield_per=_YIELD_PER)
-    )
-    with zf.open(_zip_info(WITHDRAWN_FILE, created_at, compress=True), "w") as out:
-        writer = _HashingWriter(out)
-        writer.write(withdrawn.header().encode())
-        for chunk in withdrawn.rows({"sequence": s} for s in retracted):
-            writer.write(chunk.encode())
-    entries.append(_Entry(WITHDRAWN_FILE, writer.hasher.hexdigest(), writer.size))
+    text = withdrawn.header() + "".join(withdrawn.rows({"sequence": n} for n in built.withdrawn))
+    entries.append(_add_bytes(zf, WITHDRAWN_FILE, text.encode(), created_at))
 
-    versions = session.scalars(
-        sa.select(PetitionVersion)
+    versions = conn.execute(
+        sa.select(PetitionVersion.sha256, PetitionVersion.body_markdown, PetitionVersion.body_html)
         .where(PetitionVersion.id.in_(used_versions or {-1}))
         .order_by(PetitionVersion.number)
     ).all()
@@ -503,15 +550,15 @@ def _write_batch_files(
         title=petition.title,
         addressed_to=petition.addressed_to,
         language=petition.language,
-        batch_sequence=batch.sequence,
-        count=count,
-        first_sequence=first,
-        last_sequence=last,
-        is_full_reexport=batch.is_full_reexport,
+        batch_sequence=built.sequence,
+        count=built.count,
+        first_sequence=built.first_sequence,
+        last_sequence=built.last_sequence,
+        is_full_reexport=built.is_full_reexport,
         created_at=iso_utc(created_at),
         signatures_sha256=signatures_sha256,
-        key_fingerprint=fingerprint,
-        withdrawn_count=withdrawn_count,
+        key_fingerprint=built.key_fingerprint,
+        withdrawn_count=len(built.withdrawn),
         parts=total_parts,
         versions=[pdf.VersionText(v.sha256, v.body_html) for v in versions],
     )
@@ -520,7 +567,7 @@ def _write_batch_files(
         lines=parts.first,
         cover=cover,
         title=petition.title,
-        batch_sequence=batch.sequence,
+        batch_sequence=built.sequence,
     )
     entries.append(_add_bytes(zf, pdf.part_name(1), first_part, created_at, compress=False))
     del first_part
@@ -530,17 +577,10 @@ def _write_batch_files(
 
     checksums = "".join(f"{e.sha256}  {e.path}\n" for e in entries).encode()
     entries.append(_add_bytes(zf, CHECKSUMS_FILE, checksums, created_at))
-    return _Written(entries)
+    return entries
 
 
-def _manifest(
-    *,
-    petition: Petition,
-    batch: ExportBatch,
-    entries: list[_Entry],
-    withdrawn_count: int,
-    fingerprint: str,
-) -> dict[str, Any]:
+def _manifest(*, petition: Petition, built: BuiltBatch, entries: list[_Entry]) -> dict[str, Any]:
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,
@@ -551,18 +591,18 @@ def _manifest(
             "language": petition.language,
         },
         "batch": {
-            "sequence": batch.sequence,
-            "created_at": iso_utc(batch.created_at),
-            "count": batch.signature_count,
-            "first_sequence": batch.first_sequence,
-            "last_sequence": batch.last_sequence,
-            "through_sequence": batch.through_sequence,
-            "is_full_reexport": batch.is_full_reexport,
-            "withdrawn_count": withdrawn_count,
+            "sequence": built.sequence,
+            "created_at": iso_utc(built.created_at),
+            "count": built.count,
+            "first_sequence": built.first_sequence,
+            "last_sequence": built.last_sequence,
+            "through_sequence": built.through_sequence,
+            "is_full_reexport": built.is_full_reexport,
+            "withdrawn_count": len(built.withdrawn),
         },
         "files": [{"path": e.path, "sha256": e.sha256, "size": e.size} for e in entries],
-        "previous_manifest_sha256": batch.previous_manifest_sha256,
-        "signing_key": {"algorithm": "Ed25519", "fingerprint_sha256": fingerprint},
+        "previous_manifest_sha256": built.previous_manifest_sha256,
+        "signing_key": {"algorithm": "Ed25519", "fingerprint_sha256": built.key_fingerprint},
     }
 
 

@@ -331,3 +331,65 @@ def test_a_named_key_file_must_exist_and_be_ed25519(tmp_path: Path) -> None:
         )
     )
     assert keys.load_private_key(Settings(instance_path=str(tmp_path), signing_key_file=str(good)))
+
+
+def test_building_a_batch_does_not_hold_up_signers(
+    app: Flask, signatures: Signatures, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petition.db import db
+    from petition.export import pdf
+
+    signatures.add(["A", "B"])
+    written: list[bool] = []
+    render = pdf.render_part
+
+    def render_while_someone_signs(**kwargs: object) -> bytes:
+        # Another connection writes while the export reads and typesets: on SQLite this
+        # fails at once ("database is locked") if the export holds the write lock.
+        engine = sa.create_engine(
+            str(db.engine.url),
+            connect_args={"timeout": 0.2} if db.engine.dialect.name == "sqlite" else {},
+        )
+        with engine.begin() as conn:
+            conn.execute(sa.update(Petition).values(goal=1000))
+        engine.dispose()
+        written.append(True)
+        return render(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pdf, "render_part", render_while_someone_signs)
+    with app.app_context(), session_scope(write=False) as session:
+        petition = session.scalars(sa.select(Petition)).one()
+    with app.app_context():
+        built = export.build_batch(
+            db.engine, petition=petition, out_dir=out_dir, key=keys.app_key(app)
+        )
+        with session_scope() as session:
+            export.record_batch(session, petition=petition, built=built, actor="cli:t")
+    assert written == [True]
+    assert built.path.exists()
+
+
+def test_two_exports_racing_for_a_number_record_one(
+    app: Flask, signatures: Signatures, out_dir: Path, tmp_path: Path
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from petition.db import db
+
+    signatures.add(["A"])
+    with app.app_context(), session_scope(write=False) as session:
+        petition = session.scalars(sa.select(Petition)).one()
+    with app.app_context():
+        key = keys.app_key(app)
+        first = export.build_batch(db.engine, petition=petition, out_dir=out_dir, key=key)
+        second = export.build_batch(
+            db.engine, petition=petition, out_dir=tmp_path / "other", key=key
+        )
+        with session_scope() as session:
+            export.record_batch(session, petition=petition, built=first, actor="cli:a")
+        with pytest.raises(IntegrityError), session_scope() as session:
+            export.record_batch(session, petition=petition, built=second, actor="cli:b")
+    assert not second.path.exists()
+    assert not second.tmp_path.exists()
+    with app.app_context(), session_scope(write=False) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ExportBatch)) == 1
