@@ -133,44 +133,56 @@ def _add_file(zf: zipfile.ZipFile, name: str, source: Path, created_at: dt.datet
 
 
 class _NameParts:
-    """Collects name lines for the PDF; typesets each full part beyond the first at once."""
+    """Name lines for the delivery PDF, spooled to a file while the rows stream by.
+
+    Typesetting waits until the database has been read: interleaving the row stream
+    with the typesetter's many short-lived objects fragmented the heap so that memory
+    crept up with every part; one after the other, each phase stays flat.
+    """
 
     def __init__(self, folder: Path, *, title: str, batch_sequence: int) -> None:
         self.folder = folder
         self.title = title
         self.batch_sequence = batch_sequence
+        self.spool_path = folder / "names.txt"
+        self.spool = self.spool_path.open("w", encoding="utf-8")
         self.first: list[str] = []
-        self.current: list[str] = []
         self.written: list[Path] = []
 
     def add(self, line: str) -> None:
-        if len(self.first) < pdf.NAMES_PER_PART:
-            self.first.append(line)
-            return
-        self.current.append(line)
-        if len(self.current) == pdf.NAMES_PER_PART:
-            self._flush()
+        self.spool.write(line + "\n")  # name_line() leaves no newline inside a line
 
-    def _flush(self) -> None:
+    def finish(self) -> int:
+        """Typesets every part but the first (kept for the cover); returns the count."""
+        self.spool.close()
+        with self.spool_path.open(encoding="utf-8") as spool:
+            chunk: list[str] = []
+            for line in spool:
+                chunk.append(line.rstrip("\n"))
+                if len(chunk) == pdf.NAMES_PER_PART:
+                    self._part(chunk)
+                    chunk = []
+            if chunk:
+                self._part(chunk)
+        self.spool_path.unlink()
+        return max(1, 1 + len(self.written))
+
+    def _part(self, lines: list[str]) -> None:
+        if not self.first and not self.written:
+            self.first = lines
+            return
         number = len(self.written) + 2
         path = self.folder / pdf.part_name(number)
         path.write_bytes(
             pdf.render_part(
                 number=number,
-                lines=self.current,
+                lines=lines,
                 cover=None,
                 title=self.title,
                 batch_sequence=self.batch_sequence,
             )
         )
         self.written.append(path)
-        self.current = []
-
-    def finish(self) -> int:
-        """Typesets the last partial part; returns the number of parts in all."""
-        if self.current:
-            self._flush()
-        return 1 + len(self.written)
 
 
 def _version_hashes(conn: Session | sa.Connection, petition: Petition) -> dict[int, str]:
