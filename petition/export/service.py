@@ -1,7 +1,7 @@
 """Signed delivery batches, their delivery records, and the organizers' full export.
 
 Every function here flushes and never commits; the command or request calling it owns
-the transaction. Rows are streamed from the database and written straight into the
+the transaction (:func:`build_batch` only reads, on a connection of its own). Rows are streamed from the database and written straight into the
 ZIP, so memory stays flat however many signatures a petition has.
 """
 
@@ -135,9 +135,9 @@ def _add_file(zf: zipfile.ZipFile, name: str, source: Path, created_at: dt.datet
 class _NameParts:
     """Name lines for the delivery PDF, spooled to a file while the rows stream by.
 
-    Typesetting waits until the database has been read: interleaving the row stream
-    with the typesetter's many short-lived objects fragmented the heap so that memory
-    crept up with every part; one after the other, each phase stays flat.
+    Typesetting waits until every row has been read, so the database read ends as soon
+    as it can and the row stream's allocations do not interleave on the heap with the
+    typesetter's many short-lived objects.
     """
 
     def __init__(self, folder: Path, *, title: str, batch_sequence: int) -> None:
