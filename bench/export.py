@@ -8,6 +8,8 @@ HTTP). Then the real commands run in child processes, each measured on its own:
     flask --app wsgi petition verify DIR/SLUG-batch-1.zip
 
 Printed for each: wall seconds and the child's peak resident memory (ru_maxrss).
+The database is filled by a child process too: this parent stays small, because a
+child's ru_maxrss also counts the parent's pages it was forked with.
 Run: ``.venv/bin/python bench/export.py`` (sizes 10000 100000 1000000 by default,
 ``--sizes 10000`` for a quick look). Everything stays on this machine and stops
 by itself.
@@ -25,20 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from flask_migrate import upgrade  # noqa: E402
-
-from petition import create_app  # noqa: E402
-from petition.config import Settings  # noqa: E402
-from petition.db import db, session_scope  # noqa: E402
-from petition.petitions import service as petitions  # noqa: E402
-from petition.petitions.models import Petition  # noqa: E402
-from petition.signing.models import Signature  # noqa: E402
-
 DARAA = ROOT / "content" / "defend-the-people-of-daraa.md"
 SLUG = "defend-the-people-of-daraa"
 FIRST = ["Layla", "Omar", "Sara", "Yusuf", "ليلى", "محمد", "Zoë", "Ahmad", "نور", "Hana"]
@@ -46,8 +35,20 @@ LAST = ["Haddad", "al-Ahmad", "حداد", "O'Brien", "Khaled", "الأحمد", "
 CHUNK = 20_000
 
 
-def populate(settings: Settings, count: int) -> None:
-    app = create_app(settings)
+def populate(instance: str, database_url: str, count: int) -> None:
+    """Runs in a child process (``--populate``): the app's imports stay out of the parent."""
+    sys.path.insert(0, str(ROOT))
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from petition import create_app
+    from petition.config import Settings
+    from petition.db import db, session_scope
+    from petition.petitions import service as petitions
+    from petition.petitions.models import Petition
+    from petition.signing.models import Signature
+
+    app = create_app(Settings(instance_path=instance, database_url=database_url))
     with app.app_context():
         upgrade()
         with session_scope() as session:
@@ -108,14 +109,20 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-export-{count}-"))
     try:
         url = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
-        settings = Settings(instance_path=str(folder), database_url=url)
         started = time.perf_counter()
-        populate(settings, count)
+        subprocess.run(
+            [sys.executable, __file__, "--populate", str(count), str(folder), url],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         populated = time.perf_counter() - started
         env = dict(os.environ, PETITION_INSTANCE_PATH=str(folder), PETITION_DATABASE_URL=url)
         flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "petition"]
         out = folder / "out"
-        export_s, export_mb, _ = measure([*flask, "export", "--petition", SLUG, "--out", str(out)], env)
+        export_s, export_mb, _ = measure(
+            [*flask, "export", "--petition", SLUG, "--out", str(out)], env
+        )
         batch = out / f"{SLUG}-batch-1.zip"
         verify_s, verify_mb, report = measure([*flask, "verify", str(batch)], env)
         assert f"{count} rows in signature order" in report, report
@@ -130,15 +137,18 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
         }
     finally:
         if database_url:
-            engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-            with engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            engine.dispose()
+            subprocess.run(
+                ["psql", database_url, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"],
+                check=True,
+            )
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--populate"]:
+        populate(sys.argv[3], sys.argv[4], int(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument(
