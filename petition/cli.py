@@ -17,7 +17,6 @@ from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
 from petition.audit.service import cli_actor
 from petition.config import Settings
-from petition.audit import service as audit
 from petition.db import db, session_scope
 from petition.export import keys as export_keys
 from petition.export import service as export
@@ -168,6 +167,8 @@ def purge_command(days: int | None) -> None:
         f"erased {result.ip_hashes_erased} IP hashes older than {retention.days} days, "
         f"deleted {result.expired_pending_deleted} expired pending signatures"
     )
+
+
 def _petition(session: Session, slug: str) -> Petition:
     found = session.scalars(sa.select(Petition).where(Petition.slug == slug)).one_or_none()
     if found is None:
@@ -199,9 +200,7 @@ def export_command(slug: str, out_dir: Path, full: bool) -> None:
             db.engine, petition=petition, out_dir=out_dir, key=key, is_full_reexport=full
         )
         with session_scope() as session:
-            batch = export.record_batch(
-                session, petition=petition, built=built, actor=audit.cli_actor()
-            )
+            batch = export.record_batch(session, petition=petition, built=built, actor=cli_actor())
     except export.ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     except IntegrityError as exc:
@@ -270,11 +269,11 @@ def delivered_command(slug: str, sequence: int, to: str, petition_delivered: boo
         with session_scope() as session:
             petition = _petition(session, slug)
             batch = export.mark_delivered(
-                session, petition=petition, sequence=sequence, to=to, actor=audit.cli_actor()
+                session, petition=petition, sequence=sequence, to=to, actor=cli_actor()
             )
             click.echo(f"{slug} batch {batch.sequence}: delivered to {batch.delivered_to}")
             if petition_delivered:
-                export.mark_petition_delivered(session, petition=petition, actor=audit.cli_actor())
+                export.mark_petition_delivered(session, petition=petition, actor=cli_actor())
                 click.echo(f"{slug}: delivered")
     except export.ExportError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -306,7 +305,7 @@ def data_export_command(slug: str, fmt: export.DataFormat, out_file: Path) -> No
     """Write every signature with email and consent (organizers' records, not a batch)."""
     with session_scope() as session, out_file.open("w", encoding="utf-8", newline="") as out:
         for chunk in export.full_data_export(
-            session, petition=_petition(session, slug), fmt=fmt, actor=audit.cli_actor()
+            session, petition=_petition(session, slug), fmt=fmt, actor=cli_actor()
         ):
             out.write(chunk)
     click.echo(f"{out_file}: written")

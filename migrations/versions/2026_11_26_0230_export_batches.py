@@ -1,8 +1,8 @@
 """export batches
 
 Revision ID: ba5a5916e1d8
-Revises: 3b02f5fe13f7
-Create Date: 2026-11-26 01:53:02.485470
+Revises: 5c1d0e7a9f42
+Create Date: 2026-11-26 02:30:00
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ba5a5916e1d8'
-down_revision = '3b02f5fe13f7'
+down_revision = '5c1d0e7a9f42'
 branch_labels = None
 depends_on = None
 
