@@ -32,6 +32,7 @@ class Signatures:
         country: str = "SY",
         postcode: str | None = None,
         fold: bool = True,
+        held: bool = False,
     ) -> list[int]:
         now = dt.datetime.now(dt.UTC)
         ids = []
@@ -50,6 +51,7 @@ class Signatures:
                     postcode=postcode,
                     has_update_consent=offset % 2 == 0,
                     status=SignatureStatus.VERIFIED,
+                    is_held=held,
                     verified_at=now + dt.timedelta(microseconds=offset),
                 )
                 session.add(signature)

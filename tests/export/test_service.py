@@ -146,6 +146,7 @@ def test_signatures_not_counted_yet_or_held_stay_out(
     app: Flask, signatures: Signatures, out_dir: Path
 ) -> None:
     signatures.add(["Counted"])
+    signatures.add(["Held by moderation"], held=True)
     signatures.add(["Verified a moment ago, not folded"], fold=False)
     path = make_batch(app, out_dir)
     assert [r[1] for r in read_csv(path, "signatures.csv")[1:]] == ["Counted"]
@@ -393,3 +394,18 @@ def test_two_exports_racing_for_a_number_record_one(
     assert not second.tmp_path.exists()
     with app.app_context(), session_scope(write=False) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ExportBatch)) == 1
+
+
+def test_a_held_signature_released_later_goes_into_the_next_batch(
+    app: Flask, signatures: Signatures, out_dir: Path
+) -> None:
+    from petition.signing.models import Signature
+
+    signatures.add(["Counted"])
+    signatures.add(["Held, then released"], held=True)
+    make_batch(app, out_dir)
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(Signature).values(is_held=False))
+    signatures.fold()
+    second = make_batch(app, out_dir)
+    assert [r[:2] for r in read_csv(second, "signatures.csv")[1:]] == [["2", "Held, then released"]]
