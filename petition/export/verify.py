@@ -260,9 +260,14 @@ def verify_batch(
             if manifest is None:
                 return report
             report.manifest = manifest
-            _check_files(zf, manifest, report)
-            _check_checksums(zf, manifest, report)
-            _check_rows(zf, manifest, report)
+            try:
+                _check_files(zf, manifest, report)
+                _check_checksums(zf, manifest, report)
+                _check_rows(zf, manifest, report)
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                # A forged manifest may have any shape; say so instead of crashing.
+                report.fail(f"{MANIFEST_FILE}: malformed ({exc.__class__.__name__}: {exc})")
+                return report
     except (OSError, zipfile.BadZipFile) as exc:
         report.fail(f"{path.name}: not a readable ZIP ({exc})")
         return report

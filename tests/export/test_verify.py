@@ -167,3 +167,16 @@ def test_not_a_zip_is_named(app: Flask, tmp_path: Path) -> None:
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")
     assert "not a readable ZIP" in failures(check(app, junk))
+
+
+def test_a_forged_manifest_of_any_shape_is_named_not_a_crash(app: Flask, batch: Path) -> None:
+    other = Ed25519PrivateKey.generate()
+    forged = (
+        b'{"format": "petition-export-batch", "format_version": 1, "files": [{"size": 1}],'
+        b' "batch": "x", "signing_key": {}}'
+    )
+    path = rewrite(
+        batch, lambda m: m | {"manifest.json": forged, "manifest.sig": other.sign(forged)}
+    )
+    text = failures(check(app, path))
+    assert "manifest.json: malformed" in text
