@@ -104,11 +104,6 @@ class Settings:
                 )
             if not self.mail_url:
                 raise ConfigError("PETITION_MAIL_URL must be set in production (smtp://host:port)")
-            if not self.signing_key_file:
-                raise ConfigError(
-                    "PETITION_SIGNING_KEY_FILE must name the batch signing key (PEM) in "
-                    "production; see docs/verifying-a-batch.md for how to make one"
-                )
         if self.proxy_hops < 0:
             raise ConfigError("PETITION_PROXY_HOPS must not be negative")
         if self.token_ttl_days < 1:

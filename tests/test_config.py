@@ -41,14 +41,6 @@ def test_values_are_read_and_parsed() -> None:
         ({"PETITION_PROXY_HOPS": "-1"}, "must not be negative"),
         ({"PETITION_ENV": "production", "PETITION_MAIL_URL": "smtp://h"}, "PETITION_SECRET_KEY"),
         ({"PETITION_ENV": "production", "PETITION_SECRET_KEY": "s" * 40}, "PETITION_MAIL_URL"),
-        (
-            {
-                "PETITION_ENV": "production",
-                "PETITION_SECRET_KEY": "s" * 40,
-                "PETITION_MAIL_URL": "smtp://h",
-            },
-            "PETITION_SIGNING_KEY_FILE",
-        ),
     ],
 )
 def test_junk_and_unsafe_production_settings_stop_start_up(
@@ -64,7 +56,6 @@ def test_production_with_real_secret_and_mail_starts() -> None:
             "PETITION_ENV": "production",
             "PETITION_SECRET_KEY": "s" * 40,
             "PETITION_MAIL_URL": "smtp://h",
-            "PETITION_SIGNING_KEY_FILE": "/etc/petition/signing-key.pem",
         }
     )
     assert settings.is_production

@@ -38,6 +38,13 @@ def load_private_key(settings: Settings) -> Ed25519PrivateKey:
 
     Raises :class:`SigningKeyError`.
     """
+    if settings.is_production and not settings.signing_key_file:
+        # Never make up a key in production: recipients trust the published one, and a
+        # key created on a new machine would silently replace it.
+        raise SigningKeyError(
+            "PETITION_SIGNING_KEY_FILE must name the batch signing key (PEM) in production; "
+            "make one with: openssl genpkey -algorithm ed25519 -out signing-key.pem"
+        )
     path = key_path(settings)
     if not path.exists():
         if not settings.is_development or settings.signing_key_file:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Response
+from flask import Response, abort
 
 from petition.export import bp, keys
+
+logger = logging.getLogger(__name__)
+_warned: list[bool] = []  # say once per process that the key is missing, not per page
 
 # Recipients and caches may keep the key a while; a rotated key is a new file anyway.
 KEY_CACHE_CONTROL = "public, max-age=3600"
@@ -15,15 +19,27 @@ KEY_CACHE_CONTROL = "public, max-age=3600"
 @bp.get("/.well-known/petition-signing-key.pem")
 def signing_key() -> Response:
     """Serve the public key that verifies every batch's manifest.sig."""
-    pem = keys.public_pem(keys.app_key().public_key())
+    try:
+        pem = keys.public_pem(keys.app_key().public_key())
+    except keys.SigningKeyError:
+        logger.exception("no batch signing key to publish")
+        abort(404)
     response = Response(pem, mimetype="application/x-pem-file")
     response.headers["Cache-Control"] = KEY_CACHE_CONTROL
     response.headers["Content-Disposition"] = 'inline; filename="petition-signing-key.pem"'
     return response
 
 
-def _fingerprint() -> str:
-    return keys.fingerprint(keys.app_key().public_key())
+def _fingerprint() -> str | None:
+    # A service without its key (misconfigured production) still shows its petitions;
+    # only exports refuse to run, and they say why.
+    try:
+        return keys.fingerprint(keys.app_key().public_key())
+    except keys.SigningKeyError as exc:
+        if not _warned:
+            logger.error("no batch signing key, petition pages show no fingerprint: %s", exc)
+            _warned.append(True)
+        return None
 
 
 @bp.app_context_processor

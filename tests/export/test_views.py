@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from http import HTTPStatus
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from petition import create_app
+from petition.config import Settings
+from petition.db import db, session_scope
 from petition.export import keys
+from petition.petitions import service as petitions
 from petition.petitions.models import Petition
+from tests.conftest import DARAA
 
 
 def test_public_key_is_served_as_pem(app: Flask, client: FlaskClient) -> None:
@@ -28,3 +35,35 @@ def test_petition_page_shows_the_fingerprint_and_links_the_key(
     fingerprint = keys.fingerprint(keys.app_key(app).public_key())
     assert fingerprint in html
     assert 'href="/.well-known/petition-signing-key.pem"' in html
+
+
+def test_production_without_a_key_shows_pages_and_refuses_exports(
+    settings: Settings, tmp_path: Path
+) -> None:
+    production = dataclasses.replace(
+        settings, env="production", secret_key="s" * 40, mail_url="smtp://127.0.0.1:25"
+    )
+    app = create_app(production)
+    with app.app_context(), session_scope() as session:
+        petitions.publish(session, source=petitions.parse_petition_file(DARAA))
+    client = app.test_client()
+    page = client.get("/p/defend-the-people-of-daraa", base_url="https://localhost")
+    assert page.status_code == HTTPStatus.OK
+    assert "Key fingerprint" not in page.get_data(as_text=True)
+    key = client.get("/.well-known/petition-signing-key.pem", base_url="https://localhost")
+    assert key.status_code == HTTPStatus.NOT_FOUND
+    result = app.test_cli_runner().invoke(
+        args=[
+            "petition",
+            "export",
+            "--petition",
+            "defend-the-people-of-daraa",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert result.exit_code != 0
+    assert "PETITION_SIGNING_KEY_FILE must name the batch signing key" in result.output
+    assert not (Path(production.instance_path) / keys.DEV_KEY_NAME).exists()
+    with app.app_context():
+        db.engine.dispose()

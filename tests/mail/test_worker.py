@@ -158,12 +158,7 @@ def test_development_keeps_mail_in_files_and_shows_it_at_dev_mail(app: Flask) ->
 @pytest.mark.parametrize(
     "change",
     [
-        {
-            "env": "production",
-            "secret_key": "x" * 40,
-            "mail_url": "smtp://h:25",
-            "signing_key_file": "/etc/petition/signing-key.pem",
-        },
+        {"env": "production", "secret_key": "x" * 40, "mail_url": "smtp://h:25"},
         {"mail_url": "smtp://127.0.0.1:25"},
     ],
 )
