@@ -138,7 +138,12 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
     finally:
         if database_url:
             subprocess.run(
-                ["psql", database_url, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"],
+                [
+                    "psql",
+                    database_url,
+                    "-qc",
+                    "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+                ],
                 check=True,
             )
         if not keep:
