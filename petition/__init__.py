@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
 
     # Importing the views attaches their routes to the domains' blueprints.
+    import petition.api.models
     import petition.api.views
     import petition.audit.models
     import petition.export.models

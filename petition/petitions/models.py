@@ -47,6 +47,10 @@ class Petition(Base):
     current_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("petition_versions.id", use_alter=True)
     )
+    # Which sites may frame the widget: origins separated by spaces, used as the CSP
+    # frame-ancestors source list. NULL lets any site embed it (spreading the
+    # petition is the point); an empty string lets none.
+    embed_origins: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -76,3 +80,18 @@ class PetitionVersion(Base):
     body_html: Mapped[str] = mapped_column(sa.Text)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[created_at]
+
+
+class PetitionCountryCount(Base):
+    """Verified signatures of a petition per country, folded in with the total.
+
+    The API's country breakdown reads these few rows instead of grouping all
+    signatures, which would scan the petition on every request.
+    """
+
+    __tablename__ = "petition_country_counts"
+    __table_args__ = (sa.CheckConstraint("signature_count >= 0", name="count_not_negative"),)
+
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petitions.id"), primary_key=True)
+    country: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    signature_count: Mapped[int] = mapped_column(default=0)

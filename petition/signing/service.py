@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import enum
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from petition.abuse.models import FlagReason, join_reasons
 from petition.db import utcnow
 from petition.mail import service as mail
-from petition.petitions.models import Petition
+from petition.petitions.models import Petition, PetitionCountryCount
 from petition.signing import addresses
 from petition.signing.models import (
     SHOULD_COUNT_DIFFERS,
@@ -319,6 +319,7 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
             Signature.status,
             Signature.is_held,
             Signature.sequence,
+            Signature.country,
         )
         .where(_NEEDS_FOLD)
         .order_by(Signature.petition_id, Signature.verified_at, Signature.id)
@@ -358,9 +359,37 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
         )
         petition.signature_count += len(added) - len(removed)
         petition.updated_at = utcnow()
+        by_country: Counter[str] = Counter()
+        for row in added:
+            by_country[row.country] += 1
+        for row in removed:
+            by_country[row.country] -= 1
+        _add_country_counts(session, petition_id=petition_id, deltas=by_country)
     session.flush()
     logger.info("folded %d signature changes into %d petitions", len(rows), len(by_petition))
     return len(rows)
+
+
+def _add_country_counts(session: Session, *, petition_id: int, deltas: Counter[str]) -> None:
+    """Add ``deltas`` to the per-country counts; the petition row's lock orders folds."""
+    values = [
+        {"petition_id": petition_id, "country": country, "signature_count": delta}
+        for country, delta in sorted(deltas.items())
+        if delta
+    ]
+    if not values:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(PetitionCountryCount).values(values)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["petition_id", "country"],
+            set_={
+                "signature_count": PetitionCountryCount.signature_count
+                + insert.excluded.signature_count
+            },
+        )
+    )
 
 
 def recount(session: Session, *, petition: Petition) -> int:
@@ -388,5 +417,30 @@ def recount(session: Session, *, petition: Petition) -> int:
             exact,
         )
         petition.signature_count = exact
+    _recount_countries(session, petition=petition)
     session.flush()
     return exact
+
+
+def _recount_countries(session: Session, *, petition: Petition) -> None:
+    """Rebuild the per-country counts exactly (one scan, as the total's recount)."""
+    session.execute(
+        sa.delete(PetitionCountryCount).where(PetitionCountryCount.petition_id == petition.id)
+    )
+    rows = session.execute(
+        sa.select(Signature.country, sa.func.count())
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.status == SignatureStatus.VERIFIED,
+            Signature.is_held.is_(False),
+        )
+        .group_by(Signature.country)
+    ).all()
+    if rows:
+        session.execute(
+            sa.insert(PetitionCountryCount),
+            [
+                {"petition_id": petition.id, "country": country, "signature_count": n}
+                for country, n in rows
+            ],
+        )
