@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     import petition.mail.views
     import petition.petitions.views
     import petition.signing.views
+    import petition.widget.views
 
     for domain in (
         petition.petitions,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         petition.api,
         petition.mail,
         petition.export,
+        petition.widget,
     ):
         app.register_blueprint(domain.bp)
     csrf.exempt(petition.api.bp)

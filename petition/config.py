@@ -51,6 +51,8 @@ _LIMIT_FIELDS = (
     "ratelimit_login_per_ip",
     "ratelimit_login_per_account",
     "flag_burst_per_ip",
+    "api_rate_limit_per_key",
+    "api_rate_limit_per_ip",
 )
 
 
@@ -88,6 +90,11 @@ class Settings:
     # PEM file of the Ed25519 key that signs export batches; in development an empty
     # value means instance/petition-signing-key.pem, created on first use.
     signing_key_file: str = ""
+    # How long a widget form may stay open before its signed token expires.
+    widget_token_ttl_minutes: int = 120
+    # Flask-Limiter strings for POST /api/v1/petitions/<slug>/signatures.
+    api_rate_limit_per_key: str = "60 per minute; 2000 per day"
+    api_rate_limit_per_ip: str = "120 per minute"
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -125,6 +132,8 @@ class Settings:
         if not self.flag_blocked_domains_file:
             path = Path(self.instance_path) / "blocked-domains.txt"
             object.__setattr__(self, "flag_blocked_domains_file", str(path))
+        if self.widget_token_ttl_minutes < 1:
+            raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
 
     @property
     def is_production(self) -> bool:

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-# No inline scripts or styles, nothing from another host. Pages that may be framed
-# (the widget) replace frame-ancestors for themselves.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(*, frame_ancestors: str = "'none'") -> str:
+    """No inline scripts or styles, nothing from another host, framed by nobody.
+
+    Only the widget's pages pass other ``frame_ancestors`` (the petition's allowlist);
+    a view sets the header itself and the default below then leaves it alone.
+    """
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
     "interest-cohort=(), browsing-topics=()"

@@ -22,7 +22,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _remember_language(response: Response) -> Response:
-        # Following the visible language switch (?lang=) keeps that choice.
+        # Following the visible language switch (?lang=) keeps that choice; not in
+        # the widget, whose ?lang= comes from the snippet and which sets no cookie.
+        if request.blueprint == "widget":
+            return response
         chosen = request.args.get("lang")
         if chosen in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != chosen:
             response.set_cookie(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 from pathlib import Path
@@ -15,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from petition.db import utcnow
 from petition.petitions import markdown
-from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
+from petition.petitions.models import (
+    Petition,
+    PetitionCountryCount,
+    PetitionStatus,
+    PetitionVersion,
+)
 from petition.signing.models import Signature, SignatureStatus
 
 logger = logging.getLogger(__name__)
@@ -167,13 +173,59 @@ def page_context(session: Session, petition: Petition) -> dict[str, Any]:
     }
 
 
+def list_public(session: Session) -> list[Petition]:
+    """Every petition that is not a draft, newest first (the API's list)."""
+    return list(
+        session.scalars(
+            sa.select(Petition)
+            .where(Petition.status != PetitionStatus.DRAFT)
+            .order_by(Petition.opened_at.desc(), Petition.id.desc())
+        )
+    )
+
+
+def country_counts(session: Session, petition: Petition) -> list[dict[str, Any]]:
+    """Verified signatures per country (ISO 3166-1 alpha-2), largest first.
+
+    Reads the counts the worker folds in, a few rows per petition, never the signatures.
+    """
+    rows = session.execute(
+        sa.select(PetitionCountryCount.country, PetitionCountryCount.signature_count)
+        .where(
+            PetitionCountryCount.petition_id == petition.id,
+            PetitionCountryCount.signature_count > 0,
+        )
+        .order_by(PetitionCountryCount.signature_count.desc(), PetitionCountryCount.country)
+    )
+    return [{"country": country, "signature_count": count} for country, count in rows]
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def summary(petition: Petition) -> dict[str, Any]:
-    """The public description of a petition shared by the API, widget and exports."""
+    """The public description of a petition shared by the API, widget and exports.
+
+    ``signature_count`` is the verified count as last folded by the worker, the
+    same figure on the page, in the widget, in the API and in an export.
+    """
+    version = petition.current_version
     return {
         "slug": petition.slug,
         "title": petition.title,
+        "addressed_to": petition.addressed_to,
+        "language": petition.language,
         "status": str(petition.status),
+        "is_open": petition.is_open,
         "signature_count": petition.signature_count,
         "goal": petition.goal,
+        "opened_at": _iso(petition.opened_at),
+        "closes_at": _iso(petition.closes_at),
         "updated_at": petition.updated_at.isoformat(),
+        "text_version": version.number if version is not None else None,
+        "text_sha256": version.sha256 if version is not None else None,
+        # The export signing key arrives with petition/export (issue 4); until then
+        # the field is present and null, so clients can be written against it now.
+        "signing_key_fingerprint": None,
     }

@@ -58,6 +58,11 @@ def keyed_hash(secret: bytes, value: str) -> str:
     return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def ip_hash_key(secret_key: str) -> bytes:
+    """The HMAC key for client addresses, derived from the app's secret key."""
+    return (secret_key + ":ip-hash").encode()
+
+
 def ip_hash(secret: bytes, ip: str | None) -> str | None:
     """What is stored of a client address: a keyed hash, never the address."""
     return keyed_hash(secret, ip) if ip else None

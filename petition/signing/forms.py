@@ -20,6 +20,7 @@ from wtforms.widgets import html_params
 
 from petition.abuse import traps
 from petition.signing import addresses
+from petition.signing.service import Signer
 
 NAME_MAX = 100
 # Cells starting with these are run as formulas by spreadsheets (CSV injection).
@@ -131,3 +132,15 @@ class SignForm(FlaskForm):  # type: ignore[misc]
     def validate_country(self, field: StringField) -> None:
         if (field.data or "") not in country_codes():
             raise ValidationError(_l("Please choose your country."))
+
+
+def signer_from(form: SignForm) -> Signer:
+    """The validated form as the sign service takes it (page, widget and API alike)."""
+    return Signer(
+        name=form.name.data,
+        email=form.email.data,
+        country=form.country.data,
+        postcode=form.postcode.data or None,
+        is_public=bool(form.public.data),
+        has_update_consent=bool(form.updates.data),
+    )

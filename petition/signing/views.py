@@ -16,7 +16,7 @@ from petition.db import get_session
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.signing import addresses, bp, service
-from petition.signing.forms import SignForm
+from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 
 
@@ -73,19 +73,8 @@ def sign(slug: str) -> Response | tuple[str, int]:
     return redirect(url_for("signing.signed", slug=slug), HTTPStatus.SEE_OTHER)
 
 
-def signer_from(form: SignForm) -> service.Signer:
-    return service.Signer(
-        name=form.name.data,
-        email=form.email.data,
-        country=form.country.data,
-        postcode=form.postcode.data or None,
-        is_public=bool(form.public.data),
-        has_update_consent=bool(form.updates.data),
-    )
-
-
 def ip_key(settings: Settings) -> bytes:
-    return (settings.secret_key + ":ip-hash").encode()
+    return addresses.ip_hash_key(settings.secret_key)
 
 
 @bp.get("/p/<slug>/signed")

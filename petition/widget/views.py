@@ -1,0 +1,214 @@
+"""The embeddable widget: embed.js, the framed page, and its cookie-free sign form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from http import HTTPStatus
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+from werkzeug.wrappers import Response
+
+from petition.config import Settings
+from petition.db import get_session
+from petition.extensions import csrf
+from petition.petitions import service as petitions
+from petition.petitions.models import Petition
+from petition.security import content_security_policy
+from petition.signing import addresses
+from petition.signing import service as signing
+from petition.signing.forms import signer_from
+from petition.signing.models import SignatureSource
+from petition.widget import bp, service
+from petition.widget.forms import WidgetSignForm
+
+MODES = ("sign", "count")
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    return settings
+
+
+def _petition(slug: str) -> Petition:
+    petition = petitions.get_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
+    # Read by _frame_policy below: this petition's allowlist decides who may frame us.
+    g.widget_petition = petition
+    return petition
+
+
+@bp.after_request
+def _frame_policy(response: Response) -> Response:
+    petition: Petition | None = g.get("widget_petition")
+    if petition is not None:
+        ancestors = service.frame_ancestors(petition)
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            frame_ancestors=ancestors
+        )
+    # The widget never sets a cookie: in a frame on another site it would be
+    # blocked anyway, and a signer's visit leaves nothing behind on their browser.
+    response.headers.pop("Set-Cookie", None)
+    return response
+
+
+def _mode() -> str:
+    mode = request.args.get("mode", "sign")
+    return mode if mode in MODES else "sign"
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.get("/embed.js")
+def embed_js() -> Response:
+    """The loader that a host page includes with the snippet."""
+    response = send_from_directory(
+        current_app.static_folder or "static", "embed.js", mimetype="text/javascript", max_age=3600
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
+    # Host pages that isolate themselves (COEP require-corp) may still load it.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/embed/<slug>")
+def page(slug: str) -> Response:
+    """The framed widget: title, count, progress and (unless mode=count) the sign form."""
+    petition = _petition(slug)
+    mode = _mode()
+    origin = service.embedding_origin(
+        referer=request.headers.get("Referer"), claimed=request.args.get("origin")
+    )
+    form = WidgetSignForm(formdata=None)
+    response = _render(petition, form, mode=mode, origin=origin)
+    if mode == "sign":
+        # Each load carries a fresh token naming the embedding site: never share it.
+        response.headers["Cache-Control"] = "no-store"
+    else:
+        response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
+    return response
+
+
+@bp.post("/embed/<slug>/sign")
+def sign(slug: str) -> Response:
+    """Take a signature from the widget's form; its signed token stands in for CSRF."""
+    petition = _petition(slug)
+    form = WidgetSignForm()
+    if not petition.is_open:
+        return _render(petition, form, status=HTTPStatus.CONFLICT)
+    problem = _cross_site_problem()
+    if problem is not None:
+        return _render(petition, form, status=HTTPStatus.FORBIDDEN, token_problem=problem)
+    settings = _settings()
+    check = service.check_form_token(
+        secret_key=settings.secret_key,
+        petition=petition,
+        token=form.token.data or "",
+        max_age=dt.timedelta(minutes=settings.widget_token_ttl_minutes),
+    )
+    if check.state != service.FormTokenState.VALID:
+        return _render(
+            petition,
+            form,
+            status=HTTPStatus.BAD_REQUEST,
+            origin=check.origin,
+            token_problem=check.state,
+        )
+    if not form.validate():
+        return _render(petition, form, status=HTTPStatus.UNPROCESSABLE_ENTITY, origin=check.origin)
+    signing.sign(
+        get_session(),
+        petition=petition,
+        signer=signer_from(form),
+        client=signing.Client(
+            ip=request.remote_addr,
+            source=SignatureSource.WIDGET,
+            origin=check.origin,
+            locale=_locale(),
+        ),
+        ip_key=addresses.ip_hash_key(settings.secret_key),
+        base_url=settings.base_url,
+        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+    )
+    return redirect(url_for("widget.signed", slug=slug, lang=_locale()), HTTPStatus.SEE_OTHER)
+
+
+# The one view without Flask-WTF's cookie-bound CSRF check: the signed form token,
+# Sec-Fetch-Site and Origin checks above replace it.
+csrf.exempt(sign)
+
+
+def _cross_site_problem() -> str | None:
+    """Why this POST did not come from the widget's own frame, or None.
+
+    The frame posts to its own origin, so a browser sends ``Sec-Fetch-Site:
+    same-origin``; another site's page posting here gets ``cross-site``. A real
+    ``Origin`` must be ours; ``Origin: null`` is accepted, as browsers send it for
+    requests from pages under strict referrer policies (measured in Chromium).
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return "cross_site"
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        ours = service.origin_or_none(request.host_url)
+        if service.origin_or_none(origin) != ours:
+            return "cross_site"
+    return None
+
+
+@bp.get("/embed/<slug>/signed")
+def signed(slug: str) -> Response:
+    """Ask the signer, inside the frame, to check their mailbox."""
+    petition = _petition(slug)
+    response = current_app.make_response(render_template("widget/signed.html", petition=petition))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render(
+    petition: Petition,
+    form: WidgetSignForm,
+    *,
+    mode: str = "sign",
+    origin: str | None = None,
+    status: int = HTTPStatus.OK,
+    token_problem: str | None = None,
+) -> Response:
+    """The widget page with a fresh token (also after an error, to send again)."""
+    form.token.data = service.issue_form_token(
+        secret_key=_settings().secret_key, petition=petition, origin=origin
+    )
+    context: dict[str, Any] = {
+        "petition": petition,
+        "form": form,
+        "mode": mode,
+        "token_problem": str(token_problem) if token_problem else None,
+        "action": url_for("widget.sign", slug=petition.slug, lang=_locale()),
+    }
+    response = current_app.make_response((render_template("widget/page.html", **context), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_global("embed_snippet")
+def embed_snippet(petition: Petition) -> Markup:
+    """The HTML a site owner pastes to embed ``petition``."""
+    base = _settings().base_url.rstrip("/")
+    page_url = f"{base}/p/{petition.slug}"
+    return Markup(
+        '<a href="{page}" data-petition-fallback>{title}</a>\n'
+        '<script src="{base}/embed.js" data-petition="{slug}" async></script>'
+    ).format(page=page_url, title=escape(petition.title), base=base, slug=petition.slug)
