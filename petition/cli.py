@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
+from petition.api import service as api_keys
+from petition.audit import service as audit
 from petition.audit.service import cli_actor
 from petition.config import Settings
 from petition.db import db, session_scope
@@ -25,6 +27,7 @@ from petition.mail import worker as mail_worker
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.signing import service as signing
+from petition.widget import service as widget
 
 petition_group = AppGroup("petition", help="Run and manage the petition service.")
 
@@ -309,3 +312,91 @@ def data_export_command(slug: str, fmt: export.DataFormat, out_file: Path) -> No
         ):
             out.write(chunk)
     click.echo(f"{out_file}: written")
+
+
+@petition_group.command("allow-embed")
+@click.argument("slug")
+@click.argument("origins", nargs=-1)
+@click.option("--any", "any_site", is_flag=True, help="Let any site embed the widget (default).")
+@click.option("--none", "no_site", is_flag=True, help="Let no site embed the widget.")
+def allow_embed_command(slug: str, origins: tuple[str, ...], any_site: bool, no_site: bool) -> None:
+    """Set which sites may frame a petition's widget, e.g. https://campaign.example."""
+    if sum([bool(origins), any_site, no_site]) != 1:
+        raise click.UsageError("give ORIGINS, or --any, or --none")
+    with session_scope() as session:
+        petition = _petition(session, slug)
+        try:
+            allowed = widget.set_embed_origins(
+                session, petition=petition, origins=None if any_site else origins
+            )
+        except widget.InvalidOrigin as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action="widget.allow_embed",
+            petition_id=petition.id,
+            details={"origins": allowed},
+        )
+        if allowed is None:
+            click.echo(f"{slug}: any site may embed the widget")
+        elif not allowed:
+            click.echo(f"{slug}: no site may embed the widget")
+        else:
+            click.echo(f"{slug}: only {' '.join(allowed)} may embed the widget")
+
+
+api_key_group = AppGroup("api-key", help="Partner keys for the signatures API.")
+petition_group.add_command(api_key_group)
+
+
+@api_key_group.command("create")
+@click.option("--petition", "slug", required=True, help="The petition the key may sign.")
+@click.option("--name", required=True, help="Who the key is for (recorded with signatures).")
+def api_key_create_command(slug: str, name: str) -> None:
+    """Create a partner key; it is printed once and only its hash is kept."""
+    with session_scope() as session:
+        petition = _petition(session, slug)
+        try:
+            key, secret = api_keys.create_key(session, petition=petition, name=name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action="api.key_create",
+            petition_id=petition.id,
+            details={"key_id": key.id, "name": key.name},
+        )
+    click.echo(f"key {key.id} for {key.name} on {slug}; shown only now, store it safely:", err=True)
+    click.echo(secret)
+
+
+@api_key_group.command("revoke")
+@click.argument("key_id", type=int)
+def api_key_revoke_command(key_id: int) -> None:
+    """Revoke a partner key at once."""
+    with session_scope() as session:
+        try:
+            key = api_keys.revoke_key(session, key_id=key_id)
+        except api_keys.KeyNotFound:
+            raise click.ClickException(f"no api key {key_id}") from None
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action="api.key_revoke",
+            petition_id=key.petition_id,
+            details={"key_id": key.id, "name": key.name},
+        )
+        click.echo(f"key {key.id} ({key.name}) revoked")
+
+
+@api_key_group.command("list")
+@click.option("--petition", "slug", help="Only this petition's keys.")
+def api_key_list_command(slug: str | None) -> None:
+    """List partner keys (never the keys themselves)."""
+    with session_scope(write=False) as session:
+        petition = _petition(session, slug) if slug else None
+        for key in api_keys.list_keys(session, petition=petition):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            click.echo(f"{key.id}\t{key.petition.slug}\t{key.name}\t{state}")

@@ -1,19 +1,110 @@
-"""JSON API v1: read-only views of petitions."""
+"""JSON API v1: public reads (CORS, cacheable) and partner signatures (keyed).
+
+Every answer is described in :mod:`petition.api.openapi`, served at
+``/api/v1/openapi.json``; errors are RFC 9457 problem documents.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from http import HTTPStatus
+from typing import Any
 
-from flask import abort, jsonify
+from flask import abort, current_app, jsonify, request, url_for
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.api import bp
+from petition.api import bp, openapi
+from petition.api import service as keys
+from petition.api.problems import problem, validation_problem
+from petition.config import Settings
 from petition.db import get_session
+from petition.extensions import limiter
+from petition.i18n import LANGUAGES
 from petition.petitions import service as petitions
+from petition.petitions.models import Petition
+from petition.signing import addresses
+from petition.signing import service as signing
+from petition.signing.forms import SignForm, signer_from
+from petition.signing.models import SignatureSource
+from petition.signing.tokens import token_hash
 
 # Short enough that a count looks live, long enough that a proxy absorbs a surge.
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
+# Country breakdowns move slowly and are the largest answers.
+COUNTRIES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+OPENAPI_CACHE_CONTROL = "public, max-age=3600"
+# Reads are public: any site's script may fetch them. Nothing else gets CORS headers,
+# so a browser on another site cannot send (or read the answer of) a signature POST.
+CORS_READ_ENDPOINTS = frozenset(
+    {"api.petitions", "api.petition", "api.countries", "api.openapi_document"}
+)
+
+# The JSON body's fields and their JSON types; the form checks the values.
+SIGN_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "email": (str,),
+    "country": (str,),
+    "postcode": (str, type(None)),
+    "public": (bool,),
+    "updates": (bool,),
+    "lang": (str,),
+}
+REQUIRED_FIELDS = ("name", "email", "country")
+ACCEPTED_DETAIL = (
+    "If this address can sign, a confirmation email is on its way. "
+    "The signature counts once the signer opens the link in it."
+)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    return settings
+
+
+def _petition(slug: str) -> Petition:
+    found = petitions.get_by_slug(get_session(), slug)
+    if found is None:
+        abort(HTTPStatus.NOT_FOUND, description="No public petition has this slug.")
+    return found
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    if request.endpoint in CORS_READ_ENDPOINTS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+            response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+            response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _cacheable(body: Any, cache_control: str) -> Response:
+    """A JSON answer with an ETag; a matching If-None-Match gets 304 Not Modified."""
+    response = jsonify(body)
+    response.headers["Cache-Control"] = cache_control
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _public(petition: Petition) -> dict[str, Any]:
+    return {
+        **petitions.summary(petition),
+        "url": url_for("petitions.page", slug=petition.slug, _external=True),
+    }
+
+
+def petitions_list() -> Response:
+    """Every public petition with its count."""
+    found = petitions.list_public(get_session())
+    return _cacheable({"petitions": [_public(p) for p in found]}, CACHE_CONTROL)
+
+
+# The endpoint keeps the short name that CORS_READ_ENDPOINTS and url_for use.
+bp.add_url_rule("/petitions", endpoint="petitions", view_func=petitions_list, methods=["GET"])
 
 # Every read endpoint of the API, per client address (PETITION_RATELIMIT_API_PER_IP).
 limits.api_reads(bp)
@@ -22,7 +113,128 @@ limits.api_reads(bp)
 @bp.get("/petitions/<slug>")
 def petition(slug: str) -> Response:
     """A petition's public summary and verified count."""
-    found = petitions.get_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
-    response = jsonify(petitions.summary(found))
-    response.headers["Cache-Control"] = CACHE_CONTROL
+    return _cacheable(_public(_petition(slug)), CACHE_CONTROL)
+
+
+@bp.get("/petitions/<slug>/countries")
+def countries(slug: str) -> Response:
+    """Verified signatures of a petition by the signers' country."""
+    found = _petition(slug)
+    body = {
+        "slug": found.slug,
+        "signature_count": found.signature_count,
+        "countries": petitions.country_counts(get_session(), found),
+    }
+    return _cacheable(body, COUNTRIES_CACHE_CONTROL)
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API."""
+    return _cacheable(openapi.document(server_url=request.host_url), OPENAPI_CACHE_CONTROL)
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _per_key() -> str:
+    """Rate-limit bucket for the presented key (unknown keys share their own buckets)."""
+    presented = _bearer()
+    return "api-key:" + (token_hash(presented)[:32] if presented else "none")
+
+
+def _per_ip() -> str:
+    return "api-ip:" + (request.remote_addr or "unknown")
+
+
+@bp.post("/petitions/<slug>/signatures")
+@limiter.limit(lambda: _settings().api_rate_limit_per_key, key_func=_per_key)
+@limiter.limit(lambda: _settings().api_rate_limit_per_ip, key_func=_per_ip)
+def sign(slug: str) -> Response:
+    """Take a signature from a partner's form or server; the signer confirms by email."""
+    petition = _petition(slug)
+    check = keys.check_key(get_session(), presented=_bearer(), petition=petition)
+    if check.state == keys.KeyState.OTHER_PETITION:
+        return problem(HTTPStatus.FORBIDDEN, "This key is for another petition.")
+    if check.state != keys.KeyState.VALID or check.key is None:
+        detail = {
+            keys.KeyState.MISSING: "Send a partner key: Authorization: Bearer <key>.",
+            keys.KeyState.UNKNOWN: "This key is not known.",
+            keys.KeyState.REVOKED: "This key has been revoked.",
+        }.get(check.state, "This key is not valid.")
+        return problem(
+            HTTPStatus.UNAUTHORIZED,
+            detail,
+            headers={"WWW-Authenticate": 'Bearer realm="petition-api"'},
+        )
+    if not request.is_json:
+        return problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(HTTPStatus.BAD_REQUEST, "The body must be a JSON object.")
+    type_errors = _type_errors(body)
+    if type_errors:
+        return validation_problem(type_errors)
+    form = SignForm(formdata=_formdata(body), meta={"csrf": False})
+    if not form.validate():
+        return validation_problem({k: [str(m) for m in v] for k, v in form.errors.items()})
+    if not petition.is_open:
+        return problem(HTTPStatus.CONFLICT, "This petition is closed and takes no signatures.")
+    settings = _settings()
+    signing.sign(
+        get_session(),
+        petition=petition,
+        signer=signer_from(form),
+        client=signing.Client(
+            ip=request.remote_addr,
+            source=SignatureSource.API,
+            origin=f"partner:{check.key.name}"[:300],
+            locale=body.get("lang") or petition.language,
+        ),
+        ip_key=addresses.ip_hash_key(settings.secret_key),
+        base_url=settings.base_url,
+        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+    )
+    # The same answer whether the address is new or has signed already.
+    response = jsonify(
+        {"status": "confirmation_sent", "petition": petition.slug, "detail": ACCEPTED_DETAIL}
+    )
+    response.status_code = HTTPStatus.ACCEPTED
+    response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _type_errors(body: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name in body.keys() - SIGN_FIELDS.keys():
+        errors[name] = ["Unknown field."]
+    for name, types in SIGN_FIELDS.items():
+        if name in body and not isinstance(body[name], types):
+            kinds = " or ".join("null" if t is type(None) else _JSON_TYPES[t] for t in types)
+            errors[name] = [f"Must be {kinds}."]
+    for name in REQUIRED_FIELDS:
+        if name not in body:
+            errors.setdefault(name, []).append("This field is required.")
+    if isinstance(body.get("lang"), str) and body["lang"] not in LANGUAGES:
+        errors["lang"] = [f"Must be one of: {', '.join(sorted(LANGUAGES))}."]
+    return errors
+
+
+_JSON_TYPES = {str: "a string", bool: "true or false"}
+
+
+def _formdata(body: dict[str, Any]) -> MultiDict[str, str]:
+    """The JSON body as the sign form's fields, so the same rules apply to both."""
+    data: MultiDict[str, str] = MultiDict()
+    for name in ("name", "email", "country", "postcode"):
+        if isinstance(body.get(name), str):
+            data[name] = body[name]
+    for name in ("public", "updates"):
+        if body.get(name) is True:
+            data[name] = "y"
+    return data
