@@ -177,12 +177,14 @@ def sign(slug: str) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return problem(HTTPStatus.BAD_REQUEST, "The body must be a JSON object.")
-    type_errors = _type_errors(body)
-    if type_errors:
-        return validation_problem(type_errors)
+    # Every problem at once: the JSON types first, then the form's rules for the rest.
+    errors = _type_errors(body)
     form = SignForm(formdata=_formdata(body), meta={"csrf": False})
     if not form.validate():
-        return validation_problem({k: [str(m) for m in v] for k, v in form.errors.items()})
+        for field, messages in form.errors.items():
+            errors.setdefault(field, [str(m) for m in messages])
+    if errors:
+        return validation_problem(errors)
     if not petition.is_open:
         return problem(HTTPStatus.CONFLICT, "This petition is closed and takes no signatures.")
     settings = _settings()
