@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -13,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_locale
@@ -74,13 +74,14 @@ def _locale() -> str:
 @bp.get("/embed.js")
 def embed_js() -> Response:
     """The loader that a host page includes with the snippet."""
-    response = send_from_directory(
-        current_app.static_folder or "static", "embed.js", mimetype="text/javascript", max_age=3600
-    )
+    # Under 5 KB: read whole, so the answer carries an ETag for revalidation.
+    script = (Path(current_app.static_folder or "static") / "embed.js").read_bytes()
+    response = Response(script, mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
     # Host pages that isolate themselves (COEP require-corp) may still load it.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/embed/<slug>")

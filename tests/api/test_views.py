@@ -225,7 +225,7 @@ def test_bodies_that_are_not_a_json_object_are_problems(
     client: FlaskClient,
     api_key: str,
     kwargs: dict,
-    status: HTTPStatus,  # type: ignore[type-arg]
+    status: HTTPStatus,
 ) -> None:
     response = client.post(SIGNATURES, headers={"Authorization": f"Bearer {api_key}"}, **kwargs)
     assert response.status_code == status
@@ -249,7 +249,7 @@ def test_invalid_fields_are_422_with_each_field_named(
     client: FlaskClient,
     api_key: str,
     body: dict,
-    fields: set[str],  # type: ignore[type-arg]
+    fields: set[str],
 ) -> None:
     response = client.post(SIGNATURES, json=body, headers={"Authorization": f"Bearer {api_key}"})
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
