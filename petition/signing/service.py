@@ -371,25 +371,39 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
 
 
 def _add_country_counts(session: Session, *, petition_id: int, deltas: Counter[str]) -> None:
-    """Add ``deltas`` to the per-country counts; the petition row's lock orders folds."""
-    values = [
+    """Add ``deltas`` to the per-country counts; the petition row's lock orders folds.
+
+    Rises are upserted; falls are plain updates, as a row being subtracted from was
+    counted earlier and so exists (and an INSERT of a negative row would break the
+    CHECK constraint before ON CONFLICT is considered).
+    """
+    rises = [
         {"petition_id": petition_id, "country": country, "signature_count": delta}
         for country, delta in sorted(deltas.items())
-        if delta
+        if delta > 0
     ]
-    if not values:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(PetitionCountryCount).values(values)
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["petition_id", "country"],
-            set_={
-                "signature_count": PetitionCountryCount.signature_count
-                + insert.excluded.signature_count
-            },
+    if rises:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(PetitionCountryCount).values(rises)
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["petition_id", "country"],
+                set_={
+                    "signature_count": PetitionCountryCount.signature_count
+                    + insert.excluded.signature_count
+                },
+            )
         )
-    )
+    for country, delta in sorted(deltas.items()):
+        if delta < 0:
+            session.execute(
+                sa.update(PetitionCountryCount)
+                .where(
+                    PetitionCountryCount.petition_id == petition_id,
+                    PetitionCountryCount.country == country,
+                )
+                .values(signature_count=PetitionCountryCount.signature_count + delta)
+            )
 
 
 def recount(session: Session, *, petition: Petition) -> int:

@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import os
 import re
+import time
 from dataclasses import replace
 
 import pytest
@@ -73,13 +74,15 @@ def widget_frame(page):  # type: ignore[no-untyped-def]
 
 
 def assert_height_follows(page, frame) -> None:  # type: ignore[no-untyped-def]
-    """The iframe is as tall as its content: no inner scrollbar, no gap."""
-    content = frame.evaluate("Math.ceil(document.documentElement.getBoundingClientRect().height)")
-    page.wait_for_function(
-        "h => Math.abs(document.querySelector('iframe').getBoundingClientRect().height - h) <= 1",
-        arg=content,
-    )
-    assert frame.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+    """The iframe becomes as tall as its content: no inner scrollbar, no gap."""
+    deadline = time.monotonic() + 5
+    while True:
+        content = frame.evaluate("document.documentElement.getBoundingClientRect().height")
+        outer = page.locator("iframe").bounding_box()["height"]
+        if abs(outer - content) <= 1:
+            return
+        assert time.monotonic() < deadline, f"frame {outer}px, content {content}px"
+        page.wait_for_timeout(100)
 
 
 def test_reader_signs_in_the_widget_on_another_site(
@@ -154,7 +157,10 @@ def test_bad_tokens_show_an_error_in_the_frame_and_store_nothing(
     tokens = {
         "forged": widget.issue_form_token(secret_key="x" * 40, petition=petition, origin=None),
         "expired": widget.issue_form_token(
-            secret_key=secret, petition=petition, origin=None, now=utcnow() - ttl - dt.timedelta(minutes=1)
+            secret_key=secret,
+            petition=petition,
+            origin=None,
+            now=utcnow() - ttl - dt.timedelta(minutes=1),
         ),
         "other petition": widget.issue_form_token(secret_key=secret, petition=other, origin=None),
     }
@@ -200,9 +206,7 @@ def test_a_site_not_on_the_allowlist_cannot_frame_the_petition(
 
     # On the allowlist, the same page may frame it.
     with live_app.app_context(), session_scope() as session:
-        widget.set_embed_origins(
-            session, petition=session.merge(petition), origins=[host_site.url]
-        )
+        widget.set_embed_origins(session, petition=session.merge(petition), origins=[host_site.url])
     page.goto(host_site.url)
     assert widget_frame(page).locator(".count-figure").count() == 1
 
