@@ -319,7 +319,34 @@ def seed_verified(url: str, n: int) -> None:
             ),
             {"n": n, "p": petition_id},
         )
+        # As the fold would: the seeded signatures are all from SY.
+        conn.execute(
+            sa.text(
+                "INSERT INTO petition_country_counts (petition_id, country, signature_count)"
+                " VALUES (:p, 'SY', :n) ON CONFLICT (petition_id, country)"
+                " DO UPDATE SET signature_count = petition_country_counts.signature_count + :n"
+            ),
+            {"n": n, "p": petition_id},
+        )
     eng.dispose()
+
+
+def time_group_by_country(url: str) -> float:
+    """Milliseconds for one exact per-country count over all signatures (best of 3)."""
+    eng = engine(url)
+    timings = []
+    with eng.connect() as conn:
+        for _ in range(3):
+            started = time.perf_counter()
+            conn.execute(
+                sa.text(
+                    "SELECT country, COUNT(*) FROM signatures WHERE status = 'verified'"
+                    " GROUP BY country"
+                )
+            ).all()
+            timings.append((time.perf_counter() - started) * 1000)
+    eng.dispose()
+    return min(timings)
 
 
 # --- the in-process parts: mail worker and fold --------------------------------------
@@ -436,7 +463,8 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
         flask(env, "petition", "import", str(ROOT / "content" / f"{SLUG}.md"))
         subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], capture_output=True, check=False)
         results: dict[str, list[Result]] = {
-            k: [] for k in ("hello", "insert", "page", "api", "sign", "confirm")
+            k: []
+            for k in ("hello", "insert", "page", "api", "countries", "widget", "sign", "confirm")
         }
         rss: dict[str, list[float]] = {}
         ref_env = {"BENCH_DATABASE_URL": url}
@@ -455,6 +483,10 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
                 results["insert"].append(r)
                 results["page"].append(wrk(sport, "get.lua", f"/p/{SLUG}", **opts))
                 results["api"].append(wrk(sport, "get.lua", f"/api/v1/petitions/{SLUG}", **opts))
+                results["countries"].append(
+                    wrk(sport, "get.lua", f"/api/v1/petitions/{SLUG}/countries", **opts)
+                )
+                results["widget"].append(wrk(sport, "get.lua", f"/embed/{SLUG}", **opts))
                 cookie, csrf, html = browser_session(sport, f"/p/{SLUG}")
                 time.sleep(args.form_wait)  # a person takes a moment to fill in the form
                 before = count(url, "signatures")
@@ -493,6 +525,7 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
         big: dict[str, Result] = {}
         if args.scale:
             seed_verified(url, args.scale)
+            inproc["group_by_ms"] = time_group_by_country(url)
             with gunicorn("wsgi:app", env, workers=args.workers, probe=f"/p/{SLUG}") as (
                 sport,
                 spid,
@@ -503,6 +536,12 @@ def run_database(kind: str, args: argparse.Namespace) -> None:
                 big["api"] = median_result(
                     [
                         wrk(sport, "get.lua", f"/api/v1/petitions/{SLUG}", **opts)
+                        for _ in range(args.runs)
+                    ]
+                )
+                big["countries"] = median_result(
+                    [
+                        wrk(sport, "get.lua", f"/api/v1/petitions/{SLUG}/countries", **opts)
                         for _ in range(args.runs)
                     ]
                 )
@@ -525,6 +564,8 @@ def print_tables(
         "insert": None,
         "page": "hello",
         "api": "hello",
+        "countries": "hello",
+        "widget": "hello",
         "sign": "insert",
         "confirm": "insert",
     }
@@ -555,6 +596,11 @@ def print_tables(
         "(one persistent connection)"
     )
     print(f"- count fold: {inproc['folded']:,.0f} signatures at {inproc['fold_per_s']:,.0f}/s")
+    if "group_by_ms" in inproc:
+        print(
+            f"- one GROUP BY country over {args.scale:,} signatures: {inproc['group_by_ms']:,.0f} ms "
+            "(what /countries would cost per request without the folded per-country counts)"
+        )
     for name, values in rss.items():
         print(f"- {name} worker RSS: " + ", ".join(f"{v:.0f} MB" for v in values))
 

@@ -30,6 +30,8 @@ def test_load_benchmark_smoke_run() -> None:
         "| insert |",
         "| page |",
         "| api |",
+        "| countries |",
+        "| widget |",
         "| sign |",
         "| confirm |",
         "mail worker:",

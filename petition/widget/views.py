@@ -99,6 +99,8 @@ def page(slug: str) -> Response:
         response.headers["Cache-Control"] = "no-store"
     else:
         response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
+        # The language comes from ?lang=, else the lang cookie, else Accept-Language.
+        response.vary.update(("Accept-Language", "Cookie"))
     return response
 
 

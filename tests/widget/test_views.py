@@ -104,6 +104,7 @@ def test_count_mode_has_no_form_and_may_be_cached(client: FlaskClient) -> None:
     assert "<form" not in html
     assert 'class="count-figure"' in html
     assert response.headers["Cache-Control"].startswith("public, max-age=")
+    assert "Accept-Language" in response.headers["Vary"]
 
 
 def test_signing_in_the_widget_records_the_embedding_site(
