@@ -250,3 +250,25 @@ def test_other_sites_may_read_the_api_but_not_sign_through_it(
     )
     assert simple == "blocked TypeError"
     assert signatures(live_app) == []
+
+
+def test_a_counter_in_arabic_from_the_snippet_options(
+    live_app: Flask, live_url: str, host_site: HostSite, browser_context
+) -> None:
+    publish(live_app, goal=1000)
+    snippet = published_snippet(live_app).replace(
+        " async>", ' data-mode="count" data-lang="ar" data-title="عريضة" async>'
+    )
+    assert 'data-mode="count"' in snippet
+    host_site.html = host_page(snippet)
+    page = browser_context.new_page()
+    page.goto(host_site.url)
+    frame = widget_frame(page)
+    assert "mode=count" in frame.url
+    assert "lang=ar" in frame.url
+    assert frame.evaluate("document.documentElement.dir") == "rtl"
+    assert frame.locator("form").count() == 0
+    assert frame.locator("progress").count() == 1
+    assert page.locator("iframe").get_attribute("title") == "عريضة"
+    assert_height_follows(page, frame)
+    assert page.locator("iframe").bounding_box()["height"] < 300
