@@ -1,0 +1,34 @@
+"""The widget's and the API's settings are parsed as strictly as the others."""
+
+from __future__ import annotations
+
+import pytest
+
+from petition.config import ConfigError, Settings
+
+
+def test_widget_and_api_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "PETITION_WIDGET_TOKEN_TTL_MINUTES": "30",
+            "PETITION_API_RATE_LIMIT_PER_KEY": "10 per minute; 100 per day",
+            "PETITION_API_RATE_LIMIT_PER_IP": "20/minute",
+        }
+    )
+    assert settings.widget_token_ttl_minutes == 30
+    assert settings.api_rate_limit_per_key == "10 per minute; 100 per day"
+    assert settings.api_rate_limit_per_ip == "20/minute"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"PETITION_WIDGET_TOKEN_TTL_MINUTES": "0"}, "at least 1"),
+        ({"PETITION_WIDGET_TOKEN_TTL_MINUTES": "2h"}, "whole number"),
+        ({"PETITION_API_RATE_LIMIT_PER_KEY": "lots"}, "PETITION_API_RATE_LIMIT_PER_KEY must be"),
+        ({"PETITION_API_RATE_LIMIT_PER_IP": ""}, "PETITION_API_RATE_LIMIT_PER_IP must be"),
+    ],
+)
+def test_junk_stops_start_up(variables: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(variables)
