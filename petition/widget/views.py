@@ -56,8 +56,9 @@ def _frame_policy(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = content_security_policy(
             frame_ancestors=ancestors
         )
-    # The widget never sets a cookie: in a frame on another site it would be
-    # blocked anyway, and a signer's visit leaves nothing behind on their browser.
+    # The widget sets no cookie: in a frame on another site it would be blocked
+    # anyway, and a signer's visit leaves nothing behind. Its form has no CSRF field,
+    # so the session is never touched; the language switch skips the widget too.
     response.headers.pop("Set-Cookie", None)
     return response
 
