@@ -132,6 +132,8 @@ def sign(slug: str) -> Response:
         )
     if not form.validate():
         return _render(petition, form, status=HTTPStatus.UNPROCESSABLE_ENTITY, origin=check.origin)
+    # Rate limits, flagging and bot traps (issue 3) belong here exactly as in
+    # signing.views.sign: the form already inherits the page form's fields.
     signing.sign(
         get_session(),
         petition=petition,
@@ -167,8 +169,13 @@ def _cross_site_problem() -> str | None:
         return "cross_site"
     origin = request.headers.get("Origin")
     if origin and origin != "null":
-        ours = service.origin_or_none(request.host_url)
-        if service.origin_or_none(origin) != ours:
+        # Ours is the configured public address, or the one this request reached
+        # (they differ behind a proxy whose headers are not trusted).
+        ours = {
+            service.origin_or_none(_settings().base_url),
+            service.origin_or_none(request.host_url),
+        }
+        if service.origin_or_none(origin) not in ours - {None}:
             return "cross_site"
     return None
 

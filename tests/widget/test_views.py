@@ -143,6 +143,22 @@ def test_the_claimed_origin_counts_when_there_is_no_referer(
     assert signature.source_origin == "https://news.example"
 
 
+def test_the_configured_public_origin_is_ours_too(
+    app: Flask, client: FlaskClient, petition: Petition
+) -> None:
+    # Behind a TLS proxy the request may arrive as http://localhost while the browser
+    # sends the public https origin configured as PETITION_BASE_URL.
+    public = app.config["PETITION_SETTINGS"].base_url
+    token = token_in(widget(client))
+    response = client.post(
+        f"/embed/{SLUG}/sign",
+        data=fields(token),
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": public},
+        base_url="http://127.0.0.1:8080",
+    )
+    assert response.status_code == HTTPStatus.SEE_OTHER
+
+
 def test_an_already_signed_address_sees_the_same_answer(
     app: Flask, client: FlaskClient, petition: Petition
 ) -> None:
