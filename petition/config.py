@@ -51,8 +51,7 @@ _LIMIT_FIELDS = (
     "ratelimit_login_per_ip",
     "ratelimit_login_per_account",
     "flag_burst_per_ip",
-    "api_rate_limit_per_key",
-    "api_rate_limit_per_ip",
+    "ratelimit_api_sign_per_key",
 )
 
 
@@ -73,6 +72,8 @@ class Settings:
     ratelimit_sign_per_petition: str = "1000/minute"
     ratelimit_mail_per_email: str = "3/hour;10/day"
     ratelimit_api_per_ip: str = "300/minute"
+    # POST /api/v1/petitions/<slug>/signatures per partner key (on top of the sign limits).
+    ratelimit_api_sign_per_key: str = "60/minute;2000/day"
     ratelimit_login_per_ip: str = "20/minute;100/hour"
     ratelimit_login_per_account: str = "5/minute;30/hour"
     # Quiet flagging: beyond these a signature is held for a moderator, not refused.
@@ -92,9 +93,6 @@ class Settings:
     signing_key_file: str = ""
     # How long a widget form may stay open before its signed token expires.
     widget_token_ttl_minutes: int = 120
-    # Flask-Limiter strings for POST /api/v1/petitions/<slug>/signatures.
-    api_rate_limit_per_key: str = "60 per minute; 2000 per day"
-    api_rate_limit_per_ip: str = "120 per minute"
     testing: bool = False
 
     def __post_init__(self) -> None:

@@ -243,6 +243,7 @@ def _read(summary: str, schema: str, *, slug: bool, description: str) -> dict[st
     }
     if slug:
         responses["404"] = _NOT_FOUND
+    responses["429"] = _problem("Too many reads from this address (PETITION_RATELIMIT_API_PER_IP).")
     return {
         "get": {
             "summary": summary,

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
+from petition.abuse import screening as abuse
 from petition.api import bp, openapi
 from petition.api import service as keys
 from petition.api.problems import problem, validation_problem
@@ -148,13 +149,9 @@ def _per_key() -> str:
     return "api-key:" + (token_hash(presented)[:32] if presented else "none")
 
 
-def _per_ip() -> str:
-    return "api-ip:" + (request.remote_addr or "unknown")
-
-
 @bp.post("/petitions/<slug>/signatures")
-@limiter.limit(lambda: _settings().api_rate_limit_per_key, key_func=_per_key)
-@limiter.limit(lambda: _settings().api_rate_limit_per_ip, key_func=_per_ip)
+@limits.signing_limits
+@limiter.limit(lambda: _settings().ratelimit_api_sign_per_key, key_func=_per_key)
 def sign(slug: str) -> Response:
     """Take a signature from a partner's form or server; the signer confirms by email."""
     petition = _petition(slug)
@@ -188,20 +185,32 @@ def sign(slug: str) -> Response:
     if not petition.is_open:
         return problem(HTTPStatus.CONFLICT, "This petition is closed and takes no signatures.")
     settings = _settings()
-    signing.sign(
-        get_session(),
-        petition=petition,
-        signer=signer_from(form),
-        client=signing.Client(
-            ip=request.remote_addr,
-            source=SignatureSource.API,
-            origin=f"partner:{check.key.name}"[:300],
-            locale=body.get("lang") or petition.language,
-        ),
-        ip_key=addresses.ip_hash_key(settings.secret_key),
-        base_url=settings.base_url,
-        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+    signer = signer_from(form)
+    key = addresses.ip_hash_key(settings.secret_key)
+    # The mailbox's mail limit and the quiet flags, as for the page; the form's bot
+    # traps do not apply to a partner's server.
+    screening = abuse.screen(
+        petition_id=petition.id,
+        email=signer.email,
+        ip_hash=addresses.ip_hash(key, request.remote_addr),
+        has_form=False,
     )
+    if screening.take:
+        signing.sign(
+            get_session(),
+            petition=petition,
+            signer=signer,
+            client=signing.Client(
+                ip=request.remote_addr,
+                source=SignatureSource.API,
+                origin=f"partner:{check.key.name}"[:300],
+                locale=body.get("lang") or petition.language,
+            ),
+            ip_key=key,
+            base_url=settings.base_url,
+            token_ttl=dt.timedelta(days=settings.token_ttl_days),
+            flags=screening.flags,
+        )
     # The same answer whether the address is new or has signed already.
     response = jsonify(
         {"status": "confirmation_sent", "petition": petition.slug, "detail": ACCEPTED_DETAIL}

@@ -18,8 +18,11 @@ from flask import (
 )
 from flask_babel import get_locale
 from markupsafe import Markup, escape
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from petition.abuse import limits
+from petition.abuse import screening as abuse
 from petition.config import Settings
 from petition.db import get_session
 from petition.extensions import csrf
@@ -51,6 +54,11 @@ def _petition(slug: str) -> Petition:
 @bp.after_request
 def _frame_policy(response: Response) -> Response:
     petition: Petition | None = g.get("widget_petition")
+    slug = (request.view_args or {}).get("slug")
+    if petition is None and slug and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+        # Refused by a rate limit before the view ran: the answer must still show
+        # in the frame, so it needs the petition's frame-ancestors too.
+        petition = petitions.get_by_slug(get_session(), str(slug))
     if petition is not None:
         ancestors = service.frame_ancestors(petition)
         response.headers["Content-Security-Policy"] = content_security_policy(
@@ -106,6 +114,7 @@ def page(slug: str) -> Response:
 
 
 @bp.post("/embed/<slug>/sign")
+@limits.signing_limits
 def sign(slug: str) -> Response:
     """Take a signature from the widget's form; its signed token stands in for CSRF."""
     petition = _petition(slug)
@@ -132,22 +141,34 @@ def sign(slug: str) -> Response:
         )
     if not form.validate():
         return _render(petition, form, status=HTTPStatus.UNPROCESSABLE_ENTITY, origin=check.origin)
-    # Rate limits, flagging and bot traps (issue 3) belong here exactly as in
-    # signing.views.sign: the form already inherits the page form's fields.
-    signing.sign(
-        get_session(),
-        petition=petition,
-        signer=signer_from(form),
-        client=signing.Client(
-            ip=request.remote_addr,
-            source=SignatureSource.WIDGET,
-            origin=check.origin,
-            locale=_locale(),
-        ),
-        ip_key=addresses.ip_hash_key(settings.secret_key),
-        base_url=settings.base_url,
-        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+    signer = signer_from(form)
+    key = addresses.ip_hash_key(settings.secret_key)
+    # Exactly as on the petition page: the mailbox's mail limit, and the quiet flags
+    # (burst, listed domain, and the form's honeypot and timer, which it inherits).
+    screening = abuse.screen(
+        petition_id=petition.id,
+        email=signer.email,
+        ip_hash=addresses.ip_hash(key, request.remote_addr),
+        honeypot=form.website.data,
+        shown_token=form.shown.data,
     )
+    if screening.take:
+        signing.sign(
+            get_session(),
+            petition=petition,
+            signer=signer,
+            client=signing.Client(
+                ip=request.remote_addr,
+                source=SignatureSource.WIDGET,
+                origin=check.origin,
+                locale=_locale(),
+            ),
+            ip_key=key,
+            base_url=settings.base_url,
+            token_ttl=dt.timedelta(days=settings.token_ttl_days),
+            flags=screening.flags,
+        )
+    # The same answer whether the signature was taken, flagged or dropped.
     return redirect(url_for("widget.signed", slug=slug, lang=_locale()), HTTPStatus.SEE_OTHER)
 
 
@@ -178,6 +199,22 @@ def _cross_site_problem() -> str | None:
         if service.origin_or_none(origin) not in ours - {None}:
             return "cross_site"
     return None
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many_requests(exc: TooManyRequests) -> Response:
+    """Over a sign limit: say so inside the frame, in the widget's own layout."""
+    response = limits.too_many_requests(exc)
+    retry_after = int(response.headers.get("Retry-After", "60"))
+    page = current_app.make_response(
+        (
+            render_template("widget/rate_limited.html", minutes=max(1, -(-retry_after // 60))),
+            HTTPStatus.TOO_MANY_REQUESTS,
+        )
+    )
+    page.headers["Retry-After"] = str(retry_after)
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @bp.get("/embed/<slug>/signed")

@@ -294,7 +294,7 @@ def limited_app(settings):  # type: ignore[no-untyped-def]
 
     application = create_app(
         dataclasses.replace(
-            settings, api_rate_limit_per_key="2 per minute", api_rate_limit_per_ip="4 per minute"
+            settings, ratelimit_api_sign_per_key="2/minute", ratelimit_sign_per_ip="3/minute"
         )
     )
     yield application
@@ -311,18 +311,32 @@ def test_limits_apply_per_key_and_per_address(limited_app: Flask) -> None:
         _key, first = keys.create_key(session, petition=petition, name="First")
         _key, second = keys.create_key(session, petition=petition, name="Second")
     client = limited_app.test_client()
+    sent = iter(range(100))
 
-    def post(key: str, n: int) -> int:
-        body = {**BODY, "email": f"n{n}@example.org"}
+    def post(key: str, ip: str = "192.0.2.1") -> int:
+        body = {**BODY, "email": f"n{next(sent)}@example.org"}
         return client.post(
-            SIGNATURES, json=body, headers={"Authorization": f"Bearer {key}"}
+            SIGNATURES,
+            json=body,
+            headers={"Authorization": f"Bearer {key}"},
+            environ_base={"REMOTE_ADDR": ip},
         ).status_code
 
-    assert [post(first, 1), post(first, 2)] == [HTTPStatus.ACCEPTED] * 2
-    limited = client.post(SIGNATURES, json=BODY, headers={"Authorization": f"Bearer {first}"})
+    assert [post(first), post(first)] == [HTTPStatus.ACCEPTED] * 2
+    limited = client.post(
+        SIGNATURES,
+        json=BODY,
+        headers={"Authorization": f"Bearer {first}"},
+        environ_base={"REMOTE_ADDR": "192.0.2.1"},
+    )
     assert limited.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert limited.mimetype == "application/problem+json"
-    # Another key has its own budget, but the address's budget is shared.
-    assert post(second, 3) == HTTPStatus.ACCEPTED
-    assert post(second, 4) == HTTPStatus.TOO_MANY_REQUESTS
-    assert len(rows(limited_app, Signature)) == 3
+    assert int(limited.headers["Retry-After"]) > 0
+    # The first key is spent from any address; another key has its own budget.
+    assert post(first, "192.0.2.2") == HTTPStatus.TOO_MANY_REQUESTS
+    assert post(second, "192.0.2.3") == HTTPStatus.ACCEPTED
+    # The address's sign budget (3/minute, shared with the page and the widget) is
+    # spent by 192.0.2.1 within a second key's own budget.
+    answers = [post(second) for _ in range(2)]
+    assert answers[-1] == HTTPStatus.TOO_MANY_REQUESTS
+    assert len(rows(limited_app, Signature)) == 3 + answers.count(HTTPStatus.ACCEPTED)

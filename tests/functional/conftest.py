@@ -46,7 +46,10 @@ def _serve(server: BaseWSGIServer) -> Iterator[None]:
 def live_app(mail_settings: Settings) -> Iterator[Flask]:
     """The app, sending mail to the test SMTP server, served on a real port."""
     port = free_port()
-    application = create_app(replace(mail_settings, base_url=f"http://localhost:{port}"))
+    # A person needs a second to fill in the form; quicker submissions are flagged.
+    application = create_app(
+        replace(mail_settings, base_url=f"http://localhost:{port}", flag_min_fill_seconds=1)
+    )
     server = make_server("127.0.0.1", port, application, threaded=True)
     with _serve(server):
         yield application

@@ -11,13 +11,11 @@ def test_widget_and_api_settings_are_read() -> None:
     settings = Settings.from_env(
         {
             "PETITION_WIDGET_TOKEN_TTL_MINUTES": "30",
-            "PETITION_API_RATE_LIMIT_PER_KEY": "10 per minute; 100 per day",
-            "PETITION_API_RATE_LIMIT_PER_IP": "20/minute",
+            "PETITION_RATELIMIT_API_SIGN_PER_KEY": "10/minute;100/day",
         }
     )
     assert settings.widget_token_ttl_minutes == 30
-    assert settings.api_rate_limit_per_key == "10 per minute; 100 per day"
-    assert settings.api_rate_limit_per_ip == "20/minute"
+    assert settings.ratelimit_api_sign_per_key == "10/minute;100/day"
 
 
 @pytest.mark.parametrize(
@@ -25,8 +23,8 @@ def test_widget_and_api_settings_are_read() -> None:
     [
         ({"PETITION_WIDGET_TOKEN_TTL_MINUTES": "0"}, "at least 1"),
         ({"PETITION_WIDGET_TOKEN_TTL_MINUTES": "2h"}, "whole number"),
-        ({"PETITION_API_RATE_LIMIT_PER_KEY": "lots"}, "PETITION_API_RATE_LIMIT_PER_KEY must be"),
-        ({"PETITION_API_RATE_LIMIT_PER_IP": ""}, "PETITION_API_RATE_LIMIT_PER_IP must be"),
+        ({"PETITION_RATELIMIT_API_SIGN_PER_KEY": "lots"}, "PETITION_RATELIMIT_API_SIGN_PER_KEY"),
+        ({"PETITION_RATELIMIT_API_SIGN_PER_KEY": ""}, "PETITION_RATELIMIT_API_SIGN_PER_KEY"),
     ],
 )
 def test_junk_stops_start_up(variables: dict[str, str], message: str) -> None:

@@ -289,3 +289,46 @@ def test_the_petition_page_offers_the_snippet(client: FlaskClient) -> None:
         in html
     )
     assert f"&lt;a href=&#34;http://localhost/p/{SLUG}&#34; data-petition-fallback&gt;" in html
+
+
+def test_the_page_forms_bot_traps_come_along(
+    app: Flask, client: FlaskClient, petition: Petition
+) -> None:
+    page = widget(client)
+    html = page.get_data(as_text=True)
+    assert 'name="website"' in html
+    shown = re.search(r'name="shown" type="hidden" value="([^"]+)"', html)
+    assert shown
+    response = client.post(
+        f"/embed/{SLUG}/sign",
+        data=fields(token_in(page), shown=shown.group(1), website="http://spam.example"),
+        headers=FRAME_POST,
+    )
+    # The same answer as for anyone; the signature waits for a moderator.
+    assert response.status_code == HTTPStatus.SEE_OTHER
+    [signature], _ = stored(app)
+    assert "honeypot" in (signature.flag_reasons or "")
+    assert "too_fast" in (signature.flag_reasons or "")
+
+
+def test_over_the_sign_limit_the_frame_says_so(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(ratelimit_sign_per_ip="1/minute")
+    client = app.test_client()
+    first = client.post(
+        f"/embed/{SLUG}/sign", data=fields(token_in(widget(client))), headers=FRAME_POST
+    )
+    assert first.status_code == HTTPStatus.SEE_OTHER
+    second = client.post(
+        f"/embed/{SLUG}/sign",
+        data=fields(token_in(widget(client)), email="other@example.org"),
+        headers=FRAME_POST,
+    )
+    assert second.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    html = second.get_data(as_text=True)
+    assert "Too many requests" in html
+    assert 'class="widget"' in html
+    assert int(second.headers["Retry-After"]) > 0
+    # Shown in the frame: the petition's framing policy, not 'none'.
+    assert frame_ancestors(second) == "*"
+    signatures, _ = stored(app)
+    assert len(signatures) == 1
