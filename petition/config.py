@@ -52,6 +52,7 @@ _LIMIT_FIELDS = (
     "ratelimit_login_per_account",
     "flag_burst_per_ip",
     "ratelimit_api_sign_per_key",
+    "ratelimit_api_sign_per_ip",
 )
 
 
@@ -74,6 +75,8 @@ class Settings:
     ratelimit_api_per_ip: str = "300/minute"
     # POST /api/v1/petitions/<slug>/signatures per partner key (on top of the sign limits).
     ratelimit_api_sign_per_key: str = "60/minute;2000/day"
+    # ... and per client address: a partner's server, relaying many people.
+    ratelimit_api_sign_per_ip: str = "120/minute;5000/day"
     ratelimit_login_per_ip: str = "20/minute;100/hour"
     ratelimit_login_per_account: str = "5/minute;30/hour"
     # Quiet flagging: beyond these a signature is held for a moderator, not refused.

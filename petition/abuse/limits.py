@@ -99,7 +99,8 @@ login_per_ip = limiter.shared_limit(
 def check_signing_limits() -> None:
     """Admit a sign attempt per client address and per petition (``<slug>`` in the URL).
 
-    The page, the widget and the API sign endpoints draw on the same counts. One
+    The page and the widget draw on the same counts (the API shares the petition's,
+    see :func:`api_signing_limits`). One
     round trip to the store; a refused attempt is counted nowhere, so one address
     hammering the form cannot spend the petition's ceiling for everyone.
 
@@ -127,6 +128,35 @@ def signing_limits(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, limited)
+
+
+def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
+    """The signatures API's limits, checked before the view in one round trip.
+
+    Per partner key (``partner_key()`` names the presented key's bucket); per client
+    address a budget of the API's own, as a partner's server relays many people;
+    and the petition's ceiling, shared with the page and the widget.
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            settings = _settings()
+            retry_after = _admit(
+                [
+                    (settings.ratelimit_api_sign_per_key, ("api-sign-key", partner_key())),
+                    (settings.ratelimit_api_sign_per_ip, ("api-sign-ip", client_ip())),
+                    (settings.ratelimit_sign_per_petition, ("sign-petition", _petition_slug())),
+                ]
+            )
+            if retry_after is not None:
+                logger.info("API sign attempt on %s refused by a rate limit", _petition_slug())
+                raise TooManyRequests(retry_after=retry_after)
+            return view(*args, **kwargs)
+
+        return cast(F, limited)
+
+    return decorate
 
 
 # --- counters checked inside a view ----------------------------------------------

@@ -24,7 +24,7 @@ def test_widget_and_api_settings_are_read() -> None:
         ({"PETITION_WIDGET_TOKEN_TTL_MINUTES": "0"}, "at least 1"),
         ({"PETITION_WIDGET_TOKEN_TTL_MINUTES": "2h"}, "whole number"),
         ({"PETITION_RATELIMIT_API_SIGN_PER_KEY": "lots"}, "PETITION_RATELIMIT_API_SIGN_PER_KEY"),
-        ({"PETITION_RATELIMIT_API_SIGN_PER_KEY": ""}, "PETITION_RATELIMIT_API_SIGN_PER_KEY"),
+        ({"PETITION_RATELIMIT_API_SIGN_PER_IP": ""}, "PETITION_RATELIMIT_API_SIGN_PER_IP"),
     ],
 )
 def test_junk_stops_start_up(variables: dict[str, str], message: str) -> None:
