@@ -108,8 +108,10 @@ _SCHEMAS: dict[str, Any] = {
             },
             "signing_key_fingerprint": {
                 "type": ["string", "null"],
-                "description": "Fingerprint of the key that signs export batches; null until "
-                "the service has one.",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "SHA-256 (hex) of the DER public key that signs export batches, "
+                "as published at /.well-known/petition-signing-key.pem; null when the service "
+                "has no key configured.",
             },
             "url": {"type": "string", "format": "uri", "description": "The petition's page."},
         },

@@ -21,6 +21,7 @@ from petition.api import service as keys
 from petition.api.problems import problem, validation_problem
 from petition.config import Settings
 from petition.db import get_session
+from petition.export import keys as signing_keys
 from petition.i18n import LANGUAGES
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
@@ -92,7 +93,7 @@ def _cacheable(body: Any, cache_control: str) -> Response:
 
 def _public(petition: Petition) -> dict[str, Any]:
     return {
-        **petitions.summary(petition),
+        **petitions.summary(petition, signing_key_fingerprint=signing_keys.app_fingerprint()),
         "url": url_for("petitions.page", slug=petition.slug, _external=True),
     }
 

@@ -109,3 +109,15 @@ def app_key(app: Flask | None = None) -> Ed25519PrivateKey:
         key = load_private_key(app.config["PETITION_SETTINGS"])
         app.extensions["petition_signing_key"] = key
     return key
+
+
+def app_fingerprint() -> str | None:
+    """The fingerprint of the application's key, or None when it has none.
+
+    A service without its key still serves its petitions (see views._fingerprint);
+    only exports refuse to run.
+    """
+    try:
+        return fingerprint(app_key().public_key())
+    except SigningKeyError:
+        return None

@@ -204,7 +204,7 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def summary(petition: Petition) -> dict[str, Any]:
+def summary(petition: Petition, *, signing_key_fingerprint: str | None = None) -> dict[str, Any]:
     """The public description of a petition shared by the API, widget and exports.
 
     ``signature_count`` is the verified count as last folded by the worker, the
@@ -225,7 +225,7 @@ def summary(petition: Petition) -> dict[str, Any]:
         "updated_at": petition.updated_at.isoformat(),
         "text_version": version.number if version is not None else None,
         "text_sha256": version.sha256 if version is not None else None,
-        # The export signing key arrives with petition/export (issue 4); until then
-        # the field is present and null, so clients can be written against it now.
-        "signing_key_fingerprint": None,
+        # Of the key that signs export batches (petition.export.keys), given by the
+        # caller: a petition does not know the service's key. None without a key.
+        "signing_key_fingerprint": signing_key_fingerprint,
     }

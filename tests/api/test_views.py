@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from petition.api import service as keys
 from petition.db import db, session_scope
+from petition.export import keys as signing_keys
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import Signature, SignatureSource
@@ -43,7 +44,12 @@ def test_petition_list_and_detail_share_the_summary(client: FlaskClient) -> None
     assert body["signature_count"] == 0
     assert body["url"] == f"http://localhost/p/{SLUG}"
     assert len(body["text_sha256"]) == 64
-    assert "signing_key_fingerprint" in body
+    # The key that signs export batches, as published for recipients.
+    published = client.get("/.well-known/petition-signing-key.pem")
+    assert published.status_code == HTTPStatus.OK
+    assert body["signing_key_fingerprint"] == signing_keys.fingerprint(
+        signing_keys.load_public_key(published.data)
+    )
 
 
 def test_drafts_and_unknown_petitions_are_404_problems(app: Flask, client: FlaskClient) -> None:
@@ -355,3 +361,10 @@ def test_a_partner_server_is_not_flagged_as_a_burst(make_app) -> None:  # type: 
         )
         assert response.status_code == HTTPStatus.ACCEPTED
     assert [s.flag_reasons for s in rows(app, Signature)] == [None] * 4
+
+
+def test_without_a_signing_key_the_fingerprint_is_null(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(env="production", secret_key="s" * 40, mail_url="smtp://127.0.0.1:1")
+    body = app.test_client().get(f"/api/v1/petitions/{SLUG}").json
+    assert body["signing_key_fingerprint"] is None
+    assert body["signature_count"] == 0

@@ -5,7 +5,7 @@ verified counts per country, filled here from the signatures already counted so
 that they agree with petitions.signature_count from the start.
 
 Revision ID: 437bb1c21dee
-Revises: 5c1d0e7a9f42
+Revises: ba5a5916e1d8
 Create Date: 2026-11-26 01:47:39.266327
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '437bb1c21dee'
-down_revision = '5c1d0e7a9f42'
+down_revision = 'ba5a5916e1d8'
 branch_labels = None
 depends_on = None
 
