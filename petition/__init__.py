@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     import petition.export.models
     import petition.export.views
     import petition.mail.views
+    import petition.petitions.cache
     import petition.petitions.views
     import petition.signing.views
     import petition.widget.views
@@ -74,5 +75,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(domain.bp)
     csrf.exempt(petition.api.bp)
 
+    petition.petitions.cache.init_app(app)
     app.cli.add_command(cli.petition_group)
     return app

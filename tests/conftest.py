@@ -127,6 +127,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         instance_path=str(tmp_path / "instance"),
         base_url="http://localhost",
+        # Tests read the page right after changing what it shows; the cache has its own test.
+        page_cache_seconds=0,
         testing=True,
     )
 

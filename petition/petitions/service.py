@@ -149,16 +149,21 @@ class PublicSigner:
 
 
 def public_signers(session: Session, petition: Petition, *, limit: int = 50) -> list[PublicSigner]:
-    """Newest verified signers who chose to show their name: name and country only."""
+    """Newest counted signers who chose to show their name: name and country only.
+
+    Counted signatures carry their petition's sequence numbers in order of
+    verification, so the newest are found backwards along (petition_id, sequence)
+    without sorting the petition's signatures, however many there are.
+    """
     rows = session.execute(
         sa.select(Signature.name, Signature.country)
         .where(
             Signature.petition_id == petition.id,
+            Signature.is_counted.is_(True),
             Signature.status == SignatureStatus.VERIFIED,
-            Signature.is_held.is_(False),
             Signature.is_public.is_(True),
         )
-        .order_by(Signature.verified_at.desc(), Signature.id.desc())
+        .order_by(Signature.sequence.desc())
         .limit(limit)
     )
     return [PublicSigner(name=name, country=country) for name, country in rows if name]

@@ -9,10 +9,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from petition.db import session_scope
+from petition import create_app
+from petition.config import Settings
+from petition.db import db, session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.signing import service as signing
+from tests.conftest import csrf_from, sign_form
 from tests.signing.test_service import confirm_token_of, do_sign, fold, in_session, outbox, signer
 
 SLUG = "defend-the-people-of-daraa"
@@ -99,3 +102,30 @@ def test_count_api_for_unknown_petition_is_a_problem_document(client: FlaskClien
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json is not None
     assert response.json["status"] == 404
+
+
+def test_page_cache_serves_a_few_seconds_of_one_render_with_each_readers_token(
+    app: Flask, settings: Settings, petition: Petition
+) -> None:
+    import dataclasses
+    import time
+
+    cached_app = create_app(dataclasses.replace(settings, page_cache_seconds=1))
+    first, second = cached_app.test_client(), cached_app.test_client()
+    page_one = first.get(f"/p/{SLUG}").get_data(as_text=True)
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(Petition).values(signature_count=5))
+    page_two = second.get(f"/p/{SLUG}").get_data(as_text=True)
+    assert "0</strong>" in page_two  # the same render, still within its second
+    token_one, token_two = csrf_from(page_one), csrf_from(page_two)
+    assert token_one != token_two
+    assert "\x00" not in page_two
+    # Each reader's token is their own and works for their sign form.
+    response = second.post(f"/p/{SLUG}/sign", data=sign_form(second, SLUG))
+    assert response.status_code == HTTPStatus.SEE_OTHER
+    arabic = second.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
+    assert 'dir="rtl"' in arabic
+    time.sleep(1.1)
+    assert "5</strong>" in first.get(f"/p/{SLUG}").get_data(as_text=True)
+    with cached_app.app_context():
+        db.engine.dispose()
