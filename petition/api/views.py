@@ -6,7 +6,6 @@ Every answer is described in :mod:`petition.api.openapi`, served at
 
 from __future__ import annotations
 
-import datetime as dt
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +14,6 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.abuse import screening as abuse
 from petition.api import bp, openapi
 from petition.api import service as keys
 from petition.api.problems import problem, validation_problem
@@ -25,7 +23,6 @@ from petition.export import keys as signing_keys
 from petition.i18n import LANGUAGES
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.signing import addresses
 from petition.signing import service as signing
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
@@ -184,31 +181,24 @@ def sign(slug: str) -> Response:
     if not petition.is_open:
         return problem(HTTPStatus.CONFLICT, "This petition is closed and takes no signatures.")
     settings = _settings()
-    signer = signer_from(form)
-    key = addresses.ip_hash_key(settings.secret_key)
     # The mailbox's mail limit and the listed-domain flag, as for the page. Not the
     # form's bot traps (a partner has its own form), nor the per-address burst flag:
     # the address is the partner's server, which relays many people by design; the
     # per-key limit and revocation govern a partner instead.
-    screening = abuse.screen(
-        petition_id=petition.id, email=signer.email, ip_hash=None, has_form=False
+    signing.take(
+        get_session(),
+        petition=petition,
+        signer=signer_from(form),
+        client=signing.Client(
+            ip=request.remote_addr,
+            source=SignatureSource.API,
+            origin=f"partner:{check.key.name}"[:300],
+            locale=body.get("lang") or petition.language,
+        ),
+        settings=settings,
+        form=None,
+        burst_by_ip=False,
     )
-    if screening.take:
-        signing.sign(
-            get_session(),
-            petition=petition,
-            signer=signer,
-            client=signing.Client(
-                ip=request.remote_addr,
-                source=SignatureSource.API,
-                origin=f"partner:{check.key.name}"[:300],
-                locale=body.get("lang") or petition.language,
-            ),
-            ip_key=key,
-            base_url=settings.base_url,
-            token_ttl=dt.timedelta(days=settings.token_ttl_days),
-            flags=screening.flags,
-        )
     # The same answer whether the address is new or has signed already.
     response = jsonify(
         {"status": "confirmation_sent", "petition": petition.slug, "detail": ACCEPTED_DETAIL}

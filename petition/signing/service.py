@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from petition.abuse import screening as abuse_screening
 from petition.abuse.models import FlagReason, join_reasons
+from petition.config import Settings
 from petition.db import utcnow
 from petition.mail import service as mail
 from petition.petitions.models import Petition, PetitionCountryCount
@@ -192,6 +194,55 @@ def sign(
         session, template="already_signed", to=signer.email, locale=client.locale, payload=payload
     )
     return SignResult(SignOutcome.ALREADY_SIGNED, existing.id)
+
+
+def take(
+    session: Session,
+    *,
+    petition: Petition,
+    signer: Signer,
+    client: Client,
+    settings: Settings,
+    form: FormTraps | None,
+    burst_by_ip: bool = True,
+) -> None:
+    """The one way a signature comes in, from the page, the widget or the API.
+
+    Screens the attempt (:func:`petition.abuse.screening.screen`: the mailbox's mail
+    limit, then the quiet flags), then signs, flagged or not. The caller answers the
+    same whatever happened. ``form`` carries our HTML form's bot traps (None for the
+    API); ``burst_by_ip`` is false where the address is a partner's server.
+
+    Raises :class:`PetitionClosed` when the petition is not open.
+    """
+    key = addresses.ip_hash_key(settings.secret_key)
+    screening = abuse_screening.screen(
+        petition_id=petition.id,
+        email=signer.email,
+        ip_hash=addresses.ip_hash(key, client.ip) if burst_by_ip else None,
+        honeypot=form.honeypot if form else None,
+        shown_token=form.shown_token if form else None,
+        has_form=form is not None,
+    )
+    if screening.take:
+        sign(
+            session,
+            petition=petition,
+            signer=signer,
+            client=client,
+            ip_key=key,
+            base_url=settings.base_url,
+            token_ttl=dt.timedelta(days=settings.token_ttl_days),
+            flags=screening.flags,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class FormTraps:
+    """What our sign form's bot traps returned: the honeypot and the signed shown-at time."""
+
+    honeypot: str | None
+    shown_token: str | None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from http import HTTPStatus
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -10,12 +9,11 @@ from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.abuse import screening as abuse
 from petition.config import Settings
 from petition.db import get_session
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.signing import addresses, bp, service
+from petition.signing import bp, service
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 
@@ -44,37 +42,18 @@ def sign(slug: str) -> Response | tuple[str, int]:
             ),
             HTTPStatus.UNPROCESSABLE_ENTITY,
         )
-    settings = _settings()
-    signer = signer_from(form)
-    key = ip_key(settings)
-    screening = abuse.screen(
-        petition_id=petition.id,
-        email=signer.email,
-        ip_hash=addresses.ip_hash(key, request.remote_addr),
-        honeypot=form.website.data,
-        shown_token=form.shown.data,
+    service.take(
+        get_session(),
+        petition=petition,
+        signer=signer_from(form),
+        client=service.Client(
+            ip=request.remote_addr, source=SignatureSource.PAGE, locale=str(get_locale() or "en")
+        ),
+        settings=_settings(),
+        form=service.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
     )
-    if screening.take:
-        service.sign(
-            get_session(),
-            petition=petition,
-            signer=signer,
-            client=service.Client(
-                ip=request.remote_addr,
-                source=SignatureSource.PAGE,
-                locale=str(get_locale() or "en"),
-            ),
-            ip_key=key,
-            base_url=settings.base_url,
-            token_ttl=dt.timedelta(days=settings.token_ttl_days),
-            flags=screening.flags,
-        )
     # The same answer whether the signature was taken, flagged or dropped.
     return redirect(url_for("signing.signed", slug=slug), HTTPStatus.SEE_OTHER)
-
-
-def ip_key(settings: Settings) -> bytes:
-    return addresses.ip_hash_key(settings.secret_key)
 
 
 @bp.get("/p/<slug>/signed")

@@ -22,14 +22,12 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.abuse import screening as abuse
 from petition.config import Settings
 from petition.db import get_session
 from petition.extensions import csrf
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.security import content_security_policy
-from petition.signing import addresses
 from petition.signing import service as signing
 from petition.signing.forms import signer_from
 from petition.signing.models import SignatureSource
@@ -141,33 +139,21 @@ def sign(slug: str) -> Response:
         )
     if not form.validate():
         return _render(petition, form, status=HTTPStatus.UNPROCESSABLE_ENTITY, origin=check.origin)
-    signer = signer_from(form)
-    key = addresses.ip_hash_key(settings.secret_key)
     # Exactly as on the petition page: the mailbox's mail limit, and the quiet flags
     # (burst, listed domain, and the form's honeypot and timer, which it inherits).
-    screening = abuse.screen(
-        petition_id=petition.id,
-        email=signer.email,
-        ip_hash=addresses.ip_hash(key, request.remote_addr),
-        honeypot=form.website.data,
-        shown_token=form.shown.data,
+    signing.take(
+        get_session(),
+        petition=petition,
+        signer=signer_from(form),
+        client=signing.Client(
+            ip=request.remote_addr,
+            source=SignatureSource.WIDGET,
+            origin=check.origin,
+            locale=_locale(),
+        ),
+        settings=settings,
+        form=signing.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
     )
-    if screening.take:
-        signing.sign(
-            get_session(),
-            petition=petition,
-            signer=signer,
-            client=signing.Client(
-                ip=request.remote_addr,
-                source=SignatureSource.WIDGET,
-                origin=check.origin,
-                locale=_locale(),
-            ),
-            ip_key=key,
-            base_url=settings.base_url,
-            token_ttl=dt.timedelta(days=settings.token_ttl_days),
-            flags=screening.flags,
-        )
     # The same answer whether the signature was taken, flagged or dropped.
     return redirect(url_for("widget.signed", slug=slug, lang=_locale()), HTTPStatus.SEE_OTHER)
 
