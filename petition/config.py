@@ -56,6 +56,18 @@ _LIMIT_FIELDS = (
 )
 
 
+def _check_limit(name: str, value: str) -> None:
+    """Reject a malformed rate-limit string at start-up rather than at the first login."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"PETITION_{name.upper()} must be a rate limit like '5 per minute', got {value!r}"
+        ) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -99,6 +111,12 @@ class Settings:
     signing_key_file: str = ""
     # How long a widget form may stay open before its signed token expires.
     widget_token_ttl_minutes: int = 120
+    # Organizers' workspace (/admin): session lifetimes, second factor, login limits.
+    admin_idle_minutes: int = 30
+    admin_session_hours: int = 12
+    admin_require_totp: bool = False
+    admin_login_limit_ip: str = "20 per minute;200 per day"
+    admin_login_limit_account: str = "5 per minute;30 per hour"
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -138,6 +156,10 @@ class Settings:
             object.__setattr__(self, "flag_blocked_domains_file", str(path))
         if self.widget_token_ttl_minutes < 1:
             raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
+        if self.admin_idle_minutes < 1 or self.admin_session_hours < 1:
+            raise ConfigError("PETITION_ADMIN_IDLE_MINUTES and _SESSION_HOURS must be at least 1")
+        for name in ("admin_login_limit_ip", "admin_login_limit_account"):
+            _check_limit(name, getattr(self, name))
 
     @property
     def is_production(self) -> bool:
