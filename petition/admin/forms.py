@@ -19,6 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -85,7 +86,9 @@ class PetitionForm(FlaskForm):  # type: ignore[misc]
     )
     closes_on = DateField(_l("Closing date"), validators=[Optional()])
     language = SelectField(
-        _l("Language of the text"), choices=list(LANGUAGES.items()), default="en"
+        _l("Language of the text"),
+        choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()],
+        default="en",
     )
 
     def validate_slug(self, field: Any) -> None:
@@ -150,7 +153,7 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     email = EmailField(
         _l("Email address"), validators=[DataRequired(), Email(check_deliverability=False)]
     )
-    role = SelectField(_l("Role"), choices=[(r.value, r.value) for r in UserRole])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.value) for r in UserRole])
     password = PasswordField(
         _l("First password (tell them to change it)"),
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],

@@ -62,7 +62,7 @@ def over_time(
         )
         .group_by(bucket)
     )
-    found = dict(rows.tuples().all())
+    found: dict[str, int] = {str(label): int(n) for label, n in rows}
     return [
         (label, found.get(label, 0))
         for label in ((start + step * i).strftime(python_format) for i in range(periods))
@@ -79,7 +79,7 @@ def by_country(session: Session, *, petition: Petition, limit: int = 15) -> list
         .order_by(number.desc(), Signature.country)
         .limit(limit)
     )
-    return list(rows.tuples().all())
+    return [(str(country), int(n)) for country, n in rows]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -143,7 +143,7 @@ def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -
     if to not in TRANSITIONS[petition.status]:
         raise InvalidTransition(f"{petition.status} → {to}")
     if to == PetitionStatus.OPEN:
-        if petition.current_version_id is None:
+        if petition.current_version is None:
             raise InvalidTransition("the petition has no text")
         if petition.closes_at is not None and petition.closes_at <= utcnow():
             raise InvalidTransition("the closing date has passed")
