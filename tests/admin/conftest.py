@@ -76,7 +76,11 @@ def login(
     url = "/admin/login" + (f"?next={next_url}" if next_url else "")
     return client.post(
         url,
-        data={"csrf_token": csrf_from(page.get_data(as_text=True)), "email": email, "password": password},
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "email": email,
+            "password": password,
+        },
     )
 
 
