@@ -142,7 +142,10 @@ class SearchForm(FlaskForm):  # type: ignore[misc]
     class Meta:
         csrf = False
 
-    email = EmailField(_l("Signer's email address"), validators=[DataRequired(), Length(max=320)])
+    email = EmailField(
+        _l("Signer's email address"),
+        validators=[DataRequired(), Length(max=320), Email(check_deliverability=False)],
+    )
 
 
 class NameForm(FlaskForm):  # type: ignore[misc]

@@ -7,6 +7,7 @@ everyone until it declares who may open it) without anyone listing it here.
 
 from __future__ import annotations
 
+import tempfile
 from http import HTTPStatus
 
 import pytest
@@ -26,8 +27,13 @@ from tests.conftest import csrf_from
 SLUG = "defend-the-people-of-daraa"
 
 
+def _url_map_app() -> Flask:
+    folder = tempfile.mkdtemp(prefix="petition-url-map-")
+    return create_app(Settings(testing=True, instance_path=folder))
+
+
 def _admin_rules() -> list[tuple[str, str, str]]:
-    app = create_app(Settings(testing=True, instance_path="/tmp/petition-url-map"))
+    app = _url_map_app()
     cases = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
@@ -42,7 +48,7 @@ WHO = ["anonymous", "other_organizer", "organizer", "admin"]
 
 
 def test_every_admin_view_declares_its_access() -> None:
-    app = create_app(Settings(testing=True, instance_path="/tmp/petition-url-map"))
+    app = _url_map_app()
     for endpoint, view in app.view_functions.items():
         if endpoint.startswith("admin."):
             assert access_of(view) is not None, f"{endpoint} declares no access"
@@ -99,10 +105,7 @@ def test_permission_boundary(
     else:
         csrf = csrf_from(client.get("/admin/login").get_data(as_text=True))
 
-    if method == "GET":
-        response = client.get(url)
-    else:
-        response = client.post(url, data={"csrf_token": csrf})
+    response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": csrf})
 
     assert response.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]

@@ -154,8 +154,8 @@ def test_successful_logins_do_not_use_up_the_limit(
 
 @pytest.fixture
 def accounts_on_strict(strict_app: Flask, request: pytest.FixtureRequest) -> Accounts:
-    from tests.admin.conftest import add_user
     from petition.admin.models import UserRole
+    from tests.admin.conftest import add_user
 
     with strict_app.app_context(), session_scope() as session:
         organizer = add_user(session, "organizer@example.org", UserRole.ORGANIZER)
