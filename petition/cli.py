@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
+from petition.admin import service as admin
+from petition.admin.models import UserRole
 from petition.api import service as api_keys
 from petition.audit import service as audit
 from petition.audit.service import cli_actor
@@ -419,15 +421,13 @@ def _read_password() -> str:
 @click.argument("email")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "organizer"]),  # petition.admin.models.UserRole
-    default="organizer",
+    type=click.Choice([role.value for role in UserRole]),
+    default=UserRole.ORGANIZER.value,
     show_default=True,
     help="admin: manages accounts and sees every petition; organizer: runs given petitions.",
 )
 def create_user_command(email: str, role: str) -> None:
     """Create an account for /admin; the password is read from a prompt or stdin."""
-    from petition.admin import service as admin
-    from petition.admin.models import UserRole
 
     password = _read_password()
     with session_scope() as session:
@@ -450,7 +450,6 @@ def create_user_command(email: str, role: str) -> None:
 @click.option("--revoke", is_flag=True, help="Take the petition away instead.")
 def grant_petition_command(email: str, slug: str, revoke: bool) -> None:
     """Let an organizer run the petition at SLUG (or stop them, with --revoke)."""
-    from petition.admin import service as admin
 
     with session_scope() as session:
         user = admin.find_user(session, email)
@@ -471,7 +470,6 @@ def grant_petition_command(email: str, slug: str, revoke: bool) -> None:
 @click.option("--totp-off", is_flag=True, help="Turn the second factor off (a lost phone).")
 def reset_login_command(email: str, new_password: bool, totp_off: bool) -> None:
     """End every session of an account; optionally reset its password or second factor."""
-    from petition.admin import service as admin
 
     with session_scope() as session:
         user = admin.find_user(session, email)
