@@ -163,6 +163,10 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class ActiveForm(FlaskForm):  # type: ignore[misc]
+    active = HiddenField(validators=[InputRequired(), Regexp("^[01]$")])
+
+
 class GrantForm(FlaskForm):  # type: ignore[misc]
     slug = StringField(_l("Petition web address"), validators=[DataRequired(), Length(max=100)])
 

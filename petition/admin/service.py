@@ -95,6 +95,24 @@ def add_user(session: Session, *, actor: User, email: str, password: str, role: 
     return user
 
 
+def set_active(session: Session, *, user: User, is_active: bool, actor: User) -> None:
+    """Disable an account (its sessions end at once) or enable it again.
+
+    Raises :class:`AccountError` when an admin tries to disable their own account,
+    which could leave the site without anyone to manage it.
+    """
+    if user.id == actor.id and not is_active:
+        raise AccountError("you cannot disable your own account")
+    user.is_active = is_active
+    end_sessions(session, user=user)
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="account.enable" if is_active else "account.disable",
+        details={"user": user.id},
+    )
+
+
 def find_user(session: Session, email: str) -> User | None:
     return session.scalars(sa.select(User).where(User.email == normalize_email(email))).first()
 

@@ -635,3 +635,20 @@ def user_revoke(user_id: int) -> Response:
     service.revoke_petition(get_session(), user=target, petition=petition, actor=_user().actor)
     flash(_("%(email)s no longer runs %(slug)s.", email=target.email, slug=petition.slug), "info")
     return redirect(url_for("admin.users"), HTTPStatus.SEE_OTHER)
+
+
+@bp.post("/users/<int:user_id>/active")
+@access(Access.ADMIN)
+def user_active(user_id: int) -> Response | tuple[str, int]:
+    """Disable an account, or enable it again."""
+    form = forms.ActiveForm()
+    db = get_session()
+    target = service.get_user(db, user_id) or abort(HTTPStatus.NOT_FOUND)
+    if not form.validate_on_submit():
+        abort(HTTPStatus.BAD_REQUEST)
+    try:
+        service.set_active(db, user=target, is_active=form.active.data == "1", actor=_user())
+    except service.AccountError as exc:
+        abort(HTTPStatus.CONFLICT, str(exc))
+    flash(_("Account %(email)s updated.", email=target.email), "info")
+    return redirect(url_for("admin.users"), HTTPStatus.SEE_OTHER)

@@ -390,3 +390,30 @@ def test_change_password_ends_sessions(app: Flask, client: FlaskClient, accounts
         login(client, accounts.organizer, "a brand new password").status_code
         == HTTPStatus.SEE_OTHER
     )
+
+
+def test_admin_disables_and_enables_an_account(
+    app: Flask, client: FlaskClient, accounts: Accounts
+) -> None:
+    organizer = app.test_client()
+    login(organizer, accounts.organizer)
+    login(client, accounts.admin)
+    path = f"/admin/users/{accounts.organizer_id}/active"
+    assert (
+        client.post(path, data=_form(client, "/admin/users", active="0")).status_code
+        == HTTPStatus.SEE_OTHER
+    )
+    # Disabled: the open session ends and the password no longer works.
+    assert organizer.get("/admin/").status_code == HTTPStatus.SEE_OTHER
+    assert login(organizer, accounts.organizer).status_code == HTTPStatus.OK
+    assert (
+        client.post(path, data=_form(client, "/admin/users", active="1")).status_code
+        == HTTPStatus.SEE_OTHER
+    )
+    assert login(organizer, accounts.organizer).status_code == HTTPStatus.SEE_OTHER
+    own = f"/admin/users/{accounts.admin_id}/active"
+    assert (
+        client.post(own, data=_form(client, "/admin/users", active="0")).status_code
+        == HTTPStatus.CONFLICT
+    )
+    assert _actions(app)[-2:] == ["account.enable", "account.login"]
