@@ -428,7 +428,6 @@ def _read_password() -> str:
 )
 def create_user_command(email: str, role: str) -> None:
     """Create an account for /admin; the password is read from a prompt or stdin."""
-
     password = _read_password()
     with session_scope() as session:
         try:
@@ -450,7 +449,6 @@ def create_user_command(email: str, role: str) -> None:
 @click.option("--revoke", is_flag=True, help="Take the petition away instead.")
 def grant_petition_command(email: str, slug: str, revoke: bool) -> None:
     """Let an organizer run the petition at SLUG (or stop them, with --revoke)."""
-
     with session_scope() as session:
         user = admin.find_user(session, email)
         if user is None:
@@ -470,7 +468,6 @@ def grant_petition_command(email: str, slug: str, revoke: bool) -> None:
 @click.option("--totp-off", is_flag=True, help="Turn the second factor off (a lost phone).")
 def reset_login_command(email: str, new_password: bool, totp_off: bool) -> None:
     """End every session of an account; optionally reset its password or second factor."""
-
     with session_scope() as session:
         user = admin.find_user(session, email)
         if user is None:
