@@ -1,8 +1,8 @@
 """organizer accounts and the petitions each runs
 
 Revision ID: 5d1e7a2c9b40
-Revises: 3b02f5fe13f7
-Create Date: 2026-11-26 02:00:00
+Revises: 5c1d0e7a9f42
+Create Date: 2026-11-26 02:30:00
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '5d1e7a2c9b40'
-down_revision = '3b02f5fe13f7'
+down_revision = '5c1d0e7a9f42'
 branch_labels = None
 depends_on = None
 
