@@ -56,18 +56,6 @@ _LIMIT_FIELDS = (
 )
 
 
-def _check_limit(name: str, value: str) -> None:
-    """Reject a malformed rate-limit string at start-up rather than at the first login."""
-    from limits import parse_many
-
-    try:
-        parse_many(value)
-    except ValueError:
-        raise ConfigError(
-            f"PETITION_{name.upper()} must be a rate limit like '5 per minute', got {value!r}"
-        ) from None
-
-
 @dataclasses.dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -115,8 +103,6 @@ class Settings:
     admin_idle_minutes: int = 30
     admin_session_hours: int = 12
     admin_require_totp: bool = False
-    admin_login_limit_ip: str = "20 per minute;200 per day"
-    admin_login_limit_account: str = "5 per minute;30 per hour"
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -137,6 +123,8 @@ class Settings:
             raise ConfigError("PETITION_PROXY_HOPS must not be negative")
         if self.token_ttl_days < 1:
             raise ConfigError("PETITION_TOKEN_TTL_DAYS must be at least 1")
+        if self.admin_idle_minutes < 1 or self.admin_session_hours < 1:
+            raise ConfigError("PETITION_ADMIN_IDLE_MINUTES and _SESSION_HOURS must be at least 1")
         for name in _LIMIT_FIELDS:
             value = getattr(self, name)
             try:
@@ -156,10 +144,6 @@ class Settings:
             object.__setattr__(self, "flag_blocked_domains_file", str(path))
         if self.widget_token_ttl_minutes < 1:
             raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
-        if self.admin_idle_minutes < 1 or self.admin_session_hours < 1:
-            raise ConfigError("PETITION_ADMIN_IDLE_MINUTES and _SESSION_HOURS must be at least 1")
-        for name in ("admin_login_limit_ip", "admin_login_limit_account"):
-            _check_limit(name, getattr(self, name))
 
     @property
     def is_production(self) -> bool:

@@ -20,7 +20,7 @@ from petition.config import Settings
 from petition.db import get_session
 
 _KEY = "admin"
-_PENDING = "admin_pending"
+PENDING = "admin_pending"
 # A password that was right waits this long for its second-factor code.
 PENDING_SECONDS = 300
 
@@ -46,12 +46,12 @@ def start(user: User) -> None:
 def start_pending(user: User) -> None:
     """The password was right; the second factor is still to come."""
     session.clear()
-    session[_PENDING] = {"uid": user.id, "nonce": user.session_nonce, "at": int(time.time())}
+    session[PENDING] = {"uid": user.id, "nonce": user.session_nonce, "at": int(time.time())}
 
 
 def pending_user() -> User | None:
     """The account waiting for its second-factor code, if it has not waited too long."""
-    data: dict[str, Any] | None = session.get(_PENDING)
+    data: dict[str, Any] | None = session.get(PENDING)
     if not data or int(time.time()) - int(data.get("at", 0)) > PENDING_SECONDS:
         return None
     user = service.get_user(get_session(), int(data["uid"]))

@@ -7,7 +7,6 @@ otherwise, so nobody learns which petitions exist).
 
 from __future__ import annotations
 
-import hashlib
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,13 +26,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
+from petition.abuse import limits
 from petition.admin import auth, bp, charts, forms, service, stats
 from petition.admin.access import Access, access, access_of
 from petition.admin.models import User, UserRole
 from petition.audit import service as audit
 from petition.config import Settings
 from petition.db import get_session
-from petition.extensions import limiter
 from petition.petitions import markdown
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
@@ -139,34 +138,13 @@ def _admin_globals() -> dict[str, Any]:
 # --- login and logout ----------------------------------------------------------------
 
 
-def _login_failed(response: Response) -> bool:
-    # Only failures count towards the limits: the owner logging in costs nothing.
-    return response.status_code != HTTPStatus.SEE_OTHER
-
-
-def _ip_limit() -> str:
-    return _settings().admin_login_limit_ip
-
-
-def _account_limit() -> str:
-    return _settings().admin_login_limit_account
-
-
-def _account_key() -> str:
-    # Per account, whichever address it is tried from; hashed so that the limiter's
-    # store (Redis) holds no email addresses.
-    email = service.normalize_email(request.form.get("email", ""))
-    return "admin-account:" + hashlib.sha256(email.encode()).hexdigest()
-
-
-def _pending_key() -> str:
-    pending = session.get(auth._PENDING) or {}
-    return f"admin-pending:{pending.get('uid', '-')}"
+def _pending_account() -> str:
+    pending = session.get(auth.PENDING) or {}
+    return f"pending-user:{pending.get('uid', '-')}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_login_failed)
+@limits.login_per_ip
 @access(Access.PUBLIC)
 def login() -> Response | str:
     """Log in with email and password."""
@@ -174,6 +152,9 @@ def login() -> Response | str:
         return redirect(safe_next(request.args.get("next")), HTTPStatus.SEE_OTHER)
     form = forms.LoginForm()
     if form.validate_on_submit():
+        # Every attempt counts against the account typed, whether it exists or not
+        # (the answer must not tell); windows expire, so the owner is never locked out.
+        limits.check_login_attempt(form.email.data)
         db = get_session()
         user = service.authenticate(db, email=form.email.data, password=form.password.data)
         if user is not None:
@@ -190,8 +171,7 @@ def login() -> Response | str:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(_account_limit, key_func=_pending_key, methods=["POST"], deduct_when=_login_failed)
+@limits.login_per_ip
 @access(Access.PUBLIC)
 def login_code() -> Response | str:
     """Second step of login: the code from the authenticator app."""
@@ -201,6 +181,8 @@ def login_code() -> Response | str:
         return redirect(url_for("admin.login"), HTTPStatus.SEE_OTHER)
     form = forms.CodeForm()
     if form.validate_on_submit():
+        # Six digits are guessable: codes count against the account's login limit too.
+        limits.check_login_attempt(_pending_account())
         db = get_session()
         if service.check_totp(db, user=user, code=form.code.data):
             auth.start(user)
