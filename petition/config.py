@@ -99,7 +99,7 @@ class Settings:
     signing_key_file: str = ""
     # How long a widget form may stay open before its signed token expires.
     widget_token_ttl_minutes: int = 120
-    # Organizers' workspace (/admin): session lifetimes, second factor, login limits.
+    # Organizers' workspace (/admin): session lifetimes and the second factor.
     admin_idle_minutes: int = 30
     admin_session_hours: int = 12
     admin_require_totp: bool = False

@@ -31,6 +31,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from petition.abuse.models import FlagReason
 from petition.admin.models import UserRole
 from petition.admin.service import PASSWORD_MAX, PASSWORD_MIN
 from petition.i18n import LANGUAGES
@@ -176,4 +177,59 @@ class NewPasswordForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+    )
+
+
+WINDOWS = [
+    SelectChoice("", _l("Any time")),
+    SelectChoice("1", _l("Last hour (what is unusual now)")),
+    SelectChoice("24", _l("Last 24 hours")),
+    SelectChoice("168", _l("Last 7 days")),
+]
+
+
+class FlagFilterForm(FlaskForm):  # type: ignore[misc]
+    """Which held signatures to look at; a GET, it changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    reason = SelectField(
+        _l("Flag reason"),
+        choices=[SelectChoice("", _l("Any reason"))]
+        + [SelectChoice(r.value, r.value) for r in FlagReason],
+        default="",
+    )
+    domain = StringField(_l("Email domain"), validators=[Optional(), Length(max=255)])
+    ip_hash = StringField(
+        _l("Address hash (or its start)"), validators=[Optional(), Length(max=64)]
+    )
+    hours = SelectField(_l("Signed in"), choices=WINDOWS, default="")
+
+
+class ModerateForm(FlaskForm):  # type: ignore[misc]
+    """Release or invalidate exactly the selection that was previewed."""
+
+    reason_filter = HiddenField()
+    domain = HiddenField()
+    ip_hash = HiddenField()
+    since = HiddenField()
+    expected = HiddenField(validators=[InputRequired(), Regexp(r"^\d+$")])
+    action = HiddenField(validators=[InputRequired(), Regexp("^(release|invalidate)$")])
+    why = TextAreaField(
+        _l("Why (kept in the audit log)"), validators=[DataRequired(), Length(max=1000)]
+    )
+
+
+class DeliveredForm(FlaskForm):  # type: ignore[misc]
+    to = StringField(
+        _l("Delivered to (whom, and how)"), validators=[DataRequired(), Length(max=300)]
+    )
+
+
+class FullExportForm(PasswordConfirmForm):
+    fmt = SelectField(
+        _l("Format"),
+        choices=[SelectChoice("csv", "CSV (spreadsheets)"), SelectChoice("json", "JSON")],
+        default="csv",
     )

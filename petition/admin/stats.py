@@ -18,15 +18,18 @@ _FORMATS = {"hour": ("%Y-%m-%d %H", 13, "YYYY-MM-DD HH24"), "day": ("%Y-%m-%d", 
 
 
 def status_counts(session: Session, *, petition: Petition) -> dict[str, int]:
-    """How many signatures the petition has in each status (all statuses present)."""
-    counts = {status.value: 0 for status in SignatureStatus}
+    """Signatures per status; ``flagged`` are those held for a moderator (pending or
+    verified), which ``pending`` and ``verified`` then leave out."""
+    counts = {status.value: 0 for status in SignatureStatus} | {"flagged": 0}
     rows = session.execute(
-        sa.select(Signature.status, sa.func.count())
+        sa.select(Signature.status, Signature.is_held, sa.func.count())
         .where(Signature.petition_id == petition.id)
-        .group_by(Signature.status)
+        .group_by(Signature.status, Signature.is_held)
     )
-    for status, number in rows:
-        counts[str(status)] = number
+    open_states = (SignatureStatus.PENDING, SignatureStatus.VERIFIED)
+    for status, is_held, number in rows:
+        key = "flagged" if is_held and status in open_states else str(status)
+        counts[key] += number
     return counts
 
 
@@ -58,6 +61,7 @@ def over_time(
         .where(
             Signature.petition_id == petition.id,
             Signature.status == SignatureStatus.VERIFIED,
+            Signature.is_held.is_(False),
             Signature.verified_at >= start,
         )
         .group_by(bucket)
@@ -74,7 +78,11 @@ def by_country(session: Session, *, petition: Petition, limit: int = 15) -> list
     number = sa.func.count().label("number")
     rows = session.execute(
         sa.select(Signature.country, number)
-        .where(Signature.petition_id == petition.id, Signature.status == SignatureStatus.VERIFIED)
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.status == SignatureStatus.VERIFIED,
+            Signature.is_held.is_(False),
+        )
         .group_by(Signature.country)
         .order_by(number.desc(), Signature.country)
         .limit(limit)

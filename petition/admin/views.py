@@ -7,6 +7,7 @@ otherwise, so nobody learns which petitions exist).
 
 from __future__ import annotations
 
+import datetime as dt
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,12 +28,14 @@ from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from petition.abuse import limits
+from petition.abuse import service as abuse
+from petition.abuse.models import FlagReason
 from petition.admin import auth, bp, charts, forms, service, stats
 from petition.admin.access import Access, access, access_of
 from petition.admin.models import User, UserRole
 from petition.audit import service as audit
 from petition.config import Settings
-from petition.db import get_session
+from petition.db import get_session, utcnow
 from petition.petitions import markdown
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
@@ -634,3 +637,113 @@ def user_active(user_id: int) -> Response | tuple[str, int]:
         abort(HTTPStatus.CONFLICT, str(exc))
     flash(_("Account %(email)s updated.", email=target.email), "info")
     return redirect(url_for("admin.users"), HTTPStatus.SEE_OTHER)
+
+
+# --- moderation ------------------------------------------------------------------------
+
+
+def _selection(
+    petition: Petition, *, reason: str, domain: str, ip_hash: str, since: dt.datetime | None
+) -> abuse.Selection:
+    """Raises :class:`petition.abuse.service.BadSelection`."""
+    return abuse.Selection(
+        petition_id=petition.id,
+        reason=FlagReason(reason) if reason else None,
+        domain=domain.strip() or None,
+        ip_hash=ip_hash.strip() or None,
+        since=since,
+    )
+
+
+def _flags_page(
+    form: forms.FlagFilterForm, selection: abuse.Selection | None, moderate: forms.ModerateForm
+) -> str:
+    db = get_session()
+    report = abuse.flag_report(db, selection=selection) if selection else None
+    count = abuse.preview_count(db, selection=selection) if selection else 0
+    return render_template(
+        "admin/flags.html",
+        petition=_petition(),
+        form=form,
+        selection=selection,
+        report=report,
+        count=count,
+        moderate=moderate,
+    )
+
+
+@bp.get("/p/<slug>/flags")
+@access(Access.USER)
+def flags(slug: str) -> str | tuple[str, int]:
+    """Flagged signatures grouped by reason, address hash and email domain."""
+    form = forms.FlagFilterForm(request.args)
+    petition = _petition()
+    if not form.validate():
+        return _flags_page(
+            form, None, forms.ModerateForm(formdata=None)
+        ), HTTPStatus.UNPROCESSABLE_ENTITY
+    since = None
+    if form.hours.data:
+        since = utcnow() - dt.timedelta(hours=int(form.hours.data))
+    try:
+        selection = _selection(
+            petition,
+            reason=form.reason.data or "",
+            domain=form.domain.data or "",
+            ip_hash=form.ip_hash.data or "",
+            since=since,
+        )
+    except abuse.BadSelection as exc:
+        form.ip_hash.errors.append(str(exc))
+        return _flags_page(
+            form, None, forms.ModerateForm(formdata=None)
+        ), HTTPStatus.UNPROCESSABLE_ENTITY
+    return _flags_page(form, selection, forms.ModerateForm(formdata=None))
+
+
+@bp.post("/p/<slug>/flags")
+@access(Access.USER)
+def flags_act(slug: str) -> Response | tuple[str, int]:
+    """Release or invalidate the previewed selection of flagged signatures."""
+    moderate = forms.ModerateForm()
+    petition = _petition()
+    if not moderate.validate_on_submit() and not moderate.why.errors:
+        abort(HTTPStatus.BAD_REQUEST)
+    try:
+        since = dt.datetime.fromisoformat(moderate.since.data) if moderate.since.data else None
+        selection = _selection(
+            petition,
+            reason=moderate.reason_filter.data or "",
+            domain=moderate.domain.data or "",
+            ip_hash=moderate.ip_hash.data or "",
+            since=since,
+        )
+    except (ValueError, abuse.BadSelection):
+        abort(HTTPStatus.BAD_REQUEST)
+    form = forms.FlagFilterForm(
+        formdata=None,
+        reason=moderate.reason_filter.data,
+        domain=moderate.domain.data,
+        ip_hash=moderate.ip_hash.data,
+    )
+    if moderate.why.errors:
+        return _flags_page(form, selection, moderate), HTTPStatus.UNPROCESSABLE_ENTITY
+    db = get_session()
+    now_count = abuse.preview_count(db, selection=selection)
+    if now_count != int(moderate.expected.data):
+        # Signatures came or went since the preview: show the new figure, change nothing.
+        moderate.form_errors.append(
+            _(
+                "The selection changed since you looked: it now holds %(count)d signatures. "
+                "Check again, then confirm.",
+                count=now_count,
+            )
+        )
+        return _flags_page(form, selection, moderate), HTTPStatus.CONFLICT
+    act = abuse.release if moderate.action.data == "release" else abuse.invalidate
+    done = act(db, selection=selection, actor=_user().actor, reason=moderate.why.data)
+    if moderate.action.data == "release":
+        flash(_("%(count)d signatures released: they count now.", count=done), "info")
+    else:
+        flash(_("%(count)d signatures invalidated: they will not count.", count=done), "info")
+    return redirect(url_for("admin.flags", slug=slug), HTTPStatus.SEE_OTHER)

@@ -409,11 +409,6 @@ def correct_name(session: Session, *, signature: Signature, name: str) -> None:
     session.flush()
 
 
-# Signatures whose counted state differs from their status: verified but not yet
-# counted, or counted but since withdrawn or invalidated. A partial index covers it.
-_NEEDS_FOLD = sa.text("(signatures.status = 'verified') <> signatures.is_counted")
-
-
 def fold_counts(session: Session, *, limit: int = 5000) -> int:
     """Fold changes of verified state into each petition's count; returns rows folded.
 

@@ -1,5 +1,6 @@
 """An organizer, in a real browser, logs in, writes a petition with a preview,
-opens it, and watches a signature arrive on the dashboard."""
+opens it, watches a signature arrive on the dashboard, and invalidates a flagged
+one with a reason."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from flask import Flask
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from petition.abuse.models import FlagReason
 from petition.admin import service
 from petition.admin.models import UserRole
 from petition.db import session_scope
+from tests.admin.conftest import add_signature
 from tests.conftest import Mailbox, free_port, link_in, run_worker
 
 PASSWORD = "a long enough password"
@@ -56,7 +59,7 @@ def browser_pages() -> Iterator[tuple[Page, Page, list[str]]]:
 
 
 @pytest.mark.browser
-def test_organizer_opens_a_petition_and_sees_a_signature_arrive(
+def test_organizer_opens_a_petition_and_moderates_it(
     mail_app: Flask, mailbox: Mailbox, server: str, browser_pages: tuple[Page, Page, list[str]]
 ) -> None:
     organizer, signer, violations = browser_pages
@@ -106,6 +109,7 @@ def test_organizer_opens_a_petition_and_sees_a_signature_arrive(
     signer.get_by_label("Full name").fill("Layla Haddad")
     signer.get_by_label("Email address").fill("layla@example.org")
     signer.locator("select[name=country]").select_option("SY")
+    signer.wait_for_timeout(3500)  # people read before they send; faster ones are flagged
     signer.get_by_role("button", name="Sign the petition").click()
     expect(signer).to_have_url(f"{server}/p/water-for-deir-ez-zor/signed")
     run_worker(mail_app)
@@ -121,7 +125,31 @@ def test_organizer_opens_a_petition_and_sees_a_signature_arrive(
     expect(
         organizer.locator("svg.chart rect.chart-bar title").filter(has_text="SY: 1")
     ).to_have_count(1)
-    organizer.get_by_role("link", name="Audit log").first.click()
-    expect(organizer.locator("table.audit")).to_contain_text("petition.open")
-    expect(organizer.locator("table.audit")).to_contain_text("petition.create")
+
+    # A robot's signature was flagged; the organizer invalidates it with a reason.
+    add_signature(
+        mail_app,
+        "water-for-deir-ez-zor",
+        "bot@mailinator.com",
+        flags=frozenset({FlagReason.DOMAIN}),
+    )
+    organizer.reload()
+    expect(organizer.locator('[data-count="flagged"]')).to_have_text("1")
+    organizer.get_by_role("link", name="Flagged signatures").first.click()
+    expect(organizer.locator("#preview-count")).to_contain_text("This touches 1 signature.")
+    organizer.locator("#why-invalidate").fill("A throwaway mailbox, sent by a script")
+    organizer.get_by_role("button", name="Invalidate: they never count (1)").click()
+    expect(organizer.locator(".flash")).to_contain_text("1 signatures invalidated")
+    run_worker(mail_app)
+
+    # Every step is in the audit log.
+    organizer.goto(f"{server}/admin/p/water-for-deir-ez-zor/audit")
+    log = organizer.locator("table.audit")
+    for action in (
+        "petition.create",
+        "petition.open",
+        "flags.invalidate",
+    ):
+        expect(log).to_contain_text(action)
+    expect(log).to_contain_text("A throwaway mailbox, sent by a script")
     assert violations == []
