@@ -95,6 +95,15 @@ def add_user(session: Session, *, actor: User, email: str, password: str, role: 
     return user
 
 
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """Email addresses for the audit log's "user:<id>" actors, so people read names."""
+    ids = {int(a.split(":", 1)[1]) for a in actors if a.startswith("user:") and a[5:].isdigit()}
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(User.id, User.email).where(User.id.in_(ids)))
+    return {f"user:{user_id}": email for user_id, email in rows}
+
+
 def set_active(session: Session, *, user: User, is_active: bool, actor: User) -> None:
     """Disable an account (its sessions end at once) or enable it again.
 

@@ -540,17 +540,20 @@ def signature_name(slug: str, signature_id: int) -> Response | tuple[str, int]:
 def petition_audit(slug: str) -> str:
     """What was done to this petition, by whom, when and why."""
     petition = _petition()
-    events = audit.events(get_session(), petition_id=petition.id, limit=500)
-    return render_template("admin/audit.html", petition=petition, events=events)
+    db = get_session()
+    events = audit.events(db, petition_id=petition.id, limit=500)
+    names = service.actor_names(db, {e.actor for e in events})
+    return render_template("admin/audit.html", petition=petition, events=events, names=names)
 
 
 @bp.get("/audit")
 @access(Access.ADMIN)
 def site_audit() -> str:
     """Everything done on the site, newest first."""
-    return render_template(
-        "admin/audit.html", petition=None, events=audit.events(get_session(), limit=500)
-    )
+    db = get_session()
+    events = audit.events(db, limit=500)
+    names = service.actor_names(db, {e.actor for e in events})
+    return render_template("admin/audit.html", petition=None, events=events, names=names)
 
 
 @bp.get("/users")

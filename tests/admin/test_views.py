@@ -308,6 +308,7 @@ def test_audit_log_pages(app: Flask, client: FlaskClient, accounts: Accounts) ->
     page = client.get("/admin/p/water-for-deir-ez-zor/audit").get_data(as_text=True)
     assert "petition.create" in page
     assert f"user:{accounts.organizer_id}" in page
+    assert accounts.organizer in page  # people read names, not numbers
     admin = app.test_client()
     login(admin, accounts.admin)
     assert "petition.create" in admin.get("/admin/audit").get_data(as_text=True)
