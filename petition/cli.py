@@ -405,10 +405,6 @@ def api_key_list_command(slug: str | None) -> None:
             click.echo(f"{key.id}\t{key.petition.slug}\t{key.name}\t{state}")
 
 
-# The admin package is imported inside the commands: it pulls in the public
-# blueprints, whose modules must be imported in the app's own order first.
-
-
 def _read_password() -> str:
     """From a hidden prompt at a terminal, else one line of stdin; never an argument,
     which would stay in the shell history and show in the process list."""
