@@ -14,6 +14,13 @@ HEIGHT = 180
 LABEL_BAND = 20
 
 
+def _short(name: str) -> str:
+    """An axis label: "11-24" for a day, "18:00" for an hour ("YYYY-MM-DD HH")."""
+    if len(name) == 13:
+        return f"{name[11:13]}:00"
+    return name[5:]
+
+
 def columns(points: list[tuple[str, int]], *, label: str, label_every: int = 6) -> Markup:
     """Vertical bars for a time series, oldest on the left; every n-th label shown."""
     top = max((n for _, n in points), default=0) or 1
@@ -35,7 +42,7 @@ def columns(points: list[tuple[str, int]], *, label: str, label_every: int = 6) 
         )
         if i % label_every == 0:
             parts.append(
-                f'<text class="chart-label" x="{x}" y="{HEIGHT - 4}">{escape(name[-5:])}</text>'
+                f'<text class="chart-label" x="{x}" y="{HEIGHT - 4}">{escape(_short(name))}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every value above is a number or escaped)
