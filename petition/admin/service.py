@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from petition.admin.models import User, UserRole, user_petitions
 from petition.audit import service as audit
 from petition.db import utcnow
+from petition.export import service as export
+from petition.export.models import ExportBatch
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
@@ -373,9 +375,15 @@ def change_status(
 ) -> Petition:
     """Move a petition's status (see petitions.service.TRANSITIONS) and log it.
 
-    Raises :class:`petition.petitions.service.InvalidTransition`.
+    Raises :class:`petition.petitions.service.InvalidTransition`, and
+    :class:`petition.export.service.NotAllDelivered` when a batch is not delivered yet.
     """
     before = petition.status
+    if to == PetitionStatus.DELIVERED:
+        # Delivered also means every batch was handed over: the export service checks
+        # that (and records it); the move itself must still be one TRANSITIONS allows.
+        petitions.check_transition(petition, to)
+        return export.mark_petition_delivered(session, petition=petition, actor=user.actor)
     petitions.change_status(session, petition=petition, to=to)
     audit.record(
         session,
@@ -414,4 +422,16 @@ def correct_name(session: Session, *, user: User, signature: Signature, name: st
         affected=1,
         details={"signature": signature.id},
         reason="the signer asked an organizer",
+    )
+
+
+def record_download(session: Session, *, user: User, batch: ExportBatch) -> None:
+    """Note in the audit log that ``user`` downloaded a batch (its signers' data)."""
+    audit.record(
+        session,
+        actor=user.actor,
+        action="export.download",
+        petition_id=batch.petition_id,
+        affected=batch.signature_count,
+        details={"batch": batch.sequence},
     )

@@ -8,7 +8,9 @@ otherwise, so nobody learns which petitions exist).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +22,9 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -35,7 +39,9 @@ from petition.admin.access import Access, access, access_of
 from petition.admin.models import User, UserRole
 from petition.audit import service as audit
 from petition.config import Settings
-from petition.db import get_session, utcnow
+from petition.db import deferred_writes, get_session, utcnow
+from petition.export import keys as export_keys
+from petition.export import service as export
 from petition.petitions import markdown
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
@@ -321,6 +327,7 @@ def petition(slug: str) -> str:
         ),
         country_chart=charts.bars(countries, label=_("Verified signatures by country")),
         sources=stats.sources(db, petition=petition),
+        batches=list(reversed(export.list_batches(db, petition=petition)))[:5],
         next_statuses=sorted(petitions.TRANSITIONS[petition.status]),
         status_form=forms.StatusForm(),
         search_form=forms.SearchForm(formdata=None),
@@ -450,6 +457,13 @@ def petition_status(slug: str) -> Response | tuple[str, int]:
         service.change_status(
             get_session(), user=_user(), petition=petition, to=PetitionStatus(form.to.data)
         )
+    except export.NotAllDelivered as exc:
+        return render_template(
+            "errors/error.html",
+            code=409,
+            name=_("Conflict"),
+            description=_("Not yet: %(why)s.", why=str(exc)),
+        ), HTTPStatus.CONFLICT
     except petitions.InvalidTransition as exc:
         description = _(
             "A %(status)s petition cannot become %(to)s (%(why)s).",
@@ -750,3 +764,155 @@ def flags_act(slug: str) -> Response | tuple[str, int]:
     else:
         flash(_("%(count)d signatures invalidated: they will not count.", count=done), "info")
     return redirect(url_for("admin.flags", slug=slug), HTTPStatus.SEE_OTHER)
+
+
+# --- batches and exports ------------------------------------------------------------------
+
+
+def _batch_dir(petition: Petition) -> Path:
+    return Path(_settings().batch_dir) / petition.slug
+
+
+def _batches_page(**forms_: Any) -> str:
+    db = get_session()
+    petition = _petition()
+    context: dict[str, Any] = {
+        "make_form": forms.PasswordConfirmForm(formdata=None),
+        "export_form": forms.FullExportForm(formdata=None),
+        "delivered_form": forms.DeliveredForm(formdata=None),
+        "download_form": forms.ButtonForm(formdata=None),
+    }
+    context.update(forms_)
+    return render_template(
+        "admin/batches.html",
+        petition=petition,
+        batches=list(reversed(export.list_batches(db, petition=petition))),
+        unexported=export.unexported_count(db, petition=petition),
+        **context,
+    )
+
+
+@bp.get("/p/<slug>/batches")
+@access(Access.USER)
+def batches(slug: str) -> str:
+    """The petition's signed batches, where each went, and the full data export."""
+    return _batches_page()
+
+
+def _password_ok(form: forms.PasswordConfirmForm) -> bool:
+    """Recent authentication: batches and full exports ask for the password again, so
+    an unlocked, unattended browser cannot carry every signer's data away."""
+    if not form.validate_on_submit():
+        return False
+    if service.verify_password(_user(), form.password.data):
+        return True
+    form.password.errors.append(_("That is not your password."))
+    return False
+
+
+@bp.post("/p/<slug>/batches")
+@access(Access.USER)
+def batch_make(slug: str) -> Response | tuple[str, int]:
+    """Make the next signed batch (asks for the password again)."""
+    form = forms.PasswordConfirmForm()
+    if not _password_ok(form):
+        return _batches_page(make_form=form), HTTPStatus.UNPROCESSABLE_ENTITY
+    petition = _petition()
+    try:
+        result = export.make_batch(
+            get_session(),
+            petition=petition,
+            out_dir=_batch_dir(petition),
+            key=export_keys.app_key(),
+            actor=_user().actor,
+        )
+    except export.ExportError as exc:
+        form.form_errors.append(str(exc))
+        return _batches_page(make_form=form), HTTPStatus.CONFLICT
+    flash(
+        _(
+            "Batch %(number)d made: %(count)d signatures.",
+            number=result.batch.sequence,
+            count=result.batch.signature_count,
+        ),
+        "info",
+    )
+    return redirect(url_for("admin.batches", slug=slug), HTTPStatus.SEE_OTHER)
+
+
+def _batch(sequence: int) -> Any:
+    try:
+        return export.get_batch(get_session(), petition=_petition(), sequence=sequence)
+    except export.BatchNotFound:
+        abort(HTTPStatus.NOT_FOUND)
+
+
+@bp.post("/p/<slug>/batches/<int:sequence>/download")
+@access(Access.USER)
+def batch_download(slug: str, sequence: int) -> Response:
+    """Download a batch's ZIP (a POST: the download is recorded in the audit log)."""
+    form = forms.ButtonForm()
+    if not form.validate_on_submit():
+        abort(HTTPStatus.BAD_REQUEST)
+    batch = _batch(sequence)
+    path = _batch_dir(_petition()) / batch.filename
+    if not path.is_file():
+        abort(HTTPStatus.GONE, _("The batch file is no longer on the server."))
+    service.record_download(get_session(), user=_user(), batch=batch)
+    return send_file(
+        path, mimetype="application/zip", as_attachment=True, download_name=batch.filename
+    )
+
+
+@bp.post("/p/<slug>/batches/<int:sequence>/delivered")
+@access(Access.USER)
+def batch_delivered(slug: str, sequence: int) -> Response | tuple[str, int]:
+    """Record to whom a batch was delivered."""
+    form = forms.DeliveredForm()
+    _batch(sequence)
+    if form.validate_on_submit():
+        try:
+            export.mark_delivered(
+                get_session(),
+                petition=_petition(),
+                sequence=sequence,
+                to=form.to.data,
+                actor=_user().actor,
+            )
+        except export.ExportError as exc:
+            form.to.errors.append(str(exc))
+        else:
+            flash(_("Batch %(number)d marked delivered.", number=sequence), "info")
+            return redirect(url_for("admin.batches", slug=slug), HTTPStatus.SEE_OTHER)
+    return _batches_page(delivered_form=form), HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+@bp.post("/p/<slug>/export")
+@access(Access.USER)
+def full_export(slug: str) -> Response | tuple[str, int]:
+    """Download every signature with email and consent (asks for the password again)."""
+    form = forms.FullExportForm()
+    if not _password_ok(form):
+        return _batches_page(export_form=form), HTTPStatus.UNPROCESSABLE_ENTITY
+    petition = _petition()
+    fmt: export.DataFormat = "json" if form.fmt.data == "json" else "csv"
+    db = get_session()
+    chunks = export.full_data_export(db, petition=petition, fmt=fmt, actor=_user().actor)
+
+    def body() -> Iterator[str]:
+        # The request committed (with its audit event) before the first byte is
+        # sent; the rows are read in a transaction of their own that locks nobody out.
+        with deferred_writes():
+            try:
+                yield from chunks
+            finally:
+                db.rollback()
+
+    response = current_app.response_class(
+        stream_with_context(body()),
+        mimetype="application/json" if fmt == "json" else "text/csv",
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{petition.slug}-signatures.{fmt}"'
+    )
+    return response

@@ -134,14 +134,19 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
     return petition
 
 
+def check_transition(petition: Petition, to: PetitionStatus) -> None:
+    """Raises :class:`InvalidTransition` unless :data:`TRANSITIONS` allows the move."""
+    if to not in TRANSITIONS[petition.status]:
+        raise InvalidTransition(f"{petition.status} → {to}")
+
+
 def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -> Petition:
     """Move ``petition`` to status ``to`` as :data:`TRANSITIONS` allows.
 
     Raises :class:`InvalidTransition` otherwise, and when opening a petition
     without text or whose closing date has passed (it would take no signature).
     """
-    if to not in TRANSITIONS[petition.status]:
-        raise InvalidTransition(f"{petition.status} → {to}")
+    check_transition(petition, to)
     if to == PetitionStatus.OPEN:
         if petition.current_version is None:
             raise InvalidTransition("the petition has no text")

@@ -60,7 +60,35 @@ def _url(rule: str, *, signature_id: int, user_id: int) -> str:
         rule.replace("<slug>", SLUG)
         .replace("<int:signature_id>", str(signature_id))
         .replace("<int:user_id>", str(user_id))
+        .replace("<int:sequence>", "1")
     )
+
+
+def _batch(app: Flask, petition: Petition, signature_id: int) -> None:
+    """Batch 1 of the petition, with the one signature verified and counted."""
+    from pathlib import Path
+
+    from petition.export import keys
+    from petition.export import service as export
+    from petition.signing.models import Signature, SignatureStatus
+
+    with app.app_context(), session_scope() as session:
+        row = session.get(Signature, signature_id)
+        assert row is not None
+        row.status = SignatureStatus.VERIFIED
+        row.verified_at = row.created_at
+        session.flush()
+        signing.fold_counts(session)
+    # The batch reads on a connection of its own: the fold must be committed first.
+    with app.app_context(), session_scope() as session:
+        current = session.merge(petition)
+        export.make_batch(
+            session,
+            petition=current,
+            out_dir=Path(app.config["PETITION_SETTINGS"].batch_dir) / current.slug,
+            key=keys.app_key(),
+            actor="test",
+        )
 
 
 def _signature(app: Flask, petition: Petition) -> int:
@@ -93,7 +121,10 @@ def test_permission_boundary(
 ) -> None:
     view = app.view_functions[endpoint]
     level = access_of(view)
-    url = _url(rule, signature_id=_signature(app, petition), user_id=accounts.organizer_id)
+    signature_id = _signature(app, petition)
+    if "<int:sequence>" in rule:
+        _batch(app, petition, signature_id)
+    url = _url(rule, signature_id=signature_id, user_id=accounts.organizer_id)
     if who != "anonymous":
         email = {
             "other_organizer": accounts.other,
@@ -106,6 +137,8 @@ def test_permission_boundary(
         csrf = csrf_from(client.get("/admin/login").get_data(as_text=True))
 
     response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": csrf})
+    body = response.get_data(as_text=False)
+    response.close()  # a file download holds its file open until closed
 
     assert response.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
@@ -125,9 +158,7 @@ def test_permission_boundary(
     elif "<slug>" in rule and who == "other_organizer":
         assert status == HTTPStatus.NOT_FOUND
     else:
-        assert status not in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND), response.get_data(
-            as_text=True
-        )[:500]
+        assert status not in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND), body[:500]
         assert status < HTTPStatus.INTERNAL_SERVER_ERROR
 
 

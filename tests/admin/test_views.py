@@ -18,7 +18,7 @@ from petition.petitions import markdown
 from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
 from petition.signing import service as signing
 from petition.signing.models import Signature, SignatureSource, SignatureStatus
-from tests.admin.conftest import FLASH, Accounts, login, token
+from tests.admin.conftest import FLASH, PASSWORD, Accounts, add_signature, login, token
 from tests.conftest import DARAA
 
 SLUG = "defend-the-people-of-daraa"
@@ -130,13 +130,23 @@ def test_status_moves_draft_open_closed_delivered(
     assert _status(client, slug, "open").status_code == HTTPStatus.SEE_OTHER
     assert client.get(f"/p/{slug}").status_code == HTTPStatus.OK
     assert _status(client, slug, "delivered").status_code == HTTPStatus.CONFLICT
+    add_signature(app, slug, "a@example.org")
     assert _status(client, slug, "closed").status_code == HTTPStatus.SEE_OTHER
     assert "no longer takes signatures" in client.get(f"/p/{slug}").get_data(as_text=True)
+    # Delivered means every signature went out in a delivered batch.
+    early = _status(client, slug, "delivered")
+    assert early.status_code == HTTPStatus.CONFLICT
+    assert "has no batch yet" in early.get_data(as_text=True)
+    batches = f"/admin/p/{slug}/batches"
+    client.post(batches, data=_form(client, batches, password=PASSWORD))
+    client.post(f"{batches}/1/delivered", data=_form(client, batches, to="The governor"))
     assert _status(client, slug, "delivered").status_code == HTTPStatus.SEE_OTHER
     assert _status(client, slug, "open").status_code == HTTPStatus.CONFLICT
     assert _status(client, slug, "junk").status_code == HTTPStatus.BAD_REQUEST
     assert _petition(app, slug).status == PetitionStatus.DELIVERED
-    assert _actions(app)[-3:] == ["petition.open", "petition.closed", "petition.delivered"]
+    actions = _actions(app)
+    assert actions.index("petition.open") < actions.index("petition.closed")
+    assert actions[-1] == "petition.deliver"
 
 
 def _sign(app: Flask, petition_slug: str, email: str = "layla@example.org", **kw: object) -> int:

@@ -1,10 +1,11 @@
 """An organizer, in a real browser, logs in, writes a petition with a preview,
-opens it, watches a signature arrive on the dashboard, and invalidates a flagged
-one with a reason."""
+opens it, watches a signature arrive on the dashboard, invalidates a flagged one
+with a reason, makes a signed batch and downloads it."""
 
 from __future__ import annotations
 
 import threading
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -59,7 +60,7 @@ def browser_pages() -> Iterator[tuple[Page, Page, list[str]]]:
 
 
 @pytest.mark.browser
-def test_organizer_opens_a_petition_and_moderates_it(
+def test_organizer_runs_a_petition_from_opening_to_delivery(
     mail_app: Flask, mailbox: Mailbox, server: str, browser_pages: tuple[Page, Page, list[str]]
 ) -> None:
     organizer, signer, violations = browser_pages
@@ -142,6 +143,24 @@ def test_organizer_opens_a_petition_and_moderates_it(
     expect(organizer.locator(".flash")).to_contain_text("1 signatures invalidated")
     run_worker(mail_app)
 
+    # Makes the first batch (the password again) and downloads it.
+    organizer.goto(f"{server}/admin/p/water-for-deir-ez-zor/batches")
+    expect(organizer.locator("main")).to_contain_text("1 verified signature is in no batch yet")
+    organizer.locator("#make-password").fill(PASSWORD)
+    organizer.get_by_role("button", name="Make the batch").click()
+    expect(organizer.locator(".flash")).to_contain_text("Batch 1 made: 1 signatures.")
+    with organizer.expect_download() as download_info:
+        organizer.locator("table.batches").get_by_role("button", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename == "water-for-deir-ez-zor-batch-1.zip"
+    with zipfile.ZipFile(download.path()) as archive:
+        assert "manifest.sig" in archive.namelist()
+        csv = next(n for n in archive.namelist() if n.endswith("signatures.csv"))
+        assert "Layla Haddad" in archive.read(csv).decode()
+    organizer.locator("#to-1").fill("The governor's office, by hand")
+    organizer.get_by_role("button", name="Mark delivered").click()
+    expect(organizer.locator("table.batches")).to_contain_text("to The governor's office")
+
     # Every step is in the audit log.
     organizer.goto(f"{server}/admin/p/water-for-deir-ez-zor/audit")
     log = organizer.locator("table.audit")
@@ -149,6 +168,9 @@ def test_organizer_opens_a_petition_and_moderates_it(
         "petition.create",
         "petition.open",
         "flags.invalidate",
+        "export.batch",
+        "export.download",
+        "export.deliver",
     ):
         expect(log).to_contain_text(action)
     expect(log).to_contain_text("A throwaway mailbox, sent by a script")
