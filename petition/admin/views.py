@@ -829,6 +829,10 @@ def batch_make(slug: str) -> Response | tuple[str, int]:
     except export.ExportError as exc:
         form.form_errors.append(str(exc))
         return _batches_page(make_form=form), HTTPStatus.CONFLICT
+    except export_keys.SigningKeyError as exc:
+        # No key configured on this server: say so rather than fail with a 500.
+        form.form_errors.append(str(exc))
+        return _batches_page(make_form=form), HTTPStatus.SERVICE_UNAVAILABLE
     flash(
         _(
             "Batch %(number)d made: %(count)d signatures.",

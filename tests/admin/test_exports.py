@@ -138,3 +138,37 @@ def test_a_download_in_progress_does_not_hold_up_signers(
     rest = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
     response.close()
     assert b"s2@example.org" in (first if isinstance(first, bytes) else first.encode()) + rest
+
+
+def test_without_a_signing_key_making_a_batch_says_why(
+    settings,
+    accounts: Accounts,
+    petition: Petition,  # type: ignore[no-untyped-def]
+) -> None:
+    from dataclasses import replace
+
+    from petition import create_app
+    from petition.db import db
+
+    production = create_app(
+        replace(
+            settings,
+            env="production",
+            secret_key="x" * 40,
+            mail_url="smtp://127.0.0.1:1",
+            signing_key_file="",
+        )
+    )
+    try:
+        add_signature(production, SLUG, "a@example.org")
+        client = production.test_client()
+        login(client, accounts.organizer)
+        response = client.post(
+            BATCHES, data={"csrf_token": token(client, BATCHES), "password": PASSWORD}
+        )
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert "PETITION_SIGNING_KEY_FILE" in response.get_data(as_text=True)
+        assert _batches(production) == []
+    finally:
+        with production.app_context():
+            db.engine.dispose()
