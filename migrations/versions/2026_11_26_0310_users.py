@@ -1,8 +1,8 @@
 """organizer accounts and the petitions each runs
 
 Revision ID: 5d1e7a2c9b40
-Revises: ba5a5916e1d8
-Create Date: 2026-11-26 02:40:00
+Revises: 437bb1c21dee
+Create Date: 2026-11-26 03:10:00
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '5d1e7a2c9b40'
-down_revision = 'ba5a5916e1d8'
+down_revision = '437bb1c21dee'
 branch_labels = None
 depends_on = None
 
