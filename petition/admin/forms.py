@@ -37,6 +37,7 @@ from petition.admin.service import PASSWORD_MAX, PASSWORD_MIN
 from petition.i18n import LANGUAGES
 from petition.petitions.models import PetitionStatus
 from petition.petitions.service import PetitionSource
+from petition.widget.service import InvalidOrigin, normalize_origin
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Paths the public site uses for itself; a petition there would be unreachable.
@@ -86,6 +87,20 @@ class PetitionForm(FlaskForm):  # type: ignore[misc]
         validators=[Optional(), NumberRange(min=1, max=1_000_000_000)],
     )
     closes_on = DateField(_l("Closing date"), validators=[Optional()])
+    embed_mode = SelectField(
+        _l("Which websites may show the petition's widget"),
+        choices=[
+            SelectChoice("any", _l("Any website (the widget spreads the petition)")),
+            SelectChoice("listed", _l("Only the websites listed below")),
+            SelectChoice("none", _l("No website")),
+        ],
+        default="any",
+    )
+    embed_origins = TextAreaField(
+        _l("Websites allowed to embed the widget"),
+        description=_l("One per line, as https://example.org"),
+        validators=[Optional(), Length(max=5000)],
+    )
     language = SelectField(
         _l("Language of the text"),
         choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()],
@@ -99,6 +114,39 @@ class PetitionForm(FlaskForm):  # type: ignore[misc]
     def validate_closes_on(self, field: Any) -> None:
         if field.data is not None and field.data <= dt.datetime.now(dt.UTC).date():
             raise ValidationError(_l("The closing date must be in the future."))
+
+    def validate_embed_mode(self, field: Any) -> None:
+        # Here rather than on the list itself, which Optional() skips when empty.
+        if field.data == "listed" and not (self.embed_origins.data or "").split():
+            raise ValidationError(_l("List at least one website, or choose another option."))
+
+    def validate_embed_origins(self, field: Any) -> None:
+        if self.embed_mode.data != "listed":
+            return
+        for line in (field.data or "").split():
+            try:
+                normalize_origin(line)
+            except InvalidOrigin:
+                raise ValidationError(
+                    _l("%(value)s is not a website address like https://example.org", value=line)
+                ) from None
+
+    def embed_value(self) -> list[str] | None:
+        """The sites allowed to frame the widget: None for any, [] for none."""
+        if self.embed_mode.data == "any":
+            return None
+        if self.embed_mode.data == "none":
+            return []
+        return (self.embed_origins.data or "").split()
+
+    def fill_embed(self, origins: list[str] | None) -> None:
+        if origins is None:
+            self.embed_mode.data = "any"
+        elif not origins:
+            self.embed_mode.data = "none"
+        else:
+            self.embed_mode.data = "listed"
+            self.embed_origins.data = "\n".join(origins)
 
     def source(self) -> PetitionSource:
         closes_on: dt.date | None = self.closes_on.data

@@ -27,6 +27,7 @@ from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
 from petition.signing.models import Signature
+from petition.widget import service as widget
 
 logger = logging.getLogger(__name__)
 
@@ -435,3 +436,22 @@ def record_download(session: Session, *, user: User, batch: ExportBatch) -> None
         affected=batch.signature_count,
         details={"batch": batch.sequence},
     )
+
+
+def set_embed_origins(
+    session: Session, *, user: User, petition: Petition, origins: list[str] | None
+) -> None:
+    """Which sites may frame the petition's widget (None: any; []: none); logged if changed.
+
+    Raises :class:`petition.widget.service.InvalidOrigin`.
+    """
+    before = widget.embed_origins(petition)
+    after = widget.set_embed_origins(session, petition=petition, origins=origins)
+    if after != before:
+        audit.record(
+            session,
+            actor=user.actor,
+            action="widget.allow_embed",
+            petition_id=petition.id,
+            details={"origins": after},
+        )

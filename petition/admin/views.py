@@ -47,6 +47,7 @@ from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
 from petition.signing.forms import clean_name
+from petition.widget import service as widget
 
 # frame-ancestors 'none' and no-store on every admin page: no clickjacking, and no
 # copy of a dashboard (signers' names and addresses) left in a shared browser's cache.
@@ -358,7 +359,11 @@ def petition_new() -> Response | str | tuple[str, int]:
             preview = _preview(form)
         else:
             try:
-                created = service.create_petition(get_session(), user=_user(), source=form.source())
+                db = get_session()
+                created = service.create_petition(db, user=_user(), source=form.source())
+                service.set_embed_origins(
+                    db, user=_user(), petition=created, origins=form.embed_value()
+                )
             except service.SlugTaken:
                 form.slug.errors.append(_("Another petition already uses this web address."))
             else:
@@ -392,12 +397,17 @@ def petition_edit(slug: str) -> Response | str | tuple[str, int]:
                 closes_at=petition.closes_at,
             )
         )
+        form.fill_embed(widget.embed_origins(petition))
     elif form.validate_on_submit():
         if request.form.get("action") == "preview":
             preview = _preview(form)
         else:
+            db = get_session()
             saved = service.update_petition(
-                get_session(), user=_user(), petition=petition, source=form.source()
+                db, user=_user(), petition=petition, source=form.source()
+            )
+            service.set_embed_origins(
+                db, user=_user(), petition=petition, origins=form.embed_value()
             )
             if saved.is_new_version:
                 number = petition.current_version.number if petition.current_version else 0

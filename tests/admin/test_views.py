@@ -428,3 +428,49 @@ def test_admin_disables_and_enables_an_account(
         == HTTPStatus.CONFLICT
     )
     assert _actions(app)[-2:] == ["account.enable", "account.login"]
+
+
+def test_organizer_chooses_which_sites_may_embed_the_widget(
+    app: Flask, client: FlaskClient, accounts: Accounts
+) -> None:
+    login(client, accounts.organizer)
+    bad = _new(client, embed_mode="listed", embed_origins="news.example/page")
+    assert bad.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "is not a website address" in bad.get_data(as_text=True)
+    empty = _new(client, embed_mode="listed", embed_origins="")
+    assert empty.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+
+    created = _new(
+        client, embed_mode="listed", embed_origins="https://News.example\nhttps://blog.example:8443"
+    )
+    assert created.status_code == HTTPStatus.SEE_OTHER
+    slug = "water-for-deir-ez-zor"
+    assert _petition(app, slug).embed_origins == "https://blog.example:8443 https://news.example"
+    _status(client, slug, "open")
+    frame = client.get(f"/embed/{slug}")
+    assert (
+        "frame-ancestors https://blog.example:8443 https://news.example"
+        in frame.headers["Content-Security-Policy"]
+    )
+    # The edit form shows the choice again; "no website" turns embedding off.
+    page = client.get(f"/admin/p/{slug}/edit").get_data(as_text=True)
+    assert "https://news.example" in page
+    response = client.post(
+        f"/admin/p/{slug}/edit",
+        data=_form(
+            client,
+            f"/admin/p/{slug}/edit",
+            title="Water for Deir ez-Zor",
+            slug=slug,
+            body=BODY,
+            language="en",
+            embed_mode="none",
+            action="save",
+        ),
+    )
+    assert response.status_code == HTTPStatus.SEE_OTHER
+    assert _petition(app, slug).embed_origins == ""
+    assert (
+        "frame-ancestors 'none'" in client.get(f"/embed/{slug}").headers["Content-Security-Policy"]
+    )
+    assert _actions(app).count("widget.allow_embed") == 2
