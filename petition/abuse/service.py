@@ -46,7 +46,11 @@ class BadSelection(ValueError):
 
 
 class CannotReinstate(ValueError):
-    """An audit event that cannot be undone (unknown, not moderation, undone already)."""
+    """An audit event that cannot be undone (unknown, not moderation of this petition)."""
+
+
+class AlreadyReinstated(CannotReinstate):
+    """The release or invalidation was undone already: an undo happens once."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,7 +288,8 @@ def reinstate(
     signature that an export batch already reported as gone loses its number and
     gets a new one at the next fold, so the next batch lists it as new. Returns
     how many signatures changed. ``petition_id`` restricts to one petition's
-    events. Raises :class:`MissingReason` or :class:`CannotReinstate`.
+    events. Raises :class:`MissingReason`, :class:`AlreadyReinstated` or
+    :class:`CannotReinstate`.
     """
     reason = _require_reason(reason)
     event = session.get(AuditEvent, event_id, with_for_update=True)
@@ -298,7 +303,7 @@ def reinstate(
     if "signature_ids" not in (event.details or {}):
         raise CannotReinstate(f"event {event_id} predates undo: it lists no signatures")
     if undone_by(session, event_ids=[event_id]):
-        raise CannotReinstate(f"event {event_id} is undone already")
+        raise AlreadyReinstated(f"event {event_id} is undone already")
     changed: list[int] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]

@@ -606,11 +606,11 @@ def flags_reinstate(slug: str, event_id: int) -> Response | tuple[str, int]:
             reason=form.why.data,
             petition_id=_petition().id,
         )
-    except abuse.CannotReinstate:
-        if not abuse.undone_by(get_session(), event_ids=[event_id]):
-            abort(HTTPStatus.NOT_FOUND)  # no moderation event of this petition
+    except abuse.AlreadyReinstated:
         form.form_errors.append(_("This action cannot be undone: it is undone already."))
         return _petition_audit_page(form, failed_event=event_id), HTTPStatus.CONFLICT
+    except abuse.CannotReinstate:
+        abort(HTTPStatus.NOT_FOUND)  # no release or invalidation of this petition
     flash(_("Undone: %(count)d signatures are back as they were.", count=done), "info")
     return redirect(url_for("admin.petition_audit", slug=slug), HTTPStatus.SEE_OTHER)
 

@@ -294,7 +294,7 @@ def test_an_invalidation_is_reinstated_once_sparing_withdrawn_signers(
         "signature_ids": sorted([flagged["bot1"], flagged["bot2"]]),
         "skipped": 2,
     }
-    with pytest.raises(abuse.CannotReinstate, match="undone already"):
+    with pytest.raises(abuse.AlreadyReinstated, match="undone already"):
         _reinstate(app, invalidation)
     with pytest.raises(abuse.CannotReinstate):
         _reinstate(app, event.id)  # an undo is not itself undone
