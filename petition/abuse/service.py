@@ -329,7 +329,7 @@ def reinstate(
             )
         changed += _changed_ids(session, statement)
     if event.action == INVALIDATE and changed:
-        _renumber_retracted(session, petition_id=event.petition_id, ids=changed)
+        _renumber_retracted(session, ids=changed)
     audit.record(
         session,
         actor=actor,
@@ -350,7 +350,7 @@ def reinstate(
     return len(changed)
 
 
-def _renumber_retracted(session: Session, *, petition_id: int | None, ids: list[int]) -> None:
+def _renumber_retracted(session: Session, *, ids: list[int]) -> None:
     """Drop the export number of reinstated signatures a batch already reported gone."""
     retracted = sa.exists().where(
         ExportRetraction.petition_id == Signature.petition_id,
