@@ -100,7 +100,7 @@ _TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%
 
 
 @petition_group.command("flags")
-@click.option("--petition", "slug", required=True, help="The petition's slug.")
+@click.option("--petition", "slug", help="The petition's slug (required but with --reinstate).")
 @click.option("--reason", type=click.Choice([r.value for r in FlagReason]), help="Flag reason.")
 @click.option("--domain", help="Email domain, e.g. mailinator.com.")
 @click.option("--ip-hash", help=f"IP hash or a prefix of it (at least {abuse.MIN_IP_HASH_PREFIX}).")
@@ -108,20 +108,33 @@ _TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%
 @click.option("--until", type=_TIME, help="Signed before this time (UTC).")
 @click.option("--release", "action", flag_value="release", help="Let the selection count.")
 @click.option("--invalidate", "action", flag_value="invalidate", help="Invalidate the selection.")
+@click.option(
+    "--reinstate",
+    "event_id",
+    type=click.IntRange(min=1),
+    help="Undo the release or invalidation recorded as this audit event id.",
+)
 @click.option("--why", default="", help="Why you act: recorded in the audit log (required).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def flags_command(
-    slug: str,
+    slug: str | None,
     reason: str | None,
     domain: str | None,
     ip_hash: str | None,
     since: dt.datetime | None,
     until: dt.datetime | None,
     action: str | None,
+    event_id: int | None,
     why: str,
     yes: bool,
 ) -> None:
-    """List held (flagged) signatures of a petition, or release or invalidate a selection."""
+    """List held (flagged) signatures of a petition, release or invalidate a selection,
+    or undo a release or invalidation (--reinstate EVENT_ID)."""
+    if event_id is not None:
+        _reinstate(slug, event_id=event_id, why=why, action=action)
+        return
+    if slug is None:
+        raise click.UsageError("--petition is required")
     with session_scope(write=action is not None) as session:
         petition = petitions.get_by_slug(session, slug)
         if petition is None:
@@ -155,6 +168,28 @@ def flags_command(
         act = abuse.release if action == "release" else abuse.invalidate
         done = act(session, selection=selection, actor=cli_actor(), reason=why)
         click.echo(f"{action}d {done} signatures of {slug}")
+
+
+def _reinstate(slug: str | None, *, event_id: int, why: str, action: str | None) -> None:
+    if action is not None:
+        raise click.UsageError("--reinstate goes alone, without --release or --invalidate")
+    if not why.strip():
+        raise click.UsageError("--why is required with --reinstate")
+    with session_scope() as session:
+        petition_id = None
+        if slug is not None:
+            petition_id = _petition(session, slug).id
+        try:
+            done = abuse.reinstate(
+                session,
+                event_id=event_id,
+                actor=cli_actor(),
+                reason=why,
+                petition_id=petition_id,
+            )
+        except abuse.CannotReinstate as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"undid audit event {event_id}: {done} signatures reinstated")
 
 
 @petition_group.command("purge")

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from petition.abuse.models import FlagReason, split_reasons
 from petition.audit import service as audit
+from petition.audit.models import AuditEvent
 from petition.db import utcnow
+from petition.export.models import ExportRetraction
 from petition.signing.models import Signature, SignatureStatus
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,13 @@ logger = logging.getLogger(__name__)
 # Shortest IP-hash prefix a selection accepts: shorter ones would match by accident.
 MIN_IP_HASH_PREFIX = 8
 _OPEN_STATES = (SignatureStatus.PENDING, SignatureStatus.VERIFIED)
+# Audit actions of moderation; the first two can be undone by the third.
+RELEASE = "flags.release"
+INVALIDATE = "flags.invalidate"
+REINSTATE = "flags.reinstate"
+UNDOABLE = (RELEASE, INVALIDATE)
+# Ids per UPDATE when undoing: stays under every database's bound-parameter limit.
+_CHUNK = 1000
 
 
 class MissingReason(ValueError):
@@ -34,6 +43,14 @@ class MissingReason(ValueError):
 
 class BadSelection(ValueError):
     """A selection that cannot be applied; the message says why."""
+
+
+class CannotReinstate(ValueError):
+    """An audit event that cannot be undone (unknown, not moderation of this petition)."""
+
+
+class AlreadyReinstated(CannotReinstate):
+    """The release or invalidation was undone already: an undo happens once."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +190,14 @@ def _changed(session: Session, statement: sa.Update | sa.Delete) -> int:
     return int(cast("sa.CursorResult[Any]", result).rowcount)
 
 
+def _changed_ids(session: Session, statement: sa.Update) -> list[int]:
+    """Run a bulk UPDATE; returns the ids of the rows it changed, in order."""
+    result = session.execute(
+        statement.returning(Signature.id).execution_options(synchronize_session=False)
+    )
+    return sorted(int(i) for i in result.scalars())
+
+
 def _require_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -187,17 +212,18 @@ def release(session: Session, *, selection: Selection, actor: str, reason: str) 
     reasons stay for the record. Raises :class:`MissingReason` without a reason.
     """
     reason = _require_reason(reason)
-    released = _changed(
+    ids = _changed_ids(
         session,
         sa.update(Signature).where(*selection.where()).values(is_held=False, released_at=utcnow()),
     )
+    released = len(ids)
     audit.record(
         session,
         actor=actor,
-        action="flags.release",
+        action=RELEASE,
         petition_id=selection.petition_id,
         affected=released,
-        details=selection.describe(),
+        details={**selection.describe(), "signature_ids": ids},
         reason=reason,
     )
     logger.info("%s released %d signatures on petition %d", actor, released, selection.petition_id)
@@ -212,7 +238,7 @@ def invalidate(session: Session, *, selection: Selection, actor: str, reason: st
     :class:`MissingReason` without a reason.
     """
     reason = _require_reason(reason)
-    invalidated = _changed(
+    ids = _changed_ids(
         session,
         sa.update(Signature)
         .where(*selection.where())
@@ -220,19 +246,123 @@ def invalidate(session: Session, *, selection: Selection, actor: str, reason: st
             status=SignatureStatus.INVALIDATED, confirm_token_hash=None, confirm_expires_at=None
         ),
     )
+    invalidated = len(ids)
     audit.record(
         session,
         actor=actor,
-        action="flags.invalidate",
+        action=INVALIDATE,
         petition_id=selection.petition_id,
         affected=invalidated,
-        details=selection.describe(),
+        details={**selection.describe(), "signature_ids": ids},
         reason=reason,
     )
     logger.info(
         "%s invalidated %d signatures on petition %d", actor, invalidated, selection.petition_id
     )
     return invalidated
+
+
+def undone_by(session: Session, *, event_ids: list[int]) -> dict[int, int]:
+    """For each of ``event_ids`` undone already: the id of the event that undid it."""
+    if not event_ids:
+        return {}
+    undoes = AuditEvent.details["undoes"].as_integer()
+    rows = session.execute(
+        sa.select(undoes, AuditEvent.id).where(
+            AuditEvent.action == REINSTATE, undoes.in_(event_ids)
+        )
+    ).all()
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+def reinstate(
+    session: Session, *, event_id: int, actor: str, reason: str, petition_id: int | None = None
+) -> int:
+    """Undo a release or an invalidation recorded as audit event ``event_id``.
+
+    Only the signatures that action changed and that are still as it left them go
+    back: released ones are held again (the fold takes them out of the count),
+    invalidated ones that had been confirmed are verified and held again (a
+    moderator then releases them). Pending ones whose confirmation link the
+    invalidation erased, and withdrawn ones, stay as they are. A reinstated
+    signature that an export batch already reported as gone loses its number and
+    gets a new one at the next fold, so the next batch lists it as new. Returns
+    how many signatures changed. ``petition_id`` restricts to one petition's
+    events. Raises :class:`MissingReason`, :class:`AlreadyReinstated` or
+    :class:`CannotReinstate`.
+    """
+    reason = _require_reason(reason)
+    event = session.get(AuditEvent, event_id, with_for_update=True)
+    if (
+        event is None
+        or event.action not in UNDOABLE
+        or (petition_id is not None and event.petition_id != petition_id)
+    ):
+        raise CannotReinstate(f"event {event_id} is no release or invalidation to undo")
+    ids = [int(i) for i in (event.details or {}).get("signature_ids", [])]
+    if "signature_ids" not in (event.details or {}):
+        raise CannotReinstate(f"event {event_id} predates undo: it lists no signatures")
+    if undone_by(session, event_ids=[event_id]):
+        raise AlreadyReinstated(f"event {event_id} is undone already")
+    changed: list[int] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        if event.action == RELEASE:
+            statement = (
+                sa.update(Signature)
+                .where(
+                    Signature.id.in_(chunk),
+                    Signature.status.in_(_OPEN_STATES),
+                    Signature.is_held.is_(False),
+                )
+                .values(is_held=True, released_at=None)
+            )
+        else:
+            statement = (
+                sa.update(Signature)
+                .where(
+                    Signature.id.in_(chunk),
+                    Signature.status == SignatureStatus.INVALIDATED,
+                    Signature.verified_at.is_not(None),
+                )
+                .values(status=SignatureStatus.VERIFIED, is_held=True)
+            )
+        changed += _changed_ids(session, statement)
+    if event.action == INVALIDATE and changed:
+        _renumber_retracted(session, ids=changed)
+    audit.record(
+        session,
+        actor=actor,
+        action=REINSTATE,
+        petition_id=event.petition_id,
+        affected=len(changed),
+        details={
+            "undoes": event.id,
+            "undone_action": event.action,
+            "signature_ids": changed,
+            "skipped": len(ids) - len(changed),
+        },
+        reason=reason,
+    )
+    logger.info(
+        "%s undid audit event %d (%s): %d signatures", actor, event.id, event.action, len(changed)
+    )
+    return len(changed)
+
+
+def _renumber_retracted(session: Session, *, ids: list[int]) -> None:
+    """Drop the export number of reinstated signatures a batch already reported gone."""
+    retracted = sa.exists().where(
+        ExportRetraction.petition_id == Signature.petition_id,
+        ExportRetraction.sequence == Signature.sequence,
+    )
+    for start in range(0, len(ids), _CHUNK):
+        _changed(
+            session,
+            sa.update(Signature)
+            .where(Signature.id.in_(ids[start : start + _CHUNK]), retracted)
+            .values(sequence=None),
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -269,6 +269,15 @@ class ModerateForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class ReinstateForm(FlaskForm):  # type: ignore[misc]
+    """Undo one release or invalidation of the audit log."""
+
+    why = TextAreaField(
+        _l("Why undo it (kept in the audit log)"),
+        validators=[DataRequired(), Length(max=1000)],
+    )
+
+
 class DeliveredForm(FlaskForm):  # type: ignore[misc]
     to = StringField(
         _l("Delivered to (whom, and how)"), validators=[DataRequired(), Length(max=300)]

@@ -396,6 +396,26 @@ def change_status(
     return petition
 
 
+def search_signature(
+    session: Session, *, user: User, petition: Petition, email: str
+) -> Signature | None:
+    """Look a signer up by email for an organizer; the search is in the audit log.
+
+    The log says who searched which petition and how many signatures were found,
+    never the address searched for.
+    """
+    found = signing.find_by_email(session, petition=petition, email=email)
+    audit.record(
+        session,
+        actor=user.actor,
+        action="signature.search",
+        petition_id=petition.id,
+        affected=1 if found else 0,
+        details={"results": 1 if found else 0},
+    )
+    return found
+
+
 def withdraw_signature(session: Session, *, user: User, signature: Signature) -> bool:
     """Withdraw a signature on its signer's request to an organizer."""
     done = signing.withdraw_signature(session, signature=signature)

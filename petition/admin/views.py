@@ -500,7 +500,9 @@ def signature_search(slug: str) -> str | tuple[str, int]:
     searched = False
     if request.args and form.validate():
         searched = True
-        found = signing.find_by_email(get_session(), petition=_petition(), email=form.email.data)
+        found = service.search_signature(
+            get_session(), user=_user(), petition=_petition(), email=form.email.data
+        )
     status = HTTPStatus.UNPROCESSABLE_ENTITY if form.errors and request.args else HTTPStatus.OK
     return render_template(
         "admin/signatures.html",
@@ -559,15 +561,58 @@ def signature_name(slug: str, signature_id: int) -> Response | tuple[str, int]:
 # --- audit log and accounts ------------------------------------------------------------
 
 
-@bp.get("/p/<slug>/audit")
-@access(Access.USER)
-def petition_audit(slug: str) -> str:
-    """What was done to this petition, by whom, when and why."""
+def _petition_audit_page(reinstate: forms.ReinstateForm, *, failed_event: int | None = None) -> str:
     petition = _petition()
     db = get_session()
     events = audit.events(db, petition_id=petition.id, limit=500)
     names = service.actor_names(db, {e.actor for e in events})
-    return render_template("admin/audit.html", petition=petition, events=events, names=names)
+    undoable = [
+        e.id for e in events if e.action in abuse.UNDOABLE and "signature_ids" in (e.details or {})
+    ]
+    return render_template(
+        "admin/audit.html",
+        petition=petition,
+        events=events,
+        names=names,
+        undoable=set(undoable),
+        undone=abuse.undone_by(db, event_ids=undoable),
+        reinstate=reinstate,
+        blank=forms.ReinstateForm(formdata=None),
+        failed_event=failed_event,
+    )
+
+
+@bp.get("/p/<slug>/audit")
+@access(Access.USER)
+def petition_audit(slug: str) -> str:
+    """What was done to this petition, by whom, when and why."""
+    return _petition_audit_page(forms.ReinstateForm(formdata=None))
+
+
+@bp.post("/p/<slug>/audit/<int:event_id>/reinstate")
+@access(Access.USER)
+def flags_reinstate(slug: str, event_id: int) -> Response | tuple[str, int]:
+    """Undo a release or invalidation of this petition's flagged signatures."""
+    form = forms.ReinstateForm()
+    if not form.validate_on_submit():
+        if not form.why.errors:
+            abort(HTTPStatus.BAD_REQUEST)
+        return _petition_audit_page(form, failed_event=event_id), HTTPStatus.UNPROCESSABLE_ENTITY
+    try:
+        done = abuse.reinstate(
+            get_session(),
+            event_id=event_id,
+            actor=_user().actor,
+            reason=form.why.data,
+            petition_id=_petition().id,
+        )
+    except abuse.AlreadyReinstated:
+        form.form_errors.append(_("This action cannot be undone: it is undone already."))
+        return _petition_audit_page(form, failed_event=event_id), HTTPStatus.CONFLICT
+    except abuse.CannotReinstate:
+        abort(HTTPStatus.NOT_FOUND)  # no release or invalidation of this petition
+    flash(_("Undone: %(count)d signatures are back as they were.", count=done), "info")
+    return redirect(url_for("admin.petition_audit", slug=slug), HTTPStatus.SEE_OTHER)
 
 
 @bp.get("/audit")

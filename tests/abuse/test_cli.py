@@ -97,6 +97,8 @@ def test_flags_invalidate_by_time_window_and_reason(app: Flask, runner) -> None:
         statuses = sorted(session.scalars(sa.select(Signature.status)))
     assert statuses == ["invalidated", "verified", "verified", "verified"]
     [event] = events(app)
+    assert event.details is not None
+    assert len(event.details.pop("signature_ids")) == 1
     assert event.details == {
         "reason": "honeypot",
         "since": "2000-01-01T00:00:00+00:00",
@@ -128,3 +130,41 @@ def test_purge_command(app: Flask, runner) -> None:  # type: ignore[no-untyped-d
     assert "deleted 0 expired pending signatures" in result.output
     assert [e.action for e in events(app)] == ["signatures.purge"]
     assert runner.invoke(args=["petition", "purge", "--days", "0"]).exit_code != 0
+
+
+@pytest.mark.usefixtures("held")
+def test_flags_reinstate_undoes_an_invalidation_once(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
+    done = runner.invoke(
+        args=["petition", "flags", "--petition", SLUG, "--invalidate", "--why", "bots", "--yes"]
+    )
+    assert done.exit_code == 0, done.output
+    [invalidation] = events(app)
+    args = ["petition", "flags", "--reinstate", str(invalidation.id)]
+    refused = runner.invoke(args=args)
+    assert refused.exit_code != 0
+    assert "--why is required" in refused.output
+    mixed = runner.invoke(args=[*args, "--release", "--why", "x"])
+    assert mixed.exit_code != 0
+    assert "goes alone" in mixed.output
+
+    undone = runner.invoke(args=[*args, "--why", "they were people"])
+    assert undone.exit_code == 0, undone.output
+    assert f"undid audit event {invalidation.id}: 3 signatures reinstated" in undone.output
+    with app.app_context(), session_scope(write=False) as session:
+        statuses = set(session.scalars(sa.select(Signature.status)))
+    assert statuses == {"verified"}
+    reinstated = events(app)[-1]
+    assert (reinstated.action, reinstated.actor, reinstated.reason) == (
+        "flags.reinstate",
+        f"cli:{getpass.getuser()}",
+        "they were people",
+    )
+    again = runner.invoke(args=[*args, "--why", "twice"])
+    assert again.exit_code != 0
+    assert "undone already" in again.output
+    elsewhere = runner.invoke(args=[*args, "--petition", "nope", "--why", "x"])
+    assert "no petition nope" in elsewhere.output
+    unknown = runner.invoke(args=["petition", "flags", "--reinstate", "999999", "--why", "x"])
+    assert unknown.exit_code != 0
+    assert "no release or invalidation" in unknown.output
+    assert runner.invoke(args=["petition", "flags"]).exit_code != 0  # --petition needed

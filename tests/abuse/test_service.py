@@ -151,7 +151,10 @@ def test_release_makes_them_count_at_the_next_fold_and_is_audited(
         rows = {r.id: r for r in session.scalars(sa.select(Signature))}
     assert (event.actor, event.action, event.affected) == ("cli:moderator", "flags.release", 2)
     assert (event.petition_id, event.reason) == (petition.id, "university network")
-    assert event.details == {"domain": "mailinator.com"}
+    assert event.details == {
+        "domain": "mailinator.com",
+        "signature_ids": sorted([flagged["bot1"], flagged["bot2"]]),
+    }
     bot1, bot2 = rows[flagged["bot1"]], rows[flagged["bot2"]]
     assert not bot1.is_held
     assert bot1.released_at is not None
@@ -232,3 +235,108 @@ def test_purge_erases_old_ip_hashes_and_expired_pending_signatures(
         ("signatures.purge", 1),
         ("signatures.purge", 5),
     ]
+
+
+def _event_id(app: Flask, action: str) -> int:
+    with app.app_context(), session_scope(write=False) as session:
+        return session.scalars(
+            sa.select(AuditEvent.id).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).one()
+
+
+def _reinstate(app: Flask, event_id: int, **kwargs: object) -> int:
+    with app.app_context(), session_scope() as session:
+        return abuse.reinstate(
+            session,
+            event_id=event_id,
+            actor="user:2",
+            reason=str(kwargs.pop("reason", "a mistake")),
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def test_an_invalidation_is_reinstated_once_sparing_withdrawn_signers(
+    app: Flask, petition: Petition, flagged: dict[str, int]
+) -> None:
+    selection = abuse.Selection(petition_id=petition.id)
+    with app.app_context(), session_scope() as session:
+        assert abuse.invalidate(session, selection=selection, actor="user:1", reason="bots") == 4
+        bot3 = session.get(Signature, flagged["bot3"])
+        assert bot3 is not None
+        signing.withdraw_signature(session, signature=bot3)
+    invalidation = _event_id(app, "flags.invalidate")
+    with pytest.raises(abuse.MissingReason):
+        _reinstate(app, invalidation, reason=" ")
+    with pytest.raises(abuse.CannotReinstate):
+        _reinstate(app, invalidation, petition_id=petition.id + 1)
+    # bot1 and bot2 were confirmed: verified and held again. bot3 withdrew meanwhile,
+    # bot4's confirmation link is gone: both stay as they are.
+    assert _reinstate(app, invalidation) == 2
+    with app.app_context(), session_scope(write=False) as session:
+        rows = {r.id: r for r in session.scalars(sa.select(Signature))}
+        event = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert {(rows[flagged[k]].status, rows[flagged[k]].is_held) for k in ("bot1", "bot2")} == {
+        ("verified", True)
+    }
+    assert rows[flagged["bot3"]].status == "withdrawn"
+    assert rows[flagged["bot3"]].email is None
+    assert rows[flagged["bot4"]].status == "invalidated"
+    assert event is not None
+    assert (event.action, event.actor, event.affected, event.reason) == (
+        "flags.reinstate",
+        "user:2",
+        2,
+        "a mistake",
+    )
+    assert event.details == {
+        "undoes": invalidation,
+        "undone_action": "flags.invalidate",
+        "signature_ids": sorted([flagged["bot1"], flagged["bot2"]]),
+        "skipped": 2,
+    }
+    with pytest.raises(abuse.AlreadyReinstated, match="undone already"):
+        _reinstate(app, invalidation)
+    with pytest.raises(abuse.CannotReinstate):
+        _reinstate(app, event.id)  # an undo is not itself undone
+    # Held again, a moderator releases them and they count.
+    with app.app_context(), session_scope() as session:
+        assert abuse.release(session, selection=selection, actor="user:1", reason="real") == 2
+    assert fold_and_count(app, petition) == 4
+
+
+def test_a_release_is_undone_and_the_fold_uncounts_them(
+    app: Flask, petition: Petition, flagged: dict[str, int]
+) -> None:
+    selection = abuse.Selection(petition_id=petition.id, domain="mailinator.com")
+    with app.app_context(), session_scope() as session:
+        assert abuse.release(session, selection=selection, actor="user:1", reason="ok") == 2
+    assert fold_and_count(app, petition) == 4
+    assert _reinstate(app, _event_id(app, "flags.release")) == 2
+    assert fold_and_count(app, petition) == 2
+    with app.app_context(), session_scope(write=False) as session:
+        assert abuse.preview_count(session, selection=selection) == 2
+        assert abuse.undone_by(session, event_ids=[_event_id(app, "flags.release")])
+
+
+def test_events_that_are_no_moderation_cannot_be_reinstated(
+    app: Flask, petition: Petition, flagged: dict[str, int]
+) -> None:
+    with app.app_context(), session_scope() as session:
+        purge = abuse.purge(session, ip_hash_retention=dt.timedelta(days=30), actor="cli:x")
+        assert purge.ip_hashes_erased == 0
+        older = audit_record_without_ids(session, petition.id)
+    with pytest.raises(abuse.CannotReinstate):
+        _reinstate(app, _event_id(app, "signatures.purge"))
+    with pytest.raises(abuse.CannotReinstate, match="lists no signatures"):
+        _reinstate(app, older)
+    with pytest.raises(abuse.CannotReinstate):
+        _reinstate(app, 999_999)
+
+
+def audit_record_without_ids(session: sa.orm.Session, petition_id: int) -> int:
+    """A release recorded before undo existed: its details list no signatures."""
+    from petition.audit import service as audit
+
+    return audit.record(
+        session, actor="user:1", action="flags.release", petition_id=petition_id, details={}
+    ).id

@@ -61,6 +61,7 @@ def _url(rule: str, *, signature_id: int, user_id: int) -> str:
         .replace("<int:signature_id>", str(signature_id))
         .replace("<int:user_id>", str(user_id))
         .replace("<int:sequence>", "1")
+        .replace("<int:event_id>", "1")
     )
 
 

@@ -118,3 +118,89 @@ def test_another_organizer_cannot_moderate(
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert _statuses(app)["bot1@mailinator.com"] == ("verified", True)
     assert SignatureStatus.INVALIDATED not in {s for s, _ in _statuses(app).values()}
+
+
+def _audit_page(client: FlaskClient) -> str:
+    return client.get(f"/admin/p/{SLUG}/audit").get_data(as_text=True)
+
+
+def _undo(client: FlaskClient, event_id: int, why: str = "they were people"):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/admin/p/{SLUG}/audit/{event_id}/reinstate",
+        data={"csrf_token": token(client), "why": why},
+    )
+
+
+def _last_event(app: Flask, action: str) -> int:
+    with app.app_context(), session_scope() as session:
+        found = session.scalars(
+            sa.select(AuditEvent.id).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).all()
+        return found[-1]
+
+
+def test_undo_an_invalidation_from_the_audit_log(
+    app: Flask, client: FlaskClient, accounts: Accounts, petition: Petition
+) -> None:
+    _flagged(app)
+    login(client, accounts.organizer)
+    _act(client, domain="mailinator.com", expected="2", action="invalidate")
+    event_id = _last_event(app, "flags.invalidate")
+    page = _audit_page(client)
+    assert f'action="/admin/p/{SLUG}/audit/{event_id}/reinstate"' in page
+    assert "Undo this" in page
+    assert "signature_ids" not in page  # a long list of numbers tells a reader nothing
+    # Without the CSRF token: refused.
+    forged = client.post(f"/admin/p/{SLUG}/audit/{event_id}/reinstate", data={"why": "x"})
+    assert forged.status_code == HTTPStatus.BAD_REQUEST
+    # Without a reason: a form error, nothing changes.
+    no_reason = _undo(client, event_id, why="")
+    assert no_reason.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert 'class="field-error"' in no_reason.get_data(as_text=True)
+    assert _statuses(app)["bot1@mailinator.com"][0] == "invalidated"
+
+    done = _undo(client, event_id)
+    assert done.status_code == HTTPStatus.SEE_OTHER
+    statuses = _statuses(app)
+    # bot1 had confirmed: verified and held again. bot2 was pending: its link is gone.
+    assert statuses["bot1@mailinator.com"] == ("verified", True)
+    assert statuses["bot2@mailinator.com"][0] == "invalidated"
+    page = _audit_page(client)
+    assert "1 signatures are back as they were" in page
+    undo_id = _last_event(app, "flags.reinstate")
+    assert f"Undone by event {undo_id}." in page
+    assert f"/audit/{event_id}/reinstate" not in page
+    twice = _undo(client, event_id)
+    assert twice.status_code == HTTPStatus.CONFLICT
+    assert "undone already" in twice.get_data(as_text=True)
+    # An event that is no moderation, or unknown: not found.
+    assert _undo(client, undo_id).status_code == HTTPStatus.NOT_FOUND
+    assert _undo(client, 999_999).status_code == HTTPStatus.NOT_FOUND
+    with app.app_context(), session_scope() as session:
+        event = session.get(AuditEvent, undo_id)
+        assert event is not None
+        assert (event.actor, event.reason, event.affected) == (
+            f"user:{accounts.organizer_id}",
+            "they were people",
+            1,
+        )
+        assert event.details is not None
+        assert event.details["undoes"] == event_id
+
+
+def test_undo_a_release_and_another_organizer_cannot(
+    app: Flask, client: FlaskClient, accounts: Accounts, petition: Petition
+) -> None:
+    _flagged(app)
+    login(client, accounts.organizer)
+    _act(client, expected="3", action="release", why="all people")
+    event_id = _last_event(app, "flags.release")
+    client.post("/admin/logout", data={"csrf_token": token(client)})
+    login(client, accounts.other)
+    assert _undo(client, event_id).status_code == HTTPStatus.NOT_FOUND
+    assert _statuses(app)["fast@example.org"] == ("verified", False)
+    client.post("/admin/logout", data={"csrf_token": token(client)})
+    login(client, accounts.organizer)
+    assert _undo(client, event_id).status_code == HTTPStatus.SEE_OTHER
+    assert _statuses(app)["fast@example.org"] == ("verified", True)
+    assert _statuses(app)["bot2@mailinator.com"] == ("pending", True)

@@ -474,3 +474,29 @@ def test_organizer_chooses_which_sites_may_embed_the_widget(
         "frame-ancestors 'none'" in client.get(f"/embed/{slug}").headers["Content-Security-Policy"]
     )
     assert _actions(app).count("widget.allow_embed") == 2
+
+
+def test_a_signer_search_is_audited_without_the_address(
+    app: Flask, client: FlaskClient, accounts: Accounts, petition: Petition
+) -> None:
+    _sign(app, SLUG, "Layla.Haddad@example.org")
+    login(client, accounts.organizer)
+    search = f"/admin/p/{SLUG}/signatures"
+    client.get(search, query_string={"email": "layla.haddad@example.org"})
+    client.get(search, query_string={"email": "someone@example.org"})
+    client.get(search, query_string={"email": "not an address"})  # refused: nothing searched
+    with app.app_context(), session_scope() as session:
+        rows = session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "signature.search")
+            .order_by(AuditEvent.id)
+        ).all()
+        found = [(e.actor, e.petition_id, e.affected, e.details) for e in rows]
+        logged = " ".join(f"{e.details} {e.reason}" for e in rows).casefold()
+    actor = f"user:{accounts.organizer_id}"
+    assert found == [
+        (actor, petition.id, 1, {"results": 1}),
+        (actor, petition.id, 0, {"results": 0}),
+    ]
+    assert "layla" not in logged
+    assert "someone" not in logged

@@ -409,3 +409,45 @@ def test_a_held_signature_released_later_goes_into_the_next_batch(
     signatures.fold()
     second = make_batch(app, out_dir)
     assert [r[:2] for r in read_csv(second, "signatures.csv")[1:]] == [["2", "Held, then released"]]
+
+
+def test_a_signature_reinstated_after_a_batch_reported_it_gone_is_exported_anew(
+    app: Flask, signatures: Signatures, out_dir: Path
+) -> None:
+    """Moderation undone around exports: the batches stay consistent and nothing crashes."""
+    from petition.abuse import service as abuse
+
+    signatures.add(["A", "B"])
+    signatures.add(["C"], held=True)
+    everything = abuse.Selection(petition_id=signatures.petition_id)
+
+    def act(step: str, event_id: int | None = None) -> int:
+        with app.app_context(), session_scope() as session:
+            if step == "reinstate":
+                assert event_id is not None
+                abuse.reinstate(session, event_id=event_id, actor="user:1", reason="mistake")
+            else:
+                action = abuse.release if step == "release" else abuse.invalidate
+                action(session, selection=everything, actor="user:1", reason="why")
+            last = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+            assert last is not None
+            return last.id
+
+    released = act("release")
+    signatures.fold()
+    first = make_batch(app, out_dir)
+    assert [r[1] for r in read_csv(first, "signatures.csv")[1:]] == ["A", "B", "C"]
+    # Held again, then invalidated: the next batch reports number 3 gone.
+    act("reinstate", released)
+    signatures.fold()
+    invalidated = act("invalidate")
+    signatures.fold()
+    second = make_batch(app, out_dir)
+    assert read_csv(second, "withdrawn.csv") == [["sequence"], ["3"]]
+    # Reinstated and released: C comes back under a new number, not as number 3.
+    act("reinstate", invalidated)
+    act("release")
+    signatures.fold()
+    third = make_batch(app, out_dir)
+    assert [r[:2] for r in read_csv(third, "signatures.csv")[1:]] == [["4", "C"]]
+    assert read_csv(third, "withdrawn.csv") == [["sequence"]]
