@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale, UnknownLocaleError
 from flask import request
 
 LANGUAGES = {"en": "English", "ar": "العربية"}
@@ -19,3 +20,12 @@ def select_locale() -> str:
 
 def direction(locale: str) -> str:
     return "rtl" if locale in RTL else "ltr"
+
+
+def language_name(code: str, in_locale: str) -> str:
+    """``code``'s name in the reader's language (``en`` in Arabic: الإنجليزية)."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(in_locale)
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name or code
