@@ -22,6 +22,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _remember_language(response: Response) -> Response:
+        if response.mimetype == "text/html":
+            # The same address answers in the language of the cookie or the
+            # Accept-Language header: a shared cache must keep them apart.
+            response.vary.add("Accept-Language")
+            response.vary.add("Cookie")
         # Following the visible language switch (?lang=) keeps that choice; not in
         # the widget, whose ?lang= comes from the snippet and which sets no cookie.
         if request.blueprint == "widget":

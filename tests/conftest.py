@@ -27,6 +27,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -60,6 +62,20 @@ def _backends() -> list[object]:
     params: list[object] = [pytest.param("sqlite", id="sqlite")]
     params.append(pytest.param("postgresql", id="postgresql"))
     return params
+
+
+# --- translations ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """Compile the message catalogs when a .po is newer than its .mo (``make install``
+    does this too; running pytest directly must not test an Arabic site in English)."""
+    for po in (PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source, locale=po.parent.parent.name))
 
 
 # --- databases -------------------------------------------------------------------
