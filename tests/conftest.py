@@ -272,6 +272,30 @@ def run_worker(app: Flask) -> None:
     worker.run(app, once=True)
 
 
+# --- a real HTTP server --------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    """The app served by Werkzeug on 127.0.0.1, as a browser or client reaches it."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live_server(mail_app: Flask) -> Iterator[LiveServer]:
+    """``mail_app`` served over HTTP from a thread (with Werkzeug's access log)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), mail_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(mail_app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=10)
+
+
 # --- forms -----------------------------------------------------------------------
 
 CSRF = re.compile(
