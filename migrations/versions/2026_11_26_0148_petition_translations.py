@@ -23,6 +23,7 @@ def upgrade():
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('language', sa.String(length=16), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('addressed_to', sa.String(length=300), nullable=False),
     sa.Column('body_markdown', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),

@@ -113,6 +113,7 @@ class PetitionTranslation(Base):
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("petition_versions.id"))
     language: Mapped[str] = mapped_column(sa.String(16))
     title: Mapped[str] = mapped_column(sa.String(200))
+    addressed_to: Mapped[str] = mapped_column(sa.String(300), default="")
     body_markdown: Mapped[str] = mapped_column(sa.Text)
     # Rendered and sanitized once when written, like the version's own text.
     body_html: Mapped[str] = mapped_column(sa.Text)

@@ -76,6 +76,7 @@ class TranslationSource:
     version_number: int
     title: str
     body: str
+    addressed_to: str = ""
 
 
 _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -111,6 +112,7 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
         version_number=number,
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
+        addressed_to=str(meta.get("addressed_to") or "").strip(),
     )
 
 
@@ -208,6 +210,7 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
         translation = PetitionTranslation(version_id=version.id, language=source.language)
         session.add(translation)
     translation.title = source.title
+    translation.addressed_to = source.addressed_to
     translation.body_markdown = source.body
     translation.body_html = markdown.render(source.body)
     translation.sha256 = text_sha256(source.body)
@@ -317,6 +320,7 @@ def page_context(
         "translation": translation,
         "shown_translation": shown,
         "text_title": shown.title if shown else petition.title,
+        "addressed_to": (shown.addressed_to if shown else "") or petition.addressed_to,
         "text_html": shown.body_html if shown else (version.body_html if version else ""),
         "text_language": language,
         "text_dir": i18n.direction(language),
