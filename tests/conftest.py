@@ -32,6 +32,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from petition import create_app
 from petition.abuse import traps
@@ -294,6 +295,42 @@ def live_server(mail_app: Flask) -> Iterator[LiveServer]:
     yield LiveServer(mail_app, f"http://127.0.0.1:{server.server_port}")
     server.shutdown()
     thread.join(timeout=10)
+
+
+# --- Chromium --------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("PETITION_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """The system's Chromium, driven by Playwright (which cannot download its own here)."""
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        if REQUIRE_ALL:
+            pytest.fail(f"Chromium is required in CI but missing at {CHROMIUM}")
+        pytest.skip("no Chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Any]:
+    """Open pages in fresh contexts (options as for ``browser.new_context``)."""
+    contexts = []
+
+    def _open(**options: Any) -> Page:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
 
 
 # --- forms -----------------------------------------------------------------------

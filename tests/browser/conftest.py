@@ -6,21 +6,17 @@ not depend on the database, and the other tests cover PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from petition.config import PROJECT_ROOT
 from petition.db import session_scope
 from petition.petitions import service
 from tests.conftest import DARAA, REQUIRE_ALL, LiveServer
 
-CHROMIUM = os.environ.get("PETITION_TEST_CHROMIUM", "/usr/bin/chromium")
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.2 level A and AA, every version's rules.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -43,21 +39,6 @@ def database_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        if REQUIRE_ALL:
-            pytest.fail(f"Chromium is required in CI but missing at {CHROMIUM}")
-        pytest.skip("no Chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def site(live_server: LiveServer) -> LiveServer:
     """The live server with the Daraa petition and its Arabic translation."""
@@ -68,21 +49,6 @@ def site(live_server: LiveServer) -> LiveServer:
     with live_server.app.app_context(), session_scope() as session:
         service.add_translation(session, source=translation)
     return live_server
-
-
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[Any]:
-    """Open pages in fresh contexts (options as for ``browser.new_context``)."""
-    contexts = []
-
-    def _open(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 def axe_violations(page: Page) -> list[str]:
