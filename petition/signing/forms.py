@@ -74,7 +74,9 @@ def country_options(locale: str) -> str:
         ((names.get(code, code), code) for code in country_codes()),
         key=lambda c: c[0].casefold().translate(_SORT_FOLD),
     )
-    options = [f'<option value="">{escape(gettext("Choose your country"))}</option>']
+    # Outside the f-string: pybabel on Python 3.11 does not look inside f-strings.
+    prompt = escape(gettext("Choose your country"))
+    options = [f'<option value="">{prompt}</option>']
     options += [f'<option value="{code}">{escape(name)}</option>' for name, code in countries]
     return "".join(options)
 

@@ -125,6 +125,7 @@ def test_countries_are_named_in_the_reader_language(
 ) -> None:
     page = client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
     assert '<option value="SY">سوريا</option>' in page
+    assert '<option value="">اختر بلدك</option>' in page
     assert '<option value="SY">Syria</option>' in client.get(f"/p/{SLUG}?lang=en").get_data(
         as_text=True
     )
