@@ -48,7 +48,7 @@ def test_sign_confirm_withdraw_logs_nothing_personal(
     live_server: LiveServer, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # the worst case: everything, SQL statements too
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # restored after the test
     with live_server.app.app_context(), session_scope() as session:
         service.publish(session, source=service.parse_petition_file(DARAA))
 

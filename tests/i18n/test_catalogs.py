@@ -136,9 +136,14 @@ class _TextFinder(HTMLParser):
 def unmarked_text(source: str, *, is_html: bool = True) -> list[str]:
     """Literal text of a template that people would see, outside any ``{{ … }}``."""
     env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    # {{ expressions }} become a mark (something is shown there); {% tags %} and
+    # {# comments #} vanish, so that a tag inside an HTML tag leaves it whole.
     literal = []
     for _line, kind, value in env.lex(source):
-        literal.append(value if kind == "data" else MARK)
+        if kind == "data":
+            literal.append(value)
+        elif kind == "variable_begin":
+            literal.append(MARK)
     text = "".join(literal)
     if not is_html:
         return [
@@ -174,4 +179,6 @@ def test_the_scanner_finds_unmarked_text_and_attributes() -> None:
         '<meta content="Sign it">'
     ]
     assert unmarked_text("{# a comment #}<style>p{}</style>") == []
+    assert unmarked_text('<h1{% if x %} lang="{{ x }}"{% endif %}>{{ t }}</h1>') == []
+    assert unmarked_text("<p>{% if x %}Oops{% endif %}</p>") == ["Oops"]
     assert unmarked_text("Dear {{ name }},\n{{ _('Thanks') }}", is_html=False) == ["Dear …,"]

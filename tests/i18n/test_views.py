@@ -71,16 +71,16 @@ def test_count_is_formatted_for_the_locale_with_arabic_plurals(
 
     set_count(1234567, goal=2000000)
     page = client.get(f"/p/{SLUG}?lang=en").get_data(as_text=True)
-    assert "1,234,567 verified signatures of a goal of 2,000,000" in page
+    assert "<strong>1,234,567</strong> verified signatures of a goal of 2,000,000" in page
     page = client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
-    assert "1,234,567 توقيعًا مؤكَّدًا من أصل هدف قدره 2,000,000" in page
+    assert "<strong>1,234,567</strong> توقيعًا مؤكَّدًا من أصل هدف قدره 2,000,000" in page
 
     for count, words in [
         (1, "توقيع واحد مؤكَّد"),
         (2, "توقيعان مؤكَّدان"),
-        (7, "7 توقيعات مؤكَّدة"),
-        (11, "11 توقيعًا مؤكَّدًا"),
-        (100, "100 توقيع مؤكَّد"),
+        (7, "<strong>7</strong> توقيعات مؤكَّدة"),
+        (11, "<strong>11</strong> توقيعًا مؤكَّدًا"),
+        (100, "<strong>100</strong> توقيع مؤكَّد"),
     ]:
         set_count(count)
         assert words in client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
