@@ -8,7 +8,7 @@ no handler or formatter, ours or a library's, ever sees them. Names cannot be
 recognized by a pattern: the service's own code never logs them (a test checks
 the logs of a whole sign, confirm, withdraw run).
 
-A reverse proxy keeps its own access log: see docs/deployment.md.
+A reverse proxy keeps its own access log: see README, "Deployment".
 """
 
 from __future__ import annotations
