@@ -237,6 +237,14 @@ def translation_for(
     ).one_or_none()
 
 
+def title_in(session: Session, petition: Petition, language: str) -> str:
+    """The petition's title in ``language`` when its current text is translated, else its own."""
+    if language == petition.language or petition.current_version is None:
+        return petition.title
+    translation = translation_for(session, version=petition.current_version, language=language)
+    return translation.title if translation else petition.title
+
+
 def translated_titles(session: Session, petitions: list[Petition], language: str) -> dict[int, str]:
     """Petition id → title in ``language``, for the petitions whose current text has one."""
     versions = {p.current_version_id: p.id for p in petitions if p.current_version_id}

@@ -11,11 +11,18 @@ from petition.db import get_session
 from petition.petitions import bp, service
 from petition.petitions import card as card_image
 from petition.petitions.cache import CSRF_SLOT, PageCache
+from petition.petitions.models import Petition
 from petition.signing.forms import SignForm
 
 
 def reader_language() -> str:
     return str(get_locale() or "en")
+
+
+@bp.app_template_global()
+def petition_title(petition: Petition) -> str:
+    """For templates: the petition's title in the reader's language when translated."""
+    return service.title_in(get_session(), petition, reader_language())
 
 
 @bp.get("/")

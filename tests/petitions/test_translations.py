@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from petition.db import session_scope
+from petition.mail.models import OutboxMessage
 from petition.petitions import service
 from petition.petitions.models import Petition, PetitionTranslation
 from petition.signing.models import Signature
@@ -125,6 +126,11 @@ def test_signing_the_translated_page_records_the_version(
     with app.app_context(), session_scope() as session:
         signature = session.scalars(sa.select(Signature)).one()
         assert signature.version_id == translated.current_version_id
+        # The email names the petition as the signer read it.
+        [payload] = session.scalars(sa.select(OutboxMessage.payload)).all()
+        assert payload["petition_title"] == "دافعوا عن أهل درعا"
+    signed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "«دافعوا عن أهل درعا»" in signed
 
 
 def test_translation_of_an_older_or_corrected_text_is_not_shown(
