@@ -57,6 +57,16 @@ def page(slug: str) -> str:
     return html
 
 
+@bp.get("/p/<slug>/count")
+def count(slug: str) -> Response:
+    """The count section alone, in the reader's language, for the live-count script."""
+    petition = service.get_by_slug(get_session(), slug) or abort(404)
+    response = Response(render_template("petitions/_count.html", petition=petition))
+    # As short as the API's: a proxy absorbs a crowd of open pages.
+    response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
+    return response
+
+
 @bp.get("/p/<slug>/card.png")
 def card(slug: str) -> Response:
     """The share preview image of a petition, drawn by the service itself."""

@@ -63,3 +63,24 @@ def test_petition_page_within_budget_and_from_no_other_host(
         total += sizes[request.url]
     assert total <= BUDGET, f"{total} bytes > {BUDGET}: {sizes}"
     print(f"petition page ({lang}, js={javascript}): {total} bytes compressed, {sizes}")
+
+
+def test_live_count_refreshes_the_count_in_the_reader_language(
+    site: LiveServer, new_page: Any
+) -> None:
+    import sqlalchemy as sa
+
+    from petition.db import session_scope
+    from petition.petitions.models import Petition
+
+    page: Page = new_page()
+    page.goto(f"{site.url}/p/{SLUG}?lang=ar")
+    assert page.locator(".count-figure").inner_text() == "لا توقيعات مؤكَّدة بعد"
+    with site.app.app_context(), session_scope() as session:
+        session.execute(sa.update(Petition).values(signature_count=1234))
+    # The script refreshes every 30 s while visible, and whenever the page becomes visible.
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_function(
+        "document.querySelector('.count-figure').innerText.includes('1,234')", timeout=5000
+    )
+    assert page.locator(".count-figure").inner_text() == "1,234 توقيعًا مؤكَّدًا"
