@@ -49,7 +49,8 @@ def test_page_shows_title_addressee_text_count_and_form(client: FlaskClient) -> 
     )
     # Works without JavaScript (tests/functional/…_without_javascript.py): the one
     # script is the optional live count, from this host, never inline.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/live-count.js" defer>']
+    [script] = re.findall(r"<script[^>]*>", html)
+    assert re.fullmatch(r'<script src="/static/live-count\.js\?v=\w+" defer>', script)
 
 
 def test_progress_bar_towards_the_goal(app: Flask, client: FlaskClient) -> None:
