@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SLUG, axe_violations
 from tests.conftest import LiveServer, Mailbox, link_in, run_worker
@@ -107,7 +107,7 @@ def test_sign_form_works_by_keyboard_with_visible_focus(
     # An empty submit moves focus to the error summary, whose links lead to the fields.
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.id === 'form-errors'")
+    expect(page.locator("#form-errors")).to_be_focused()
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "name"
