@@ -6,6 +6,7 @@ from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from petition.api.problems import problem
@@ -41,6 +42,11 @@ MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
     ),
 }
 GENERIC = (_l("Something went wrong"), _l("This page could not be shown."))
+# A form sent without its CSRF token, or with one from an expired session.
+FORM_EXPIRED = (
+    _l("The form expired"),
+    _l("Nothing was recorded. Please go back, reload the page and send the form again."),
+)
 
 
 def init_app(app: Flask) -> None:
@@ -54,7 +60,10 @@ def init_app(app: Flask) -> None:
                 if name.lower() != "content-type":
                     response.headers[name] = value
             return response
-        name, description = MESSAGES.get(code, GENERIC)
+        if isinstance(exc, CSRFError):
+            name, description = FORM_EXPIRED
+        else:
+            name, description = MESSAGES.get(code, GENERIC)
         return render_template(
             "errors/error.html", code=code, name=name, description=description
         ), code

@@ -165,3 +165,14 @@ def test_emails_are_written_in_the_signer_language(mail_app: Flask, mailbox: Mai
     html = message.get_body(preferencelist=("html",))
     assert html is not None
     assert '<html lang="ar" dir="rtl">' in html.get_content()
+
+
+def test_a_form_without_its_token_says_so_in_the_reader_language(
+    client: FlaskClient, petition: Petition
+) -> None:
+    client.get("/?lang=ar")
+    response = client.post(f"/p/{SLUG}/confirm/some-token", data={})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    page = response.get_data(as_text=True)
+    assert "<h1>انتهت صلاحية النموذج</h1>" in page
+    assert "CSRF" not in page
