@@ -6,11 +6,16 @@ not depend on the database, and the other tests cover PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page
+from werkzeug.serving import make_server
 
 from petition.config import PROJECT_ROOT
 from petition.db import session_scope
@@ -49,6 +54,20 @@ def site(live_server: LiveServer) -> LiveServer:
     with live_server.app.app_context(), session_scope() as session:
         service.add_translation(session, source=translation)
     return live_server
+
+
+@contextlib.contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 from a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
 
 
 def axe_violations(page: Page) -> list[str]:

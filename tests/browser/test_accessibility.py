@@ -4,12 +4,14 @@ the sign form works by keyboard alone with a visible focus."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SLUG, axe_violations
+from tests.browser.conftest import SLUG, axe_violations, serve
 from tests.conftest import LiveServer, Mailbox, link_in, run_worker
 
 LANGUAGES = ["en", "ar"]
@@ -72,6 +74,28 @@ def test_every_public_page_passes_axe(
         page.click("button[type=submit]")
     check(page, "withdrawn", problems)
 
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_rate_limited_page_passes_axe(
+    make_app: Callable[..., Flask], new_page: Any, lang: str
+) -> None:
+    app = make_app(ratelimit_sign_per_ip="1/hour")
+    with serve(app) as base:
+        page: Page = new_page(bypass_csp=True)
+        for _ in range(2):
+            page.goto(f"{base}/p/{SLUG}?lang={lang}")
+            page.fill("#name", "Layla Haddad")
+            page.fill("#email", "limits@example.org")
+            page.select_option("#country", "SY")
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+        assert page.locator("h1").inner_text() == (
+            "طلبات كثيرة جدًا" if lang == "ar" else "Too many requests"
+        )
+        problems: list[str] = []
+        check(page, "429", problems)
     assert not problems, "\n".join(problems)
 
 
