@@ -100,6 +100,8 @@ LETTER = re.compile(r"[^\W\d_]")
 READ_META = {"description", "og:title", "og:description", "og:image:alt"}
 READ_META |= {"twitter:title", "twitter:description"}
 MARK = "\x00"
+# Names that read the same in every language (algorithms, formats): not text to translate.
+TERMS = re.compile(r"\b(?:SHA-256|Ed25519|UTC|ZIP|CSV|PDF)\b")
 
 
 def _shown(text: str) -> str:
@@ -128,7 +130,7 @@ class _TextFinder(HTMLParser):
             self._skip = max(0, self._skip - 1)
 
     def handle_data(self, data: str) -> None:
-        text = data.replace(MARK, "")
+        text = TERMS.sub("", data.replace(MARK, ""))
         if not self._skip and LETTER.search(text):
             self.found.append(_shown(data.strip()))
 
@@ -181,4 +183,5 @@ def test_the_scanner_finds_unmarked_text_and_attributes() -> None:
     assert unmarked_text("{# a comment #}<style>p{}</style>") == []
     assert unmarked_text('<h1{% if x %} lang="{{ x }}"{% endif %}>{{ t }}</h1>') == []
     assert unmarked_text("<p>{% if x %}Oops{% endif %}</p>") == ["Oops"]
+    assert unmarked_text("<p>SHA-256 {{ digest }}</p>") == []
     assert unmarked_text("Dear {{ name }},\n{{ _('Thanks') }}", is_html=False) == ["Dear …,"]

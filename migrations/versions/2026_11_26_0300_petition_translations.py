@@ -1,7 +1,7 @@
 """petition translations
 
 Revision ID: 098e65ec598c
-Revises: 5c1d0e7a9f42
+Revises: ba5a5916e1d8
 Create Date: 2026-11-26 01:48:28.003636
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '098e65ec598c'
-down_revision = '5c1d0e7a9f42'
+down_revision = 'ba5a5916e1d8'
 branch_labels = None
 depends_on = None
 
