@@ -32,7 +32,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from petition import create_app
 from petition.abuse import traps
@@ -303,19 +303,26 @@ CHROMIUM = os.environ.get("PETITION_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """The system's Chromium, driven by Playwright (which cannot download its own here)."""
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the session: a second sync Playwright cannot start in the same
+    thread while one runs, so every browser fixture launches through this one."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         if REQUIRE_ALL:
             pytest.fail(f"Chromium is required in CI but missing at {CHROMIUM}")
         pytest.skip("no Chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """The system's Chromium, driven by Playwright (which cannot download its own here)."""
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

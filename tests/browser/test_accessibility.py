@@ -78,6 +78,30 @@ def test_every_public_page_passes_axe(
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_widget_passes_axe(site: LiveServer, new_page: Any, lang: str) -> None:
+    page: Page = new_page(bypass_csp=True, viewport={"width": 320, "height": 640})
+    problems: list[str] = []
+    page.goto(f"{site.url}/embed/{SLUG}?lang={lang}&mode=count")
+    assert page.locator("html").get_attribute("lang") == lang
+    check(page, "widget (count)", problems)
+    page.goto(f"{site.url}/embed/{SLUG}?lang={lang}")
+    if lang == "ar":
+        assert page.locator("h1").inner_text() == "دافعوا عن أهل درعا"
+    check(page, "widget (form)", problems)
+    with page.expect_navigation():
+        page.click("button[type=submit]")  # empty: the error state
+    assert page.locator("#form-errors").is_visible()
+    check(page, "widget (form errors)", problems)
+    page.fill("#name", "Layla Haddad")
+    page.fill("#email", f"widget-{lang}@example.org")
+    page.select_option("#country", "SY")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    check(page, "widget (signed)", problems)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_rate_limited_page_passes_axe(
     make_app: Callable[..., Flask], new_page: Any, lang: str
 ) -> None:
