@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
 
     # Importing the views attaches their routes to the domains' blueprints.
+    import petition.admin.models
+    import petition.admin.views
     import petition.api.models
     import petition.api.views
     import petition.audit.models
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         petition.mail,
         petition.export,
         petition.widget,
+        petition.admin,
     ):
         app.register_blueprint(domain.bp)
     csrf.exempt(petition.api.bp)

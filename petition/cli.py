@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import click
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
+from petition.admin import service as admin
+from petition.admin.models import UserRole
 from petition.api import service as api_keys
 from petition.audit import service as audit
 from petition.audit.service import cli_actor
@@ -417,3 +420,78 @@ def api_key_list_command(slug: str | None) -> None:
         for key in api_keys.list_keys(session, petition=petition):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             click.echo(f"{key.id}\t{key.petition.slug}\t{key.name}\t{state}")
+
+
+def _read_password() -> str:
+    """From a hidden prompt at a terminal, else one line of stdin; never an argument,
+    which would stay in the shell history and show in the process list."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@petition_group.command("create-user")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in UserRole]),
+    default=UserRole.ORGANIZER.value,
+    show_default=True,
+    help="admin: manages accounts and sees every petition; organizer: runs given petitions.",
+)
+def create_user_command(email: str, role: str) -> None:
+    """Create an account for /admin; the password is read from a prompt or stdin."""
+    password = _read_password()
+    with session_scope() as session:
+        try:
+            user = admin.create_user(session, email=email, password=password, role=UserRole(role))
+        except admin.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action="account.create",
+            details={"user": user.id, "role": role},
+        )
+        click.echo(f"created {role} {user.email}")
+
+
+@petition_group.command("grant-petition")
+@click.argument("email")
+@click.argument("slug")
+@click.option("--revoke", is_flag=True, help="Take the petition away instead.")
+def grant_petition_command(email: str, slug: str, revoke: bool) -> None:
+    """Let an organizer run the petition at SLUG (or stop them, with --revoke)."""
+    with session_scope() as session:
+        user = admin.find_user(session, email)
+        if user is None:
+            raise click.ClickException(f"no account {email}")
+        petition = session.scalars(sa.select(Petition).where(Petition.slug == slug)).first()
+        if petition is None:
+            raise click.ClickException(f"no petition {slug}")
+        change = admin.revoke_petition if revoke else admin.grant_petition
+        changed = change(session, user=user, petition=petition, actor=audit.cli_actor())
+        verb = "no longer runs" if revoke else "runs"
+        click.echo(f"{user.email} {verb} {slug}" + ("" if changed else " (unchanged)"))
+
+
+@petition_group.command("reset-login")
+@click.argument("email")
+@click.option("--password", "new_password", is_flag=True, help="Also set a new password.")
+@click.option("--totp-off", is_flag=True, help="Turn the second factor off (a lost phone).")
+def reset_login_command(email: str, new_password: bool, totp_off: bool) -> None:
+    """End every session of an account; optionally reset its password or second factor."""
+    with session_scope() as session:
+        user = admin.find_user(session, email)
+        if user is None:
+            raise click.ClickException(f"no account {email}")
+        actor = audit.cli_actor()
+        try:
+            if new_password:
+                admin.set_password(session, user=user, password=_read_password(), actor=actor)
+        except admin.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if totp_off:
+            admin.disable_totp(session, user=user, actor=actor)
+        admin.end_sessions(session, user=user)
+        click.echo(f"sessions of {user.email} ended")

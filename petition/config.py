@@ -99,6 +99,12 @@ class Settings:
     signing_key_file: str = ""
     # How long a widget form may stay open before its signed token expires.
     widget_token_ttl_minutes: int = 120
+    # Organizers' workspace (/admin): session lifetimes and the second factor.
+    admin_idle_minutes: int = 30
+    admin_session_hours: int = 12
+    admin_require_totp: bool = False
+    # Where batches made in the browser are kept (default: instance/batches).
+    batch_dir: str = ""
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -119,6 +125,10 @@ class Settings:
             raise ConfigError("PETITION_PROXY_HOPS must not be negative")
         if self.token_ttl_days < 1:
             raise ConfigError("PETITION_TOKEN_TTL_DAYS must be at least 1")
+        if not self.batch_dir:
+            object.__setattr__(self, "batch_dir", str(Path(self.instance_path) / "batches"))
+        if self.admin_idle_minutes < 1 or self.admin_session_hours < 1:
+            raise ConfigError("PETITION_ADMIN_IDLE_MINUTES and _SESSION_HOURS must be at least 1")
         for name in _LIMIT_FIELDS:
             value = getattr(self, name)
             try:

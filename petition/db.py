@@ -173,6 +173,21 @@ def read_connection(bind: sa.Engine) -> Iterator[sa.Connection]:
         _immediate.reset(token)
 
 
+@contextlib.contextmanager
+def deferred_writes() -> Iterator[None]:
+    """Transactions begun inside are deferred, as for a read.
+
+    For a response streamed after its request committed (a large download): its
+    further reads must not take SQLite's write lock (BEGIN IMMEDIATE, chosen for
+    POST requests) and keep signers waiting for as long as the download lasts.
+    """
+    token = _immediate.set(False)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
+
+
 def get_session() -> Session:
     """The session of the current app context (request, command or worker)."""
     session: Session = db.session()

@@ -34,6 +34,21 @@ class PetitionFileError(ValueError):
     """A petition file lacks a required field or is malformed."""
 
 
+class InvalidTransition(ValueError):
+    """A petition cannot move from its status to the one asked for."""
+
+
+# The one place that says how a petition's status may move. A closed petition may
+# reopen (say, its closing date was extended) until it is delivered; a delivered
+# one is finished. Only an open petition takes signatures (Petition.is_open).
+TRANSITIONS: dict[PetitionStatus, frozenset[PetitionStatus]] = {
+    PetitionStatus.DRAFT: frozenset({PetitionStatus.OPEN}),
+    PetitionStatus.OPEN: frozenset({PetitionStatus.CLOSED}),
+    PetitionStatus.CLOSED: frozenset({PetitionStatus.OPEN, PetitionStatus.DELIVERED}),
+    PetitionStatus.DELIVERED: frozenset(),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class PetitionSource:
     slug: str
@@ -42,21 +57,44 @@ class PetitionSource:
     language: str = "en"
     addressed_to: str = ""
     goal: int | None = None
+    closes_at: dt.datetime | None = None
 
 
 def parse_petition_file(path: Path) -> PetitionSource:
     """Read a Markdown file with front matter. Raises :class:`PetitionFileError`."""
     try:
-        post = frontmatter.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise PetitionFileError(f"{path}: {exc}") from exc
+    return parse_petition_text(text, name=str(path))
+
+
+def parse_petition_text(text: str, *, name: str) -> PetitionSource:
+    """Read Markdown with front matter (a file's or an upload's content).
+
+    ``name`` prefixes error messages. Raises :class:`PetitionFileError`.
+    """
+    try:
+        post = frontmatter.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise PetitionFileError(f"{name}: {exc}") from exc
     meta = post.metadata
     missing = [key for key in ("title", "slug") if not str(meta.get(key) or "").strip()]
     if missing:
-        raise PetitionFileError(f"{path}: front matter lacks {', '.join(missing)}")
+        raise PetitionFileError(f"{name}: front matter lacks {', '.join(missing)}")
     goal = meta.get("goal")
-    if goal is not None and (not isinstance(goal, int) or goal < 1):
-        raise PetitionFileError(f"{path}: goal must be a positive whole number")
+    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int) or goal < 1):
+        raise PetitionFileError(f"{name}: goal must be a positive whole number")
+    closes = meta.get("closes")
+    closes_at: dt.datetime | None = None
+    if isinstance(closes, dt.datetime):
+        closes_at = closes if closes.tzinfo else closes.replace(tzinfo=dt.UTC)
+    elif isinstance(closes, dt.date):
+        closes_at = dt.datetime.combine(closes, dt.time(), tzinfo=dt.UTC)
+    elif closes is not None:
+        raise PetitionFileError(f"{name}: closes must be a date (YYYY-MM-DD)")
+    if not post.content.strip():
+        raise PetitionFileError(f"{name}: the petition has no text")
     return PetitionSource(
         slug=str(meta["slug"]).strip(),
         title=str(meta["title"]).strip(),
@@ -64,6 +102,7 @@ def parse_petition_file(path: Path) -> PetitionSource:
         language=str(meta.get("lang") or "en").strip(),
         addressed_to=str(meta.get("addressed_to") or "").strip(),
         goal=goal,
+        closes_at=closes_at,
     )
 
 
@@ -139,11 +178,36 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
     petition.addressed_to = source.addressed_to
     petition.language = source.language
     petition.goal = source.goal
-    if open_now and petition.status == PetitionStatus.DRAFT:
-        petition.status = PetitionStatus.OPEN
-        petition.opened_at = utcnow()
+    petition.closes_at = source.closes_at
     _set_text(session, petition, title=source.title, body=source.body)
+    if open_now and petition.status == PetitionStatus.DRAFT:
+        change_status(session, petition=petition, to=PetitionStatus.OPEN)
     session.flush()
+    return petition
+
+
+def check_transition(petition: Petition, to: PetitionStatus) -> None:
+    """Raises :class:`InvalidTransition` unless :data:`TRANSITIONS` allows the move."""
+    if to not in TRANSITIONS[petition.status]:
+        raise InvalidTransition(f"{petition.status} → {to}")
+
+
+def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -> Petition:
+    """Move ``petition`` to status ``to`` as :data:`TRANSITIONS` allows.
+
+    Raises :class:`InvalidTransition` otherwise, and when opening a petition
+    without text or whose closing date has passed (it would take no signature).
+    """
+    check_transition(petition, to)
+    if to == PetitionStatus.OPEN:
+        if petition.current_version is None:
+            raise InvalidTransition("the petition has no text")
+        if petition.closes_at is not None and petition.closes_at <= utcnow():
+            raise InvalidTransition("the closing date has passed")
+        petition.opened_at = petition.opened_at or utcnow()
+    petition.status = to
+    session.flush()
+    logger.info("petition %s is now %s", petition.slug, to)
     return petition
 
 

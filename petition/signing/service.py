@@ -332,20 +332,7 @@ def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
             Signature.withdraw_token_hash == token_hash(token),
             Signature.status != SignatureStatus.WITHDRAWN,
         )
-        .values(
-            status=SignatureStatus.WITHDRAWN,
-            withdrawn_at=utcnow(),
-            name=None,
-            email=None,
-            canonical_email=None,
-            postcode=None,
-            ip_hash=None,
-            is_public=False,
-            has_update_consent=False,
-            confirm_token_hash=None,
-            confirm_expires_at=None,
-            withdraw_token_hash=None,
-        )
+        .values(withdrawn_at=utcnow(), **_WITHDRAWN)
         .returning(Signature.id)
     ).scalar_one_or_none()
     if withdrawn is None:
@@ -362,6 +349,68 @@ _NEEDS_FOLD = sa.text(SHOULD_COUNT_DIFFERS)
 
 def _should_count(status: SignatureStatus, is_held: bool) -> bool:
     return status == SignatureStatus.VERIFIED and not is_held
+
+
+# What a withdrawal keeps of a signature: its status and sequence, no personal data.
+_WITHDRAWN: dict[str, object] = {
+    "status": SignatureStatus.WITHDRAWN,
+    "name": None,
+    "email": None,
+    "canonical_email": None,
+    "postcode": None,
+    "ip_hash": None,
+    "is_public": False,
+    "has_update_consent": False,
+    "confirm_token_hash": None,
+    "confirm_expires_at": None,
+    "withdraw_token_hash": None,
+}
+
+
+def find_by_email(session: Session, *, petition: Petition, email: str) -> Signature | None:
+    """The signature of ``email`` on ``petition`` (compared in canonical form), if any."""
+    try:
+        canonical = addresses.canonical(addresses.normalize(email, check_deliverability=False))
+    except addresses.InvalidAddress:
+        return None
+    return session.scalars(
+        sa.select(Signature).where(
+            Signature.petition_id == petition.id, Signature.canonical_email == canonical
+        )
+    ).one_or_none()
+
+
+def get_signature(session: Session, *, petition: Petition, signature_id: int) -> Signature | None:
+    return session.scalars(
+        sa.select(Signature).where(
+            Signature.petition_id == petition.id, Signature.id == signature_id
+        )
+    ).one_or_none()
+
+
+def withdraw_signature(session: Session, *, signature: Signature) -> bool:
+    """Withdraw a signature on its signer's request to an organizer (erasing their
+    data exactly as the withdraw link does); False if it was already withdrawn."""
+    if signature.status == SignatureStatus.WITHDRAWN:
+        return False
+    for key, value in _WITHDRAWN.items():
+        setattr(signature, key, value)
+    signature.withdrawn_at = utcnow()
+    session.flush()
+    logger.info("signature %d withdrawn by an organizer", signature.id)
+    return True
+
+
+def correct_name(session: Session, *, signature: Signature, name: str) -> None:
+    """Replace the name of a signature (the signer asked for a correction).
+
+    ``name`` must already be cleaned (``petition.signing.forms.clean_name``).
+    Raises ``ValueError`` for a withdrawn signature, which has no name to correct.
+    """
+    if signature.status == SignatureStatus.WITHDRAWN:
+        raise ValueError("a withdrawn signature keeps no name")
+    signature.name = name
+    session.flush()
 
 
 def fold_counts(session: Session, *, limit: int = 5000) -> int:

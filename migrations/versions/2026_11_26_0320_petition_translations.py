@@ -1,7 +1,7 @@
 """petition translations
 
 Revision ID: 098e65ec598c
-Revises: 437bb1c21dee
+Revises: 5d1e7a2c9b40
 Create Date: 2026-11-26 01:48:28.003636
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '098e65ec598c'
-down_revision = '437bb1c21dee'
+down_revision = '5d1e7a2c9b40'
 branch_labels = None
 depends_on = None
 
