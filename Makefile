@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker test lint bench bench-export clean
+.PHONY: help install run worker test lint bench bench-export clean translations compile-translations add-language
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,36 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(BIN)/.installed ## Create .venv and install the pinned requirements
+# The keywords that mark a string for translation; tests/i18n/test_catalogs.py uses the same.
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+POT := translations/messages.pot
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+# Compiled catalogs are build output (.gitignore'd): made from the .po files on install.
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@ -l $*
+
+# axe-core for the accessibility tests, at the version package-lock.json pins.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed $(MO_FILES) node_modules/.installed ## Create .venv, install the pinned requirements, compile the catalogs
+
+translations: $(BIN)/.installed ## Extract marked strings into the catalogs (then translate the new ones and make install)
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --no-wrap --sort-output \
+		--project=petition --copyright-holder="the petition service's authors" -o $(POT) .
+	$(BIN)/pybabel -q update -i $(POT) -d translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(MAKE) --no-print-directory compile-translations
+
+add-language: $(BIN)/.installed ## Start a catalog for a new language: make add-language CODE=fr
+	@test -n "$(CODE)" || { echo "usage: make add-language CODE=fr"; exit 2; }
+	$(BIN)/pybabel -q init -i $(POT) -d translations -l $(CODE) --no-wrap
+	@echo "Now translate translations/$(CODE)/LC_MESSAGES/messages.po, then: make install"
+
+compile-translations: $(BIN)/.installed ## Compile every catalog (.po -> .mo)
+	$(BIN)/pybabel -q compile -d translations
 
 run: install ## Serve on http://127.0.0.1:5000 with the worker (SQLite; mail at /dev/mail)
 	$(FLASK) db upgrade
@@ -35,7 +64,7 @@ bench-export: install ## Time export + verify of 10k, 100k, 1M signatures (SQLit
 	$(BIN)/python bench/export.py
 
 clean: ## Remove the virtualenv and local data
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage node_modules $(MO_FILES)
 
 bench: install ## Load benchmarks side by side with reference endpoints (needs wrk)
 	$(BIN)/python -m bench.run

@@ -13,6 +13,10 @@ from petition.config import PROJECT_ROOT, Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the application from ``settings`` (by default, the environment)."""
     settings = settings or Settings.from_env()
+    # Before anything logs: no token or email address may reach any log.
+    from petition import privacy
+
+    privacy.install_log_redaction()
     app = Flask(
         __name__,
         instance_path=settings.instance_path,

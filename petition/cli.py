@@ -43,17 +43,34 @@ petition_group = AppGroup("petition", help="Run and manage the petition service.
     "--draft", is_flag=True, help="Create new petitions as drafts instead of opening them."
 )
 def import_command(files: tuple[Path, ...], draft: bool) -> None:
-    """Create or update petitions from Markdown files with front matter."""
-    for path in files:
-        try:
-            source = petitions.parse_petition_file(path)
-        except petitions.PetitionFileError as exc:
-            raise click.ClickException(str(exc)) from exc
-        with session_scope() as session:
-            petition = petitions.publish(session, source=source, open_now=not draft)
-            version = petition.current_version
-            number = version.number if version else 0
-            click.echo(f"{petition.slug}: {petition.status}, text version {number}")
+    """Create or update petitions, or their translations, from Markdown files.
+
+    A file whose front matter has ``translates: N`` is a translation of text
+    version N of the petition ``slug``, in the language ``lang``. Petitions are
+    imported before translations, whatever the order of the files.
+    """
+    try:
+        sources = [petitions.parse_file(path) for path in files]
+    except petitions.PetitionFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for source in sources:
+        if isinstance(source, petitions.PetitionSource):
+            with session_scope() as session:
+                petition = petitions.publish(session, source=source, open_now=not draft)
+                version = petition.current_version
+                number = version.number if version else 0
+                click.echo(f"{petition.slug}: {petition.status}, text version {number}")
+    for source in sources:
+        if isinstance(source, petitions.TranslationSource):
+            try:
+                with session_scope() as session:
+                    petitions.add_translation(session, source=source)
+            except petitions.PetitionFileError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(
+                f"{source.slug}: text version {source.version_number} "
+                f"translated to {source.language}"
+            )
 
 
 @petition_group.command("worker")

@@ -92,7 +92,9 @@ def engine_url(url: str) -> str:
 def init_app(app: Flask) -> None:
     url = engine_url(app.config["PETITION_SETTINGS"].database_url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    options: dict[str, Any] = {"pool_pre_ping": False}
+    # hide_parameters: SQL logging (echo, or a root logger at INFO) and error
+    # messages never carry the values bound to a statement: names, addresses.
+    options: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:

@@ -27,9 +27,12 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from petition import create_app
 from petition.abuse import traps
@@ -60,6 +63,20 @@ def _backends() -> list[object]:
     params: list[object] = [pytest.param("sqlite", id="sqlite")]
     params.append(pytest.param("postgresql", id="postgresql"))
     return params
+
+
+# --- translations ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """Compile the message catalogs when a .po is newer than its .mo (``make install``
+    does this too; running pytest directly must not test an Arabic site in English)."""
+    for po in (PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source, locale=po.parent.parent.name))
 
 
 # --- databases -------------------------------------------------------------------
@@ -254,6 +271,73 @@ def link_in(message: EmailMessage, kind: str) -> str:
 
 def run_worker(app: Flask) -> None:
     worker.run(app, once=True)
+
+
+# --- a real HTTP server --------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    """The app served by Werkzeug on 127.0.0.1, as a browser or client reaches it."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live_server(mail_app: Flask) -> Iterator[LiveServer]:
+    """``mail_app`` served over HTTP from a thread (with Werkzeug's access log)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), mail_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(mail_app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+# --- Chromium --------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("PETITION_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the session: a second sync Playwright cannot start in the same
+    thread while one runs, so every browser fixture launches through this one."""
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        if REQUIRE_ALL:
+            pytest.fail(f"Chromium is required in CI but missing at {CHROMIUM}")
+        pytest.skip("no Chromium")
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """The system's Chromium, driven by Playwright (which cannot download its own here)."""
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Any]:
+    """Open pages in fresh contexts (options as for ``browser.new_context``)."""
+    contexts = []
+
+    def _open(**options: Any) -> Page:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
 
 
 # --- forms -----------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from petition.petitions.models import Petition
+
 
 def test_pages_send_strict_headers(client: FlaskClient) -> None:
     response = client.get("/")
@@ -36,3 +38,24 @@ def test_session_cookie_is_httponly_and_lax(client: FlaskClient) -> None:
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_every_page_sends_the_privacy_headers(client: FlaskClient, petition: Petition) -> None:
+    for path in ("/", f"/p/{petition.slug}", "/p/nothing", f"/p/{petition.slug}/card.png"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        for directive in (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ):
+            assert directive in csp, (path, directive)
+        assert "unsafe-inline" not in csp
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "camera=()" in headers["Permissions-Policy"]
+        assert "geolocation=()" in headers["Permissions-Policy"]
+        assert "Strict-Transport-Security" not in headers  # plain HTTP: HSTS means nothing

@@ -95,3 +95,31 @@ class PetitionCountryCount(Base):
     petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petitions.id"), primary_key=True)
     country: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
     signature_count: Mapped[int] = mapped_column(default=0)
+
+
+class PetitionTranslation(Base):
+    """A version's text in another language, for readers of that language.
+
+    It belongs to one version: signers still sign (and exports still carry) the
+    version itself. It records the SHA-256 of the text it was made from, so a
+    translation is shown only while the version still reads exactly that way
+    (a version nobody has signed yet may be corrected in place).
+    """
+
+    __tablename__ = "petition_translations"
+    __table_args__ = (sa.UniqueConstraint("version_id", "language"),)
+
+    id: Mapped[int_pk]
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("petition_versions.id"))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    addressed_to: Mapped[str] = mapped_column(sa.String(300), default="")
+    body_markdown: Mapped[str] = mapped_column(sa.Text)
+    # Rendered and sanitized once when written, like the version's own text.
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    source_sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    version: Mapped[PetitionVersion] = relationship()

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
+from petition import i18n
 from petition.db import utcnow
 from petition.petitions import markdown
 from petition.petitions.models import (
     Petition,
     PetitionCountryCount,
     PetitionStatus,
+    PetitionTranslation,
     PetitionVersion,
 )
 from petition.signing.models import Signature, SignatureStatus
@@ -100,6 +103,55 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
         addressed_to=str(meta.get("addressed_to") or "").strip(),
         goal=goal,
         closes_at=closes_at,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslationSource:
+    """A translation of one version of a petition's text, read from a file."""
+
+    slug: str
+    language: str
+    version_number: int
+    title: str
+    body: str
+    addressed_to: str = ""
+
+
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def parse_file(path: Path) -> PetitionSource | TranslationSource:
+    """A petition file, or a translation file when its front matter has ``translates``.
+
+    Raises :class:`PetitionFileError`.
+    """
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PetitionFileError(f"{path}: {exc}") from exc
+    meta = post.metadata
+    if "translates" not in meta:
+        return parse_petition_file(path)
+    missing = [key for key in ("title", "slug", "lang") if not str(meta.get(key) or "").strip()]
+    if missing:
+        raise PetitionFileError(f"{path}: front matter lacks {', '.join(missing)}")
+    number = meta["translates"]
+    # bool is an int in Python; "translates: yes" is a mistake, not version 1.
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise PetitionFileError(
+            f"{path}: translates must be the number of the text version translated (1, 2, …)"
+        )
+    language = str(meta["lang"]).strip()
+    if not _LANGUAGE_TAG.match(language):
+        raise PetitionFileError(f"{path}: lang must be a language code such as ar or fr")
+    return TranslationSource(
+        slug=str(meta["slug"]).strip(),
+        language=language,
+        version_number=number,
+        title=str(meta["title"]).strip(),
+        body=post.content.strip() + "\n",
+        addressed_to=str(meta.get("addressed_to") or "").strip(),
     )
 
 
@@ -189,6 +241,91 @@ def _set_text(session: Session, petition: Petition, *, title: str, body: str) ->
     logger.info("petition %s now at version %d", petition.slug, number)
 
 
+def add_translation(session: Session, *, source: TranslationSource) -> PetitionTranslation:
+    """Store (or correct) the translation of one version of a petition's text.
+
+    Raises :class:`PetitionFileError` when the petition or the version does not
+    exist, or the language is the petition's own.
+    """
+    petition = session.scalars(
+        sa.select(Petition).where(Petition.slug == source.slug)
+    ).one_or_none()
+    if petition is None:
+        raise PetitionFileError(f"no petition {source.slug}: import the petition first")
+    if source.language == petition.language:
+        raise PetitionFileError(
+            f"{source.slug} is written in {source.language}: a translation needs another language"
+        )
+    version = session.scalars(
+        sa.select(PetitionVersion).where(
+            PetitionVersion.petition_id == petition.id,
+            PetitionVersion.number == source.version_number,
+        )
+    ).one_or_none()
+    if version is None:
+        raise PetitionFileError(f"{source.slug} has no text version {source.version_number}")
+    translation = session.scalars(
+        sa.select(PetitionTranslation).where(
+            PetitionTranslation.version_id == version.id,
+            PetitionTranslation.language == source.language,
+        )
+    ).one_or_none()
+    if translation is None:
+        translation = PetitionTranslation(version_id=version.id, language=source.language)
+        session.add(translation)
+    translation.title = source.title
+    translation.addressed_to = source.addressed_to
+    translation.body_markdown = source.body
+    translation.body_html = markdown.render(source.body)
+    translation.sha256 = text_sha256(source.body)
+    # What the translator worked from: if the version is corrected later (possible
+    # while nobody has signed it), this translation stops being shown.
+    translation.source_sha256 = version.sha256
+    session.flush()
+    logger.info(
+        "petition %s version %d translated to %s", source.slug, version.number, source.language
+    )
+    return translation
+
+
+def translation_for(
+    session: Session, *, version: PetitionVersion, language: str
+) -> PetitionTranslation | None:
+    """The translation of exactly this text of ``version`` into ``language``, if any."""
+    return session.scalars(
+        sa.select(PetitionTranslation).where(
+            PetitionTranslation.version_id == version.id,
+            PetitionTranslation.language == language,
+            PetitionTranslation.source_sha256 == version.sha256,
+        )
+    ).one_or_none()
+
+
+def title_in(session: Session, petition: Petition, language: str) -> str:
+    """The petition's title in ``language`` when its current text is translated, else its own."""
+    if language == petition.language or petition.current_version is None:
+        return petition.title
+    translation = translation_for(session, version=petition.current_version, language=language)
+    return translation.title if translation else petition.title
+
+
+def translated_titles(session: Session, petitions: list[Petition], language: str) -> dict[int, str]:
+    """Petition id → title in ``language``, for the petitions whose current text has one."""
+    versions = {p.current_version_id: p.id for p in petitions if p.current_version_id}
+    if not versions:
+        return {}
+    rows = session.execute(
+        sa.select(PetitionTranslation.version_id, PetitionTranslation.title)
+        .join(PetitionVersion, PetitionVersion.id == PetitionTranslation.version_id)
+        .where(
+            PetitionTranslation.version_id.in_(versions),
+            PetitionTranslation.language == language,
+            PetitionTranslation.source_sha256 == PetitionVersion.sha256,
+        )
+    )
+    return {versions[version_id]: title for version_id, title in rows}
+
+
 def get_by_slug(session: Session, slug: str) -> Petition | None:
     """The petition at ``slug``, unless it is still a draft (drafts are not public)."""
     return session.scalars(
@@ -233,12 +370,33 @@ def public_signers(session: Session, petition: Petition, *, limit: int = 50) -> 
     return [PublicSigner(name=name, country=country) for name, country in rows if name]
 
 
-def page_context(session: Session, petition: Petition) -> dict[str, Any]:
-    """What the petition page shows besides the form (also when a form comes back)."""
+def page_context(
+    session: Session, petition: Petition, *, reader: str = "en", show_original: bool = False
+) -> dict[str, Any]:
+    """What the petition page shows besides the form (also when a form comes back).
+
+    The text is shown in the ``reader``'s language when a translation of the
+    current version exists, unless ``show_original``; the form always signs the
+    version itself.
+    """
+    version = petition.current_version
+    translation = None
+    if version is not None and reader != petition.language:
+        translation = translation_for(session, version=version, language=reader)
+    shown = None if show_original else translation
+    language = shown.language if shown else petition.language
     return {
         "petition": petition,
-        "version": petition.current_version,
+        "version": version,
         "signers": public_signers(session, petition),
+        "translation": translation,
+        "shown_translation": shown,
+        "text_title": shown.title if shown else petition.title,
+        "addressed_to": (shown.addressed_to if shown else "") or petition.addressed_to,
+        "text_html": shown.body_html if shown else (version.body_html if version else ""),
+        "text_language": language,
+        "text_dir": i18n.direction(language),
+        "original_language_name": i18n.language_name(petition.language, reader),
     }
 
 

@@ -2,35 +2,83 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
-from flask_babel import get_locale
+from flask import Response, abort, current_app, render_template, request
+from flask_babel import force_locale, format_number, get_locale, get_translations
 from flask_wtf.csrf import generate_csrf
 
+from petition import i18n
 from petition.db import get_session
 from petition.petitions import bp, service
+from petition.petitions import card as card_image
 from petition.petitions.cache import CSRF_SLOT, PageCache
+from petition.petitions.models import Petition
 from petition.signing.forms import SignForm
+
+
+def reader_language() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.app_template_global()
+def petition_title(petition: Petition) -> str:
+    """For templates: the petition's title in the reader's language when translated."""
+    return service.title_in(get_session(), petition, reader_language())
 
 
 @bp.get("/")
 def index() -> str:
     """List the open petitions."""
-    return render_template("petitions/index.html", petitions=service.list_open(get_session()))
+    session = get_session()
+    found = service.list_open(session)
+    titles = service.translated_titles(session, found, reader_language())
+    return render_template("petitions/index.html", petitions=found, titles=titles)
 
 
 @bp.get("/p/<slug>")
 def page(slug: str) -> str:
     """Show a petition's text, its count and the sign form."""
     cache: PageCache | None = current_app.extensions.get("petition_page_cache")
-    key = (slug, str(get_locale()), request.query_string)
+    # The language and the query (?original=1) are part of the key.
+    key = (slug, reader_language(), request.query_string)
     if cache is not None and (cached := cache.get(key)) is not None:
         return cached.replace(CSRF_SLOT, generate_csrf())
     petition = service.get_by_slug(get_session(), slug) or abort(404)
     form = SignForm()
-    html = render_template(
-        "petitions/page.html", form=form, **service.page_context(get_session(), petition)
+    context = service.page_context(
+        get_session(),
+        petition,
+        reader=reader_language(),
+        show_original=request.args.get("original") == "1",
     )
+    html = render_template("petitions/page.html", form=form, **context)
     if cache is not None:
         # Everything but the reader's own CSRF token is the same for every reader.
         cache.put(key, html.replace(form.csrf_token.current_token, CSRF_SLOT))
     return html
+
+
+@bp.get("/p/<slug>/count")
+def count(slug: str) -> Response:
+    """The count section alone, in the reader's language, for the live-count script."""
+    petition = service.get_by_slug(get_session(), slug) or abort(404)
+    response = Response(render_template("petitions/_count.html", petition=petition))
+    # As short as the API's: a proxy absorbs a crowd of open pages.
+    response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
+    return response
+
+
+@bp.get("/p/<slug>/card.png")
+def card(slug: str) -> Response:
+    """The share preview image of a petition, drawn by the service itself."""
+    petition = service.get_by_slug(get_session(), slug) or abort(404)
+    # The card speaks the petition's language: it is what a shared link shows to all.
+    language = petition.language if petition.language in i18n.LANGUAGES else "en"
+    with force_locale(language):
+        # The page's msgid; flask_babel's ngettext would put the raw number in
+        # %(num)s, the card shows it formatted for the language, as the page does.
+        count_line = get_translations().ungettext(
+            "%(num)s verified signature", "%(num)s verified signatures", petition.signature_count
+        ) % {"num": format_number(petition.signature_count)}
+    response = Response(card_image.render(petition.title, count_line), mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -59,6 +59,10 @@ def country_codes() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
+# Hamza forms of alef sort as plain alef, as Arabic dictionaries do.
+_SORT_FOLD = str.maketrans("أإآ", "ااا")
+
+
 @lru_cache(maxsize=32)
 def country_options(locale: str) -> str:
     """The ``<option>`` list, with names in the reader's language, rendered once per language.
@@ -67,9 +71,12 @@ def country_options(locale: str) -> str:
     """
     names = Locale.parse(locale).territories
     countries = sorted(
-        ((names.get(code, code), code) for code in country_codes()), key=lambda c: c[0].casefold()
+        ((names.get(code, code), code) for code in country_codes()),
+        key=lambda c: c[0].casefold().translate(_SORT_FOLD),
     )
-    options = [f'<option value="">{escape(gettext("Choose your country"))}</option>']
+    # Outside the f-string: pybabel on Python 3.11 does not look inside f-strings.
+    prompt = escape(gettext("Choose your country"))
+    options = [f'<option value="">{prompt}</option>']
     options += [f'<option value="{code}">{escape(name)}</option>' for name, code in countries]
     return "".join(options)
 

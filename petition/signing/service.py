@@ -24,6 +24,7 @@ from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
 from petition.mail import service as mail
+from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionCountryCount
 from petition.signing import addresses
 from petition.signing.models import (
@@ -162,7 +163,7 @@ def sign(
             locale=client.locale,
             payload={
                 "name": signer.name,
-                "petition_title": petition.title,
+                "petition_title": petitions.title_in(session, petition, client.locale),
                 "confirm_url": links.confirm(confirm_token),
                 "withdraw_url": links.withdraw(withdraw_token),
                 "expires_days": token_ttl.days,
@@ -178,7 +179,10 @@ def sign(
     # The person typing may not be the owner of the mailbox: only the mailbox
     # learns that it has signed, and only it receives fresh links (which replace
     # the earlier ones).
-    payload: dict[str, object] = {"petition_title": petition.title, "status": str(existing.status)}
+    payload: dict[str, object] = {
+        "petition_title": petitions.title_in(session, petition, client.locale),
+        "status": str(existing.status),
+    }
     values: dict[str, object] = {}
     if existing.status in (SignatureStatus.PENDING, SignatureStatus.VERIFIED):
         values["withdraw_token_hash"] = withdraw_hash

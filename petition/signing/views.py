@@ -38,7 +38,9 @@ def sign(slug: str) -> Response | tuple[str, int]:
     if not form.validate():
         return (
             render_template(
-                "petitions/page.html", form=form, **petitions.page_context(get_session(), petition)
+                "petitions/page.html",
+                form=form,
+                **petitions.page_context(get_session(), petition, reader=str(get_locale() or "en")),
             ),
             HTTPStatus.UNPROCESSABLE_ENTITY,
         )

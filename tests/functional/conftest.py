@@ -87,28 +87,26 @@ def host_site() -> Iterator[HostSite]:
 
 
 @pytest.fixture
-def browser_context(tmp_path: Path):  # type: ignore[no-untyped-def]
+def browser_context(tmp_path: Path, playwright):  # type: ignore[no-untyped-def]
     """Headless Chromium with third-party cookies blocked in its profile."""
     if not os.path.exists(CHROMIUM):
         if REQUIRE_ALL:
             pytest.fail(f"{CHROMIUM} is required in CI")
         pytest.skip("no Chromium")
-    from playwright.sync_api import sync_playwright
-
     profile = tmp_path / "chromium-profile"
     (profile / "Default").mkdir(parents=True)
     # The user setting "Block third-party cookies" (cookie_controls_mode 1).
     (profile / "Default" / "Preferences").write_text(
         json.dumps({"profile": {"cookie_controls_mode": 1, "block_third_party_cookies": True}})
     )
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1000, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        yield context
-        context.close()
+    # The session's Playwright (tests/conftest.py): a second one cannot start here.
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1000, "height": 900},
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()

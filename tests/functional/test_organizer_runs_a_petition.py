@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Playwright, expect
 from werkzeug.serving import make_server
 
 from petition.abuse.models import FlagReason
@@ -36,27 +36,25 @@ def server(mail_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_pages() -> Iterator[tuple[Page, Page, list[str]]]:
+def browser_pages(playwright: Playwright) -> Iterator[tuple[Page, Page, list[str]]]:
     """Two separate browsers' pages (organizer, signer) and the CSP violations seen."""
+    # The session's Playwright (tests/conftest.py): a second one cannot start here.
     violations: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    pages = []
+    for _ in range(2):
+        page = browser.new_context().new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
         )
-        pages = []
-        for _ in range(2):
-            page = browser.new_context().new_page()
-            page.on(
-                "console",
-                lambda message: (
-                    violations.append(message.text)
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            pages.append(page)
-        yield pages[0], pages[1], violations
-        browser.close()
+        pages.append(page)
+    yield pages[0], pages[1], violations
+    browser.close()
 
 
 @pytest.mark.browser

@@ -76,7 +76,7 @@ def test_the_widget_shows_count_and_form_and_may_be_framed_by_any_site(client: F
     assert frame_ancestors(response) == "*"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
-    assert 'src="/static/widget-frame.js"' in html
+    assert 'src="/static/widget-frame.js?v=' in html  # versioned by content (templating.py)
 
 
 @pytest.mark.usefixtures("petition")
