@@ -66,5 +66,6 @@ bench-export: install ## Time export + verify of 10k, 100k, 1M signatures (SQLit
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage node_modules $(MO_FILES)
 
-bench: install ## Load benchmarks side by side with reference endpoints (needs wrk)
+bench: install ## Load benchmarks side by side with reference endpoints (installs wrk)
+	./scripts/install-system-packages
 	$(BIN)/python -m bench.run
