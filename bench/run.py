@@ -235,6 +235,15 @@ def browser_session(port: int, path: str) -> tuple[str, str, str]:
     return cookie, found.group(1), html
 
 
+def browser_session_client(client, path: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """As :func:`browser_session` through a Flask test client (which keeps the cookie):
+    the CSRF token and the other hidden fields."""
+    html = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1), form_extras(html)
+
+
 def form_extras(html: str) -> str:
     """Hidden fields a browser would send back besides the CSRF token (bot traps, timing)."""
     fields = re.findall(r'<input[^>]*type="hidden"[^>]*>', html)
