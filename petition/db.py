@@ -114,6 +114,10 @@ def init_app(app: Flask) -> None:
     def _commit(response: Response) -> Response:
         # One commit per request, and only for a successful answer: a form that
         # failed validation or a rejected request leaves nothing half-written.
+        # A request that never used the database (a cached page) has nothing to end:
+        # making a session only to commit nothing was a visible share of its time.
+        if not db.session.registry.has() or not db.session().in_transaction():
+            return response
         if response.status_code < 400:
             db.session.commit()
         else:

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -34,6 +33,7 @@ from wtforms.validators import (
 from petition.abuse.models import FlagReason
 from petition.admin.models import UserRole
 from petition.admin.service import PASSWORD_MAX, PASSWORD_MIN
+from petition.forms import Form
 from petition.i18n import LANGUAGES
 from petition.petitions.models import PetitionStatus
 from petition.petitions.service import PetitionSource
@@ -46,18 +46,18 @@ BODY_MAX = 50_000
 IMPORT_MAX = 60 * 1024
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(Form):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
 
 
-class CodeForm(FlaskForm):  # type: ignore[misc]
+class CodeForm(Form):
     code = StringField(
         _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)]
     )
 
 
-class PasswordConfirmForm(FlaskForm):  # type: ignore[misc]
+class PasswordConfirmForm(Form):
     """For actions that ask for the password again (batches, full exports, 2FA off)."""
 
     password = PasswordField(
@@ -65,11 +65,11 @@ class PasswordConfirmForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class ButtonForm(FlaskForm):  # type: ignore[misc]
+class ButtonForm(Form):
     """A form that is only a button (logout, withdraw): the CSRF token is the point."""
 
 
-class PetitionForm(FlaskForm):  # type: ignore[misc]
+class PetitionForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(
         _l("Web address"),
@@ -172,11 +172,11 @@ class PetitionForm(FlaskForm):  # type: ignore[misc]
         self.language.data = source.language
 
 
-class ImportForm(FlaskForm):  # type: ignore[misc]
+class ImportForm(Form):
     file = FileField(_l("Petition file (.md)"), validators=[FileRequired()])
 
 
-class StatusForm(FlaskForm):  # type: ignore[misc]
+class StatusForm(Form):
     to = HiddenField(
         validators=[
             InputRequired(),
@@ -185,7 +185,7 @@ class StatusForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class SearchForm(FlaskForm):  # type: ignore[misc]
+class SearchForm(Form):
     """Looking up a signature by email is a GET: it changes nothing."""
 
     class Meta:
@@ -197,11 +197,11 @@ class SearchForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class NameForm(FlaskForm):  # type: ignore[misc]
+class NameForm(Form):
     name = StringField(_l("Corrected name"), validators=[DataRequired(), Length(max=100)])
 
 
-class UserForm(FlaskForm):  # type: ignore[misc]
+class UserForm(Form):
     email = EmailField(
         _l("Email address"), validators=[DataRequired(), Email(check_deliverability=False)]
     )
@@ -212,15 +212,15 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class ActiveForm(FlaskForm):  # type: ignore[misc]
+class ActiveForm(Form):
     active = HiddenField(validators=[InputRequired(), Regexp("^[01]$")])
 
 
-class GrantForm(FlaskForm):  # type: ignore[misc]
+class GrantForm(Form):
     slug = StringField(_l("Petition web address"), validators=[DataRequired(), Length(max=100)])
 
 
-class NewPasswordForm(FlaskForm):  # type: ignore[misc]
+class NewPasswordForm(Form):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(
         _l("New password"),
@@ -236,7 +236,7 @@ WINDOWS = [
 ]
 
 
-class FlagFilterForm(FlaskForm):  # type: ignore[misc]
+class FlagFilterForm(Form):
     """Which held signatures to look at; a GET, it changes nothing."""
 
     class Meta:
@@ -255,7 +255,7 @@ class FlagFilterForm(FlaskForm):  # type: ignore[misc]
     hours = SelectField(_l("Signed in"), choices=WINDOWS, default="")
 
 
-class ModerateForm(FlaskForm):  # type: ignore[misc]
+class ModerateForm(Form):
     """Release or invalidate exactly the selection that was previewed."""
 
     reason_filter = HiddenField()
@@ -269,7 +269,7 @@ class ModerateForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class ReinstateForm(FlaskForm):  # type: ignore[misc]
+class ReinstateForm(Form):
     """Undo one release or invalidation of the audit log."""
 
     why = TextAreaField(
@@ -278,7 +278,7 @@ class ReinstateForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class DeliveredForm(FlaskForm):  # type: ignore[misc]
+class DeliveredForm(Form):
     to = StringField(
         _l("Delivered to (whom, and how)"), validators=[DataRequired(), Length(max=300)]
     )

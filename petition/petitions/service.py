@@ -326,11 +326,15 @@ def translated_titles(session: Session, petitions: list[Petition], language: str
     return {versions[version_id]: title for version_id, title in rows}
 
 
+# Built once: every public page, API read and signature looks a petition up by slug.
+_BY_SLUG = sa.select(Petition).where(
+    Petition.slug == sa.bindparam("slug"), Petition.status != PetitionStatus.DRAFT
+)
+
+
 def get_by_slug(session: Session, slug: str) -> Petition | None:
     """The petition at ``slug``, unless it is still a draft (drafts are not public)."""
-    return session.scalars(
-        sa.select(Petition).where(Petition.slug == slug, Petition.status != PetitionStatus.DRAFT)
-    ).one_or_none()
+    return session.scalars(_BY_SLUG, {"slug": slug}).one_or_none()
 
 
 def list_open(session: Session) -> list[Petition]:

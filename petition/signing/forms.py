@@ -12,13 +12,13 @@ from babel import Locale
 from flask import current_app
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import html_params
 
 from petition.abuse import traps
+from petition.forms import Form
 from petition.signing import addresses
 from petition.signing.service import Signer
 
@@ -93,7 +93,7 @@ class CountrySelect:
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704
 
 
-class SignForm(FlaskForm):  # type: ignore[misc]
+class SignForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Please enter your name."))])
     email = StringField(
         _l("Email address"), validators=[DataRequired(_l("Please enter your email address."))]
