@@ -6,6 +6,7 @@ Every answer is described in :mod:`petition.api.openapi`, served at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +23,7 @@ from petition.db import get_session
 from petition.export import keys as signing_keys
 from petition.i18n import LANGUAGES
 from petition.petitions import service as petitions
+from petition.petitions.cache import micro_cache, petition_by_slug
 from petition.petitions.models import Petition
 from petition.signing import service as signing
 from petition.signing.forms import SignForm, signer_from
@@ -62,7 +64,7 @@ def _settings() -> Settings:
 
 
 def _petition(slug: str) -> Petition:
-    found = petitions.get_by_slug(get_session(), slug)
+    found = petition_by_slug(get_session(), slug)
     if found is None:
         abort(HTTPStatus.NOT_FOUND, description="No public petition has this slug.")
     return found
@@ -85,6 +87,31 @@ def _cacheable(body: Any, cache_control: str) -> Response:
     response = jsonify(body)
     response.headers["Cache-Control"] = cache_control
     response.add_etag()
+    return response.make_conditional(request)
+
+
+def _kept(build: Callable[[], Any], cache_control: str) -> Response:
+    """:func:`_cacheable` for a public read, its JSON kept a few seconds in this
+    process (petition.petitions.cache): a crowd of widgets and scripts polling a
+    count then costs no query."""
+    cache = micro_cache()
+    if cache is None:
+        return _cacheable(build(), cache_control)
+    key = (
+        "api",
+        request.endpoint,
+        request.view_args and request.view_args.get("slug"),
+        request.host_url,
+    )
+    kept: tuple[bytes, str] | None = cache.get(key)
+    if kept is None:
+        answer = _cacheable(build(), cache_control)
+        if answer.status_code == HTTPStatus.OK:
+            cache.put(key, (answer.get_data(), answer.get_etag()[0] or ""))
+        return answer
+    response = Response(kept[0], mimetype="application/json")
+    response.headers["Cache-Control"] = cache_control
+    response.set_etag(kept[1])
     return response.make_conditional(request)
 
 
@@ -111,19 +138,22 @@ limits.api_reads(bp)
 @bp.get("/petitions/<slug>")
 def petition(slug: str) -> Response:
     """A petition's public summary and verified count."""
-    return _cacheable(_public(_petition(slug)), CACHE_CONTROL)
+    return _kept(lambda: _public(_petition(slug)), CACHE_CONTROL)
 
 
 @bp.get("/petitions/<slug>/countries")
 def countries(slug: str) -> Response:
     """Verified signatures of a petition by the signers' country."""
-    found = _petition(slug)
-    body = {
-        "slug": found.slug,
-        "signature_count": found.signature_count,
-        "countries": petitions.country_counts(get_session(), found),
-    }
-    return _cacheable(body, COUNTRIES_CACHE_CONTROL)
+
+    def build() -> dict[str, Any]:
+        found = _petition(slug)
+        return {
+            "slug": found.slug,
+            "signature_count": found.signature_count,
+            "countries": petitions.country_counts(get_session(), found),
+        }
+
+    return _kept(build, COUNTRIES_CACHE_CONTROL)
 
 
 @bp.get("/openapi.json")
@@ -179,26 +209,29 @@ def sign(slug: str) -> Response:
     if errors:
         return validation_problem(errors)
     if not petition.is_open:
-        return problem(HTTPStatus.CONFLICT, "This petition is closed and takes no signatures.")
+        return _closed()
     settings = _settings()
     # The mailbox's mail limit and the listed-domain flag, as for the page. Not the
     # form's bot traps (a partner has its own form), nor the per-address burst flag:
     # the address is the partner's server, which relays many people by design; the
     # per-key limit and revocation govern a partner instead.
-    signing.take(
-        get_session(),
-        petition=petition,
-        signer=signer_from(form),
-        client=signing.Client(
-            ip=request.remote_addr,
-            source=SignatureSource.API,
-            origin=f"partner:{check.key.name}"[:300],
-            locale=body.get("lang") or petition.language,
-        ),
-        settings=settings,
-        form=None,
-        burst_by_ip=False,
-    )
+    try:
+        signing.take(
+            get_session(),
+            petition=petition,
+            signer=signer_from(form),
+            client=signing.Client(
+                ip=request.remote_addr,
+                source=SignatureSource.API,
+                origin=f"partner:{check.key.name}"[:300],
+                locale=body.get("lang") or petition.language,
+            ),
+            settings=settings,
+            form=None,
+            burst_by_ip=False,
+        )
+    except signing.PetitionClosed:
+        return _closed()
     # The same answer whether the address is new or has signed already.
     response = jsonify(
         {"status": "confirmation_sent", "petition": petition.slug, "detail": ACCEPTED_DETAIL}
@@ -206,6 +239,10 @@ def sign(slug: str) -> Response:
     response.status_code = HTTPStatus.ACCEPTED
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _closed() -> Response:
+    return problem(HTTPStatus.CONFLICT, "This petition is closed and takes no signatures.")
 
 
 def _type_errors(body: dict[str, Any]) -> dict[str, list[str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, render_template, request
 from flask_babel import force_locale, format_number, get_locale, get_translations
 from flask_wtf.csrf import generate_csrf
 
@@ -10,7 +10,7 @@ from petition import i18n
 from petition.db import get_session
 from petition.petitions import bp, service
 from petition.petitions import card as card_image
-from petition.petitions.cache import CSRF_SLOT, PageCache
+from petition.petitions.cache import CSRF_SLOT, micro_cache, petition_by_slug
 from petition.petitions.models import Petition
 from petition.signing.forms import SignForm
 
@@ -37,12 +37,12 @@ def index() -> str:
 @bp.get("/p/<slug>")
 def page(slug: str) -> str:
     """Show a petition's text, its count and the sign form."""
-    cache: PageCache | None = current_app.extensions.get("petition_page_cache")
+    cache = micro_cache()
     # The language and the query (?original=1) are part of the key.
-    key = (slug, reader_language(), request.query_string)
+    key = ("page", slug, reader_language(), request.query_string)
     if cache is not None and (cached := cache.get(key)) is not None:
-        return cached.replace(CSRF_SLOT, generate_csrf())
-    petition = service.get_by_slug(get_session(), slug) or abort(404)
+        return str(cached).replace(CSRF_SLOT, generate_csrf())
+    petition = petition_by_slug(get_session(), slug) or abort(404)
     form = SignForm()
     context = service.page_context(
         get_session(),

@@ -25,7 +25,7 @@ from petition.config import Settings
 from petition.db import utcnow
 from petition.mail import service as mail
 from petition.petitions import service as petitions
-from petition.petitions.models import Petition, PetitionCountryCount
+from petition.petitions.models import Petition, PetitionCountryCount, PetitionStatus
 from petition.signing import addresses
 from petition.signing.models import (
     SHOULD_COUNT_DIFFERS,
@@ -81,20 +81,62 @@ class SignResult:
     signature_id: int
 
 
-@functools.cache
-def _insert_ignoring_duplicates(dialect: str) -> sa.Insert:
-    """``INSERT … ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id``.
+# The values a new signature binds; the insert below selects them as parameters.
+_SIGNATURE_VALUES = (
+    "petition_id",
+    "version_id",
+    "name",
+    "email",
+    "canonical_email",
+    "postcode",
+    "country",
+    "is_public",
+    "has_update_consent",
+    "status",
+    "source",
+    "source_origin",
+    "ip_hash",
+    "flag_reasons",
+    "is_held",
+    "confirm_token_hash",
+    "confirm_expires_at",
+    "withdraw_token_hash",
+    "created_at",
+)
 
-    Two concurrent submits of one address both reach the database; the unique
+
+@functools.cache
+def _insert_if_open(dialect: str) -> sa.Insert:
+    """``INSERT … SELECT <values> WHERE <the petition is open> ON CONFLICT DO NOTHING
+    RETURNING id``.
+
+    The database decides, in the insert itself, both whether the petition takes
+    signatures now (so a petition row kept a few seconds by the page cache never
+    admits a signature after closing) and whether the address has signed: two
+    concurrent submits of one address both reach the database, the unique
     constraint lets exactly one insert, and the loser is told nothing was written
-    instead of failing, so it can treat the address as already signed. Built once
-    per dialect: each signature only binds its values, and the compiled SQL is reused
+    instead of failing. Built once per dialect: each signature only binds its values
     (building the statement per request was a visible share of the sign path).
     """
     table = cast(sa.Table, Signature.__table__)
+    petitions_table = cast(sa.Table, Petition.__table__)
+    values = sa.select(
+        *(sa.bindparam(name, type_=table.c[name].type) for name in _SIGNATURE_VALUES)
+    ).where(
+        sa.exists().where(
+            petitions_table.c.id == sa.bindparam("petition_id"),
+            petitions_table.c.current_version_id == sa.bindparam("version_id"),
+            petitions_table.c.status == PetitionStatus.OPEN.value,
+            sa.or_(
+                petitions_table.c.closes_at.is_(None),
+                petitions_table.c.closes_at > sa.bindparam("created_at"),
+            ),
+        )
+    )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(table)
+        .from_select(_SIGNATURE_VALUES, values, include_defaults=True)
         .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
         .returning(table.c.id)
     )
@@ -131,7 +173,7 @@ def sign(
     withdraw_token, withdraw_hash = new_token()
     canonical = addresses.canonical(signer.email)
     inserted = session.execute(
-        _insert_ignoring_duplicates(session.get_bind().dialect.name),
+        _insert_if_open(session.get_bind().dialect.name),
         {
             "petition_id": petition.id,
             "version_id": petition.current_version_id,
@@ -175,7 +217,11 @@ def sign(
         sa.select(Signature.id, Signature.status).where(
             Signature.petition_id == petition.id, Signature.canonical_email == canonical
         )
-    ).one()
+    ).one_or_none()
+    if existing is None:
+        # Nothing inserted and no signature of this address: the petition closed
+        # since the caller looked.
+        raise PetitionClosed(petition.slug)
     # The person typing may not be the owner of the mailbox: only the mailbox
     # learns that it has signed, and only it receives fresh links (which replace
     # the earlier ones).

@@ -12,6 +12,7 @@ from petition.abuse import limits
 from petition.config import Settings
 from petition.db import get_session
 from petition.petitions import service as petitions
+from petition.petitions.cache import petition_by_slug
 from petition.petitions.models import Petition
 from petition.signing import bp, service
 from petition.signing.forms import SignForm, signer_from
@@ -24,7 +25,7 @@ def _settings() -> Settings:
 
 
 def _petition(slug: str) -> Petition:
-    return petitions.get_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
+    return petition_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
 
 
 @bp.post("/p/<slug>/sign")
@@ -33,7 +34,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
     """Take a signature from the petition page's form."""
     petition = _petition(slug)
     if not petition.is_open:
-        return render_template("signing/closed.html", petition=petition), HTTPStatus.CONFLICT
+        return _closed(petition)
     form = SignForm()
     if not form.validate():
         return (
@@ -44,18 +45,27 @@ def sign(slug: str) -> Response | tuple[str, int]:
             ),
             HTTPStatus.UNPROCESSABLE_ENTITY,
         )
-    service.take(
-        get_session(),
-        petition=petition,
-        signer=signer_from(form),
-        client=service.Client(
-            ip=request.remote_addr, source=SignatureSource.PAGE, locale=str(get_locale() or "en")
-        ),
-        settings=_settings(),
-        form=service.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
-    )
+    try:
+        service.take(
+            get_session(),
+            petition=petition,
+            signer=signer_from(form),
+            client=service.Client(
+                ip=request.remote_addr,
+                source=SignatureSource.PAGE,
+                locale=str(get_locale() or "en"),
+            ),
+            settings=_settings(),
+            form=service.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
+        )
+    except service.PetitionClosed:
+        return _closed(petition)
     # The same answer whether the signature was taken, flagged or dropped.
     return redirect(url_for("signing.signed", slug=slug), HTTPStatus.SEE_OTHER)
+
+
+def _closed(petition: Petition) -> tuple[str, int]:
+    return render_template("signing/closed.html", petition=petition), HTTPStatus.CONFLICT
 
 
 @bp.get("/p/<slug>/signed")

@@ -26,6 +26,7 @@ from petition.config import Settings
 from petition.db import get_session
 from petition.extensions import csrf
 from petition.petitions import service as petitions
+from petition.petitions.cache import petition_by_slug
 from petition.petitions.models import Petition
 from petition.security import content_security_policy
 from petition.signing import service as signing
@@ -43,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _petition(slug: str) -> Petition:
-    petition = petitions.get_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
+    petition = petition_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
     # Read by _frame_policy below: this petition's allowlist decides who may frame us.
     g.widget_petition = petition
     return petition
@@ -141,19 +142,22 @@ def sign(slug: str) -> Response:
         return _render(petition, form, status=HTTPStatus.UNPROCESSABLE_ENTITY, origin=check.origin)
     # Exactly as on the petition page: the mailbox's mail limit, and the quiet flags
     # (burst, listed domain, and the form's honeypot and timer, which it inherits).
-    signing.take(
-        get_session(),
-        petition=petition,
-        signer=signer_from(form),
-        client=signing.Client(
-            ip=request.remote_addr,
-            source=SignatureSource.WIDGET,
-            origin=check.origin,
-            locale=_locale(),
-        ),
-        settings=settings,
-        form=signing.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
-    )
+    try:
+        signing.take(
+            get_session(),
+            petition=petition,
+            signer=signer_from(form),
+            client=signing.Client(
+                ip=request.remote_addr,
+                source=SignatureSource.WIDGET,
+                origin=check.origin,
+                locale=_locale(),
+            ),
+            settings=settings,
+            form=signing.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
+        )
+    except signing.PetitionClosed:
+        return _render(petition, form, status=HTTPStatus.CONFLICT)
     # The same answer whether the signature was taken, flagged or dropped.
     return redirect(url_for("widget.signed", slug=slug, lang=_locale()), HTTPStatus.SEE_OTHER)
 

@@ -251,3 +251,35 @@ def test_sign_refuses_a_closed_petition(app: Flask, petition: Petition) -> None:
     with pytest.raises(service.PetitionClosed):
         do_sign(app, petition, signer())
     assert signatures(app) == []
+
+
+@pytest.mark.parametrize("closing", ["status", "deadline"])
+def test_the_insert_itself_refuses_a_petition_closed_since_it_was_read(
+    app: Flask, petition: Petition, closing: str
+) -> None:
+    # A petition row read before it closed (a kept row, or another process closing
+    # it meanwhile) still admits nothing: the database checks in the insert.
+    from petition.petitions.models import PetitionStatus
+
+    closed = (
+        {"status": PetitionStatus.CLOSED}
+        if closing == "status"
+        else {"closes_at": utcnow() - dt.timedelta(seconds=1)}
+    )
+    with app.app_context(), session_scope() as session:
+        stale = session.get(Petition, petition.id)
+        assert stale is not None
+        assert stale.is_open
+        session.execute(sa.update(Petition.__table__).values(**closed))
+        with pytest.raises(service.PetitionClosed):
+            service.sign(
+                session,
+                petition=stale,
+                signer=signer(),
+                client=service.Client(ip="203.0.113.7"),
+                ip_key=KEY,
+                base_url="http://localhost",
+                token_ttl=TTL,
+            )
+    assert signatures(app) == []
+    assert outbox(app) == []
