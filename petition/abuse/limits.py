@@ -25,9 +25,10 @@ An error is logged when that happens, a warning when the store is back.
 
 API reads and logins use Flask-Limiter's decorators. Signing, the hot path, makes
 its own calls on the same store and fallback, because each Redis round trip shows
-in its throughput: the address and petition limits are one Lua call (which also
-keeps a refused attempt from counting anywhere), the mail and burst counters one
-MULTI/EXEC.
+in its throughput: a valid sign attempt is admitted against the address and
+petition limits and counted against its mail and burst counters in one Lua call,
+which also keeps a refused attempt from counting anywhere; an attempt refused for
+its form is admitted alone (one call too).
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ def _petition_slug() -> str:
     return str((request.view_args or {}).get("slug", ""))
 
 
+# What a limit counts: the limits (``"10/minute;100/hour"``) and the identifiers
+# that name one bucket of them.
+Check = tuple[str, tuple[str, ...]]
+
 # --- limits on views ------------------------------------------------------------
 
 api_reads = limiter.shared_limit(
@@ -96,38 +101,34 @@ login_per_ip = limiter.shared_limit(
 )
 
 
-def check_signing_limits() -> None:
-    """Admit a sign attempt per client address and per petition (``<slug>`` in the URL).
+def signing_checks() -> list[Check]:
+    """The page's and the widget's limits on a sign attempt: per client address and
+    per petition (``<slug>`` in the URL). The API shares the petition's, see
+    :func:`api_signing_limits`."""
+    settings = _settings()
+    return [
+        (settings.ratelimit_sign_per_ip, ("sign-ip", client_ip())),
+        (settings.ratelimit_sign_per_petition, ("sign-petition", _petition_slug())),
+    ]
 
-    The page and the widget draw on the same counts (the API shares the petition's,
-    see :func:`api_signing_limits`). One
-    round trip to the store; a refused attempt is counted nowhere, so one address
-    hammering the form cannot spend the petition's ceiling for everyone.
+
+def check_signing_limits() -> None:
+    """Admit a sign attempt against :func:`signing_checks`, for an attempt that goes
+    no further (a form with errors). A valid one is admitted by
+    :func:`count_sign_attempt`, in the same round trip as its counters.
+
+    A refused attempt is counted nowhere, so one address hammering the form cannot
+    spend the petition's ceiling for everyone.
 
     Raises :class:`werkzeug.exceptions.TooManyRequests` (a 429 with ``Retry-After``).
     """
-    settings = _settings()
-    retry_after = _admit(
-        [
-            (settings.ratelimit_sign_per_ip, ("sign-ip", client_ip())),
-            (settings.ratelimit_sign_per_petition, ("sign-petition", _petition_slug())),
-        ]
-    )
+    _refuse_if_full(_admit(signing_checks()))
+
+
+def _refuse_if_full(retry_after: int | None) -> None:
     if retry_after is not None:
         logger.info("sign attempt on %s refused by a rate limit", _petition_slug())
         raise TooManyRequests(retry_after=retry_after)
-
-
-def signing_limits(view: F) -> F:
-    """Check :func:`check_signing_limits` before the view runs, so a refused request
-    reads and writes nothing."""
-
-    @functools.wraps(view)
-    def limited(*args: Any, **kwargs: Any) -> Any:
-        check_signing_limits()
-        return view(*args, **kwargs)
-
-    return cast(F, limited)
 
 
 def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
@@ -186,8 +187,6 @@ def _hit(limits: str, *identifiers: str) -> int | None:
     return None
 
 
-Check = tuple[str, tuple[str, ...]]
-
 # While the store is marked down, when to try it again (with growing pauses), like
 # Flask-Limiter does for the limits it checks itself.
 _recheck = {"at": 0.0, "pause": 1.0}
@@ -234,7 +233,39 @@ for i, key in ipairs(KEYS) do
 end
 return {0, 0}
 """
-_admit_scripts: weakref.WeakKeyDictionary[RedisStorage, Any] = weakref.WeakKeyDictionary()
+# _ADMIT_LUA for ARGV[1] admit keys, then for the rest of KEYS what _hit_many_on_redis
+# does: start each window with its expiry, count, and say when it ends.
+_ADMIT_AND_COUNT_LUA = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if current >= tonumber(ARGV[2 * i]) then
+    return {i, redis.call('PTTL', KEYS[i])}
+  end
+end
+for i = 1, n do
+  if redis.call('INCRBY', KEYS[i], 1) == 1 then
+    redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1])
+  end
+end
+local out = {0, 0}
+for j = n + 1, #KEYS do
+  redis.call('SET', KEYS[j], 0, 'EX', ARGV[n + 1 + j], 'NX')
+  out[#out + 1] = redis.call('INCRBY', KEYS[j], 1)
+  out[#out + 1] = redis.call('PTTL', KEYS[j])
+end
+return out
+"""
+_scripts: weakref.WeakKeyDictionary[RedisStorage, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _script(storage: RedisStorage, source: str) -> Any:
+    """``source`` registered once per store (EVALSHA after the first call)."""
+    registered = _scripts.setdefault(storage, {})
+    if source not in registered:
+        connection: Any = storage.get_connection()
+        registered[source] = connection.register_script(source)
+    return registered[source]
 
 
 def _admit(checks: list[Check]) -> int | None:
@@ -244,11 +275,7 @@ def _admit(checks: list[Check]) -> int | None:
     storage = _usable_redis()
     if storage is not None:
         try:
-            script = _admit_scripts.get(storage)
-            if script is None:
-                connection: Any = storage.get_connection()
-                script = _admit_scripts[storage] = connection.register_script(_ADMIT_LUA)
-            full, ttl_ms = script(
+            full, ttl_ms = _script(storage, _ADMIT_LUA)(
                 keys=[storage.prefixed_key(item.key_for(*ids)) for item, ids in items],
                 args=[value for item, _ in items for value in (item.amount, item.get_expiry())],
             )
@@ -335,23 +362,75 @@ class SignCounts:
 
 
 def count_sign_attempt(
-    *, canonical_email: str, petition_id: int, ip_hash: str | None
+    *,
+    canonical_email: str,
+    petition_id: int,
+    ip_hash: str | None,
+    admit: list[Check] | None = None,
 ) -> SignCounts:
     """Count a sign attempt against its mailbox's mail limit and its address's burst
-    threshold on the petition; one round trip to the store, no database query.
+    threshold on the petition; no database query.
+
+    With ``admit`` (:func:`signing_checks`), first admit the attempt against those
+    limits, in the same round trip to the store: a sign attempt costs one, not two
+    (each showed in the throughput). A refused attempt is counted nowhere.
 
     Every attempt counts, whatever the address's state, so the answer says nothing
     about whether the address has signed. The store sees only keyed hashes.
+
+    Raises :class:`werkzeug.exceptions.TooManyRequests` when ``admit`` refuses.
     """
     settings = _settings()
     mail_key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
     checks: list[Check] = [(settings.ratelimit_mail_per_email, ("mail", mail_key))]
     if ip_hash:
         checks.append((settings.flag_burst_per_ip, ("flag-burst", str(petition_id), ip_hash)))
-    found = _hit_many(checks)
+    found = _admit_and_hit(admit, checks) if admit else _hit_many(checks)
     return SignCounts(
         mail_allowed=found[0] is None, is_burst=len(found) > 1 and found[1] is not None
     )
+
+
+def _admit_and_hit(admit: list[Check], checks: list[Check]) -> list[int | None]:
+    """:func:`_admit` then :func:`_hit_many`, on Redis in one script."""
+    storage = _usable_redis()
+    if storage is not None:
+        try:
+            return _admit_and_hit_on_redis(storage, admit, checks)
+        except TooManyRequests:
+            raise
+        except Exception:
+            logger.exception("rate-limit store failed; counting in memory for now")
+            _mark_store_down()
+    _refuse_if_full(_admit(admit))
+    return _hit_many(checks)
+
+
+def _admit_and_hit_on_redis(
+    storage: RedisStorage, admit: list[Check], checks: list[Check]
+) -> list[int | None]:
+    gates = [(item, ids) for limits, ids in admit for item in _parsed(limits)]
+    plan = [
+        (index, item, ids) for index, (limits, ids) in enumerate(checks) for item in _parsed(limits)
+    ]
+    replies = _script(storage, _ADMIT_AND_COUNT_LUA)(
+        keys=[storage.prefixed_key(item.key_for(*ids)) for item, ids in gates]
+        + [storage.prefixed_key(item.key_for(*ids)) for _index, item, ids in plan],
+        args=[
+            len(gates),
+            *(value for item, _ids in gates for value in (item.amount, item.get_expiry())),
+            *(item.get_expiry() for _index, item, _ids in plan),
+        ],
+    )
+    if int(replies[0]):
+        _refuse_if_full(max(1, math.ceil(max(int(replies[1]), 0) / 1000)))
+    found: list[int | None] = [None] * len(checks)
+    for n, (index, item, _ids) in enumerate(plan):
+        count, ttl_ms = int(replies[2 + 2 * n]), int(replies[3 + 2 * n])
+        if count > item.amount:
+            retry_after = max(1, math.ceil(max(ttl_ms, 0) / 1000))
+            found[index] = max(found[index] or 0, retry_after)
+    return found
 
 
 def check_login_attempt(account: str) -> None:

@@ -41,15 +41,18 @@ def screen(
     honeypot: str | None = None,
     shown_token: str | None = None,
     has_form: bool = True,
+    admit: list[limits.Check] | None = None,
 ) -> Screening:
     """Screen a sign attempt with a valid, normalized ``email``.
 
     ``has_form`` is false for callers without our HTML form (the JSON API): the
     form's bot traps do not apply to them, the other checks do. Costs no database
-    query: the mail and burst counters live in the limiter's store.
+    query: the mail and burst counters live in the limiter's store. ``admit``: the
+    hard limits to admit the attempt against first, in the same round trip
+    (:func:`petition.abuse.limits.count_sign_attempt`; raises ``TooManyRequests``).
     """
     counts = limits.count_sign_attempt(
-        canonical_email=canonical(email), petition_id=petition_id, ip_hash=ip_hash
+        canonical_email=canonical(email), petition_id=petition_id, ip_hash=ip_hash, admit=admit
     )
     if not counts.mail_allowed:
         logger.warning("sign on petition %d not taken: mail limit of the address", petition_id)

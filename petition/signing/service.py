@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from petition.abuse import screening as abuse_screening
+from petition.abuse.limits import Check
 from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
@@ -255,6 +256,7 @@ def take(
     settings: Settings,
     form: FormTraps | None,
     burst_by_ip: bool = True,
+    admit: list[Check] | None = None,
 ) -> None:
     """The one way a signature comes in, from the page, the widget or the API.
 
@@ -262,6 +264,9 @@ def take(
     limit, then the quiet flags), then signs, flagged or not. The caller answers the
     same whatever happened. ``form`` carries our HTML form's bot traps (None for the
     API); ``burst_by_ip`` is false where the address is a partner's server.
+    ``admit``: the hard rate limits, when the caller has not checked them yet (the
+    page and the widget: :func:`petition.abuse.limits.signing_checks`), checked with
+    the screening's counters in one round trip; over them, ``TooManyRequests``.
 
     Raises :class:`PetitionClosed` when the petition is not open.
     """
@@ -273,6 +278,7 @@ def take(
         honeypot=form.honeypot if form else None,
         shown_token=form.shown_token if form else None,
         has_form=form is not None,
+        admit=admit,
     )
     if screening.take:
         sign(

@@ -29,7 +29,6 @@ def _petition(slug: str) -> Petition:
 
 
 @bp.post("/p/<slug>/sign")
-@limits.signing_limits
 def sign(slug: str) -> Response | tuple[str, int]:
     """Take a signature from the petition page's form."""
     petition = _petition(slug)
@@ -37,6 +36,8 @@ def sign(slug: str) -> Response | tuple[str, int]:
         return _closed(petition)
     form = SignForm()
     if not form.validate():
+        # Within the rate limits too; a valid form is admitted with its counters.
+        limits.check_signing_limits()
         return (
             render_template(
                 "petitions/page.html",
@@ -57,6 +58,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
             ),
             settings=_settings(),
             form=service.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
+            admit=limits.signing_checks(),
         )
     except service.PetitionClosed:
         return _closed(petition)

@@ -113,15 +113,20 @@ def page(slug: str) -> Response:
 
 
 @bp.post("/embed/<slug>/sign")
-@limits.signing_limits
 def sign(slug: str) -> Response:
-    """Take a signature from the widget's form; its signed token stands in for CSRF."""
+    """Take a signature from the widget's form; its signed token stands in for CSRF.
+
+    Every attempt is within the signing rate limits: one refused for its token or
+    its fields is checked against them before the answer, a valid one with its
+    counters when it is taken (one round trip to the store).
+    """
     petition = _petition(slug)
     form = WidgetSignForm()
     if not petition.is_open:
         return _render(petition, form, status=HTTPStatus.CONFLICT)
     problem = _cross_site_problem()
     if problem is not None:
+        limits.check_signing_limits()
         return _render(petition, form, status=HTTPStatus.FORBIDDEN, token_problem=problem)
     settings = _settings()
     check = service.check_form_token(
@@ -131,6 +136,7 @@ def sign(slug: str) -> Response:
         max_age=dt.timedelta(minutes=settings.widget_token_ttl_minutes),
     )
     if check.state != service.FormTokenState.VALID:
+        limits.check_signing_limits()
         return _render(
             petition,
             form,
@@ -139,6 +145,7 @@ def sign(slug: str) -> Response:
             token_problem=check.state,
         )
     if not form.validate():
+        limits.check_signing_limits()
         return _render(petition, form, status=HTTPStatus.UNPROCESSABLE_ENTITY, origin=check.origin)
     # Exactly as on the petition page: the mailbox's mail limit, and the quiet flags
     # (burst, listed domain, and the form's honeypot and timer, which it inherits).
@@ -155,6 +162,7 @@ def sign(slug: str) -> Response:
             ),
             settings=settings,
             form=signing.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
+            admit=limits.signing_checks(),
         )
     except signing.PetitionClosed:
         return _render(petition, form, status=HTTPStatus.CONFLICT)

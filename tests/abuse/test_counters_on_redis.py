@@ -118,3 +118,35 @@ def test_limits_go_back_to_redis_when_it_answers_again(
     assert post_sign(app.test_client()).status_code == 303
     keys = [k.decode() for k in redis.Redis.from_url(REDIS_TEST_URL).keys(f"{redis_prefix}*")]
     assert any("/sign-ip/" in key for key in keys)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_forms_with_errors_count_and_a_refused_attempt_reaches_no_counter(
+    make_app: Callable[..., Flask], request: pytest.FixtureRequest, store: str
+) -> None:
+    # A valid attempt is admitted together with its mail and burst counters (one
+    # round trip on Redis); one with errors is admitted alone. Both draw on the limit.
+    overrides: dict[str, str] = {}
+    if store == "redis":
+        overrides = {
+            "ratelimit_storage_uri": REDIS_TEST_URL,
+            "ratelimit_key_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    app = make_app(ratelimit_sign_per_ip="2/minute", **overrides)
+    client = app.test_client()
+    assert post_sign(client, email="not an address").status_code == 422
+    assert post_sign(client, email="a@example.org").status_code == 303
+    refused = post_sign(client, email="b@example.org")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert post_sign(client, email="also not an address").status_code == 429
+    assert [s.email for s in all_signatures(app)] == ["a@example.org"]
+    if store == "redis":
+        keys = [
+            k.decode()
+            for k in redis.Redis.from_url(REDIS_TEST_URL).keys(
+                f"{overrides['ratelimit_key_prefix']}*"
+            )
+        ]
+        mailboxes = {key.split("/mail/")[1].split("/")[0] for key in keys if "/mail/" in key}
+        assert len(mailboxes) == 1  # a's; b's refused attempt counted nowhere
