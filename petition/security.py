@@ -32,18 +32,27 @@ PERMISSIONS_POLICY = (
 )
 
 
+# same-origin Referrer-Policy: confirmation tokens in our URLs never reach another
+# site in a Referer, while our own form posts keep the Referer and Origin that the
+# CSRF check over HTTPS relies on (no-referrer would send Origin: null).
+HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        # same-origin: confirmation tokens in our URLs never reach another site in a
-        # Referer, while our own form posts keep the Referer and Origin that the
-        # CSRF check over HTTPS relies on (no-referrer would send Origin: null).
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        # Each header unless the view set its own (the widget sets its CSP). One pass
+        # over the headers: a setdefault each was a visible share of a cached page.
+        present = {name.lower() for name, _ in response.headers}
+        wanted = (*HEADERS, HSTS) if request.is_secure else HEADERS
+        response.headers.extend(
+            [(name, value) for name, value in wanted if name.lower() not in present]
+        )
         return response

@@ -65,8 +65,10 @@ def init_app(app: Flask) -> None:
         if response.mimetype == "text/html":
             # The same address answers in the language of the cookie or the
             # Accept-Language header: a shared cache must keep them apart.
-            response.vary.add("Accept-Language")
-            response.vary.add("Cookie")
+            if "Vary" in response.headers:
+                response.vary.update(("Accept-Language", "Cookie"))
+            else:
+                response.headers["Vary"] = "Accept-Language, Cookie"
         # Following the visible language switch (?lang=) keeps that choice; not in
         # the widget, whose ?lang= comes from the snippet and which sets no cookie.
         if request.blueprint == "widget":

@@ -97,12 +97,8 @@ def _kept(build: Callable[[], Any], cache_control: str) -> Response:
     cache = micro_cache()
     if cache is None:
         return _cacheable(build(), cache_control)
-    key = (
-        "api",
-        request.endpoint,
-        request.view_args and request.view_args.get("slug"),
-        request.host_url,
-    )
+    # The answer names its own address (url), so the host is part of the key.
+    key = ("api", request.endpoint, request.path, request.scheme, request.host)
     kept: tuple[bytes, str] | None = cache.get(key)
     if kept is None:
         answer = _cacheable(build(), cache_control)
