@@ -90,8 +90,9 @@ class Settings:
     token_ttl_days: int = 7
     email_check_deliverability: bool = False
     fold_interval_seconds: int = 5
-    # Each process keeps a rendered petition page this long (0: never), so a surge of
-    # readers costs a string replace each; the count itself moves every fold anyway.
+    # Each process keeps a rendered petition page, a public API answer and a petition's
+    # row this long (0: never), so a surge of readers costs a string replace each and a
+    # signature reads nothing before it writes; the count moves every fold anyway.
     page_cache_seconds: int = 2
     mail_max_attempts: int = 8
     # PEM file of the Ed25519 key that signs export batches; in development an empty
