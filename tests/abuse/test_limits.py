@@ -267,3 +267,21 @@ def test_mail_limit_resets(make_app: Callable[..., Flask]) -> None:
     time.sleep(2.2)
     post_sign(client, ip="198.51.100.3", email="layla@example.org")
     assert [m.template for m in outbox(app)] == ["confirm", "already_signed"]
+
+
+def test_flask_limiter_skips_only_blueprints_without_decorated_limits(app: Flask) -> None:
+    # The request filter skips Flask-Limiter's look-up for the pages, signing, the
+    # widget...: a limit decorated there would never apply.
+    from flask_limiter.util import get_qualified_name
+
+    from petition.extensions import limiter
+
+    decorated = {
+        endpoint.rpartition(".")[0]
+        for endpoint, view in app.view_functions.items()
+        if get_qualified_name(view) in limiter._marked_for_limiting
+    }
+    decorated |= set(limiter.limit_manager._blueprint_limits)
+    assert decorated == {"api", "admin"}
+    assert not decorated & limits.UNLIMITED_BLUEPRINTS
+    assert set(app.blueprints) - limits.UNLIMITED_BLUEPRINTS == decorated
