@@ -118,7 +118,8 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
         )
         populated = time.perf_counter() - started
         env = dict(os.environ, PETITION_INSTANCE_PATH=str(folder), PETITION_DATABASE_URL=url)
-        flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "petition"]
+        # The flask beside this interpreter: whichever virtualenv runs the benchmark.
+        flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "petition"]
         out = folder / "out"
         export_s, export_mb, _ = measure(
             [*flask, "export", "--petition", SLUG, "--out", str(out)], env
