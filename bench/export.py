@@ -42,6 +42,7 @@ def populate(instance: str, database_url: str, count: int) -> None:
     from flask_migrate import upgrade
 
     from petition import create_app
+    from petition.commands import init_migrate
     from petition.config import Settings
     from petition.db import db, session_scope
     from petition.petitions import service as petitions
@@ -49,6 +50,7 @@ def populate(instance: str, database_url: str, count: int) -> None:
     from petition.signing.models import Signature
 
     app = create_app(Settings(instance_path=instance, database_url=database_url))
+    init_migrate(app)
     with app.app_context():
         upgrade()
         with session_scope() as session:

@@ -41,14 +41,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from petition import cli, db, errors, i18n, security, templating
+    from petition import commands, db, errors, i18n, security, templating
     from petition.abuse import limits
-    from petition.extensions import babel, csrf, migrate
+    from petition.extensions import babel, csrf
 
-    # Order matters: the database first (others may need it), then migrations,
-    # CSRF before any view, the limiter, and the locale for templates and mail.
+    # Order matters: the database first (others may need it), CSRF before any view,
+    # the limiter, and the locale for templates and mail. Migrations are bound only
+    # when `flask db` runs (see petition.commands).
     db.init_app(app)
-    migrate.init_app(app, db.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limits.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -83,5 +83,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(petition.api.bp)
 
     petition.petitions.cache.init_app(app)
-    app.cli.add_command(cli.petition_group)
+    commands.init_app(app)
     return app

@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from petition import create_app
 from petition.cli import petition_group  # noqa: F401  (imports the domains in a working order)
+from petition.commands import init_migrate
 from petition.config import PROJECT_ROOT, Settings
 from petition.db import session_scope
 from petition.petitions import service
@@ -35,6 +36,7 @@ SHOTS = [
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="petition-shots-"))
     app = create_app(Settings(instance_path=str(folder), base_url="http://127.0.0.1"))
+    init_migrate(app)
     with app.app_context():
         upgrade()
         sources = [service.parse_file(p) for p in sorted((PROJECT_ROOT / "content").glob("*.md"))]

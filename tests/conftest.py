@@ -36,6 +36,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from petition import create_app
 from petition.abuse import traps
+from petition.commands import init_migrate
 from petition.config import PROJECT_ROOT, Settings
 from petition.db import db, session_scope, utcnow
 from petition.mail import worker
@@ -90,6 +91,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = create_app(
         Settings(instance_path=str(folder), database_url=f"sqlite:///{path}", testing=True)
     )
+    init_migrate(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -114,6 +116,7 @@ def postgres_database() -> Iterator[str]:
             instance_path=tempfile.mkdtemp(prefix=name),
         )
     )
+    init_migrate(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()

@@ -1,0 +1,67 @@
+"""``flask db`` and ``flask petition``: registered by name, imported when one runs.
+
+Every web worker builds the app, and so registers its commands. Importing them there would
+load Alembic (through Flask-Migrate: about 11 MB with Mako and Pygments) and the operator's
+command module in each worker, which never runs a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import ScriptInfo
+
+from petition.config import PROJECT_ROOT
+from petition.db import db
+
+
+class LazyGroup(click.Group):
+    """A command group that stands in for the one ``load`` returns until it is invoked."""
+
+    def __init__(self, name: str, *, load: Callable[[Flask], click.Group], help: str) -> None:
+        super().__init__(name, help=help)
+        self._load = load
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The real group parses its own options (`flask db -d DIR …`) and runs its own
+        # callback: Click invokes the command of the context returned here.
+        context = parent or click.get_current_context()
+        app = context.ensure_object(ScriptInfo).load_app()
+        return self._load(app).make_context(info_name, args, parent=parent, **extra)
+
+
+def init_migrate(app: Flask) -> None:
+    """Bind Flask-Migrate to ``app``: before ``flask_migrate.upgrade()`` outside ``flask db``."""
+    if "migrate" in app.extensions:
+        return
+    from flask_migrate import Migrate  # imports Alembic: only where migrations run
+
+    Migrate(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+
+
+def _migrate_group(app: Flask) -> click.Group:
+    init_migrate(app)
+    group: click.Group = import_module("flask_migrate.cli").db
+    return group
+
+
+def _petition_group(app: Flask) -> click.Group:
+    group: click.Group = import_module("petition.cli").petition_group
+    return group
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(LazyGroup("db", load=_migrate_group, help="Perform database migrations."))
+    app.cli.add_command(
+        LazyGroup("petition", load=_petition_group, help="Run and manage the petition service.")
+    )
