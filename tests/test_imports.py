@@ -12,8 +12,8 @@ from flask import Flask
 from petition.config import PROJECT_ROOT
 
 # Each costs megabytes in every worker (measured RSS on first import): Alembic through
-# Flask-Migrate 11, WeasyPrint 23.
-NOT_IN_A_WEB_WORKER = ["alembic", "flask_migrate", "weasyprint"]
+# Flask-Migrate 11, WeasyPrint 23, Pillow (the share card) 2.
+NOT_IN_A_WEB_WORKER = ["alembic", "flask_migrate", "weasyprint", "PIL"]
 
 
 def test_creating_the_app_does_not_import_what_only_commands_and_rare_pages_use(

@@ -9,7 +9,6 @@ from flask_wtf.csrf import generate_csrf
 from petition import i18n
 from petition.db import get_session
 from petition.petitions import bp, service
-from petition.petitions import card as card_image
 from petition.petitions.cache import CSRF_SLOT, micro_cache, petition_by_slug
 from petition.petitions.models import Petition
 from petition.signing.forms import SignForm
@@ -70,6 +69,8 @@ def count(slug: str) -> Response:
 @bp.get("/p/<slug>/card.png")
 def card(slug: str) -> Response:
     """The share preview image of a petition, drawn by the service itself."""
+    from petition.petitions import card as card_image  # Pillow (2 MB): only this view draws
+
     petition = service.get_by_slug(get_session(), slug) or abort(404)
     # The card speaks the petition's language: it is what a shared link shows to all.
     language = petition.language if petition.language in i18n.LANGUAGES else "en"
