@@ -10,9 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.orm import Session
 
 from petition import i18n
@@ -74,6 +72,10 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
 
     ``name`` prefixes error messages. Raises :class:`PetitionFileError`.
     """
+    # python-frontmatter and PyYAML (about 1 MB): only importing or uploading a petition reads one.
+    import frontmatter
+    import yaml
+
     try:
         post = frontmatter.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -126,6 +128,8 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
 
     Raises :class:`PetitionFileError`.
     """
+    import frontmatter  # see parse_petition_text
+
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
