@@ -3,6 +3,9 @@
 The fingerprint is the SHA-256 of the public key's DER encoding (SubjectPublicKeyInfo),
 so a recipient can compute it with OpenSSL alone:
 ``openssl pkey -pubin -in key.pem -outform DER | sha256sum``.
+
+cryptography (about 7 MB) is imported by the functions that use a key: a web worker whose
+petition page finds no key file, or that serves no petition page, never loads it.
 """
 
 from __future__ import annotations
@@ -11,12 +14,17 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import Flask, current_app
 
 from petition.config import Settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,9 @@ def load_private_key(settings: Settings) -> Ed25519PrivateKey:
         if not settings.is_development or settings.signing_key_file:
             raise SigningKeyError(f"signing key file {path} does not exist")
         _create(path)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
@@ -60,6 +71,9 @@ def load_private_key(settings: Settings) -> Ed25519PrivateKey:
 
 
 def _create(path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
@@ -77,6 +91,8 @@ def _create(path: Path) -> None:
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -84,6 +100,8 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
 
 def fingerprint(key: Ed25519PublicKey) -> str:
     """SHA-256 (hex) of the public key's DER SubjectPublicKeyInfo."""
+    from cryptography.hazmat.primitives import serialization
+
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -92,6 +110,9 @@ def fingerprint(key: Ed25519PublicKey) -> str:
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
     """A recipient's copy of the public key. Raises :class:`SigningKeyError`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as exc:

@@ -18,10 +18,9 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from petition.audit import service as audit
@@ -40,6 +39,10 @@ from petition.export.serializers import (
 )
 from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
 from petition.signing.models import Signature, SignatureStatus
+
+if TYPE_CHECKING:
+    # Imported by the key functions that use it (see petition.export.keys).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 logger = logging.getLogger(__name__)
 
