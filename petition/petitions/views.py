@@ -37,17 +37,16 @@ def index() -> str:
 def page(slug: str) -> str:
     """Show a petition's text, its count and the sign form."""
     cache = micro_cache()
-    # The language and the query (?original=1) are part of the key.
-    key = ("page", slug, reader_language(), request.query_string)
+    show_original = request.args.get("original") == "1"
+    # What the page depends on, not the raw query: a link's own ?utm_source=… (or a
+    # crawler's random query) would otherwise keep a 40 KB copy per variant.
+    key = ("page", slug, reader_language(), show_original)
     if cache is not None and (cached := cache.get(key)) is not None:
         return str(cached).replace(CSRF_SLOT, generate_csrf())
     petition = petition_by_slug(get_session(), slug) or abort(404)
     form = SignForm()
     context = service.page_context(
-        get_session(),
-        petition,
-        reader=reader_language(),
-        show_original=request.args.get("original") == "1",
+        get_session(), petition, reader=reader_language(), show_original=show_original
     )
     html = render_template("petitions/page.html", form=form, **context)
     if cache is not None:

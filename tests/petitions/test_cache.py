@@ -11,7 +11,7 @@ from flask import Flask
 
 from petition.db import db, session_scope
 from petition.mail.models import OutboxMessage
-from petition.petitions.models import Petition, PetitionStatus
+from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
 from petition.signing.models import Signature
 from tests.conftest import sign_form
 
@@ -79,3 +79,18 @@ def test_api_answers_are_kept_a_few_seconds(make_app: Callable[..., Flask]) -> N
     fresh = make_app(page_cache_seconds=0).test_client().get(f"/api/v1/petitions/{SLUG}")
     assert fresh.json is not None
     assert fresh.json["signature_count"] == 7
+
+
+def test_a_query_the_page_does_not_depend_on_shares_its_render(
+    make_app: Callable[..., Flask],
+) -> None:
+    # Keyed on the raw query, each ?utm_source=… (or a crawler's random query) kept a
+    # 40 KB copy of the page per worker.
+    app = make_app(page_cache_seconds=60)
+    client = app.test_client()
+    client.get(f"/p/{SLUG}")
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(PetitionVersion.__table__).values(body_html="<p>Edited</p>"))
+    tagged = client.get(f"/p/{SLUG}?utm_source=mail").get_data(as_text=True)
+    assert "Edited" not in tagged
+    assert "Edited" in client.get(f"/p/{SLUG}?original=1").get_data(as_text=True)
