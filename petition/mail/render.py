@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import email.utils
-from email.message import EmailMessage
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from typing import Any
 
 from flask import render_template
@@ -18,18 +21,42 @@ SUBJECTS = {
 
 def build(
     *, template: str, to: str, locale: str, payload: dict[str, Any], sender: str, domain: str
-) -> EmailMessage:
+) -> Message:
     with force_locale(locale):
         subject = SUBJECTS[template](payload)
         text = render_template(f"emails/{template}.txt", **payload)
         html = render_template(f"emails/{template}.html", **payload)
+    if not (to + sender).isascii():
+        # An address in another script needs the modern API's international headers.
+        return _international(subject, to, sender, domain, text, html)
+    # The email package's classic MIME classes: a quarter of the modern API's time
+    # (which parsed every header it set), and the worker builds one per mail.
+    message = MIMEMultipart("alternative")
+    message["Subject"] = (
+        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
+    )
+    message["From"] = sender
+    message["To"] = to
+    _stamp(message, domain)
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
+    return message
+
+
+def _stamp(message: Message, domain: str) -> None:
+    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Message-ID"] = email.utils.make_msgid(domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+
+
+def _international(
+    subject: str, to: str, sender: str, domain: str, text: str, html: str
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = to
-    message["Date"] = email.utils.formatdate(usegmt=True)
-    message["Message-ID"] = email.utils.make_msgid(domain=domain)
-    message["Auto-Submitted"] = "auto-generated"
+    _stamp(message, domain)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message

@@ -11,7 +11,7 @@ import logging
 import smtplib
 import ssl
 import time
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -28,7 +28,7 @@ class PermanentFailure(Exception):
 
 
 class Sender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -61,7 +61,7 @@ class SMTPSender:
             conn.login(self.username, self.password or "")
         return conn
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         try:
             if self._conn is None:
                 self._conn = self._connect()
@@ -102,7 +102,7 @@ class FileSender:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         name = f"{time.time_ns()}.eml"
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(message.as_bytes())
