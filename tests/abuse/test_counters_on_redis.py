@@ -80,16 +80,21 @@ def test_store_failing_between_checks_counts_in_memory_and_logs(
     assert "counting in memory" in caplog.text
 
 
+def store_settings(request: pytest.FixtureRequest, store: str) -> dict[str, str]:
+    """The settings for counting in this process's memory, or in the test Redis."""
+    if store == "memory":
+        return {}
+    return {
+        "ratelimit_storage_uri": REDIS_TEST_URL,
+        "ratelimit_key_prefix": request.getfixturevalue("redis_prefix"),
+    }
+
+
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_a_refused_attempt_does_not_spend_the_petitions_ceiling(
     make_app: Callable[..., Flask], request: pytest.FixtureRequest, store: str
 ) -> None:
-    overrides: dict[str, str] = {}
-    if store == "redis":
-        overrides = {
-            "ratelimit_storage_uri": REDIS_TEST_URL,
-            "ratelimit_key_prefix": request.getfixturevalue("redis_prefix"),
-        }
+    overrides = store_settings(request, store)
     app = make_app(
         ratelimit_sign_per_ip="1/minute", ratelimit_sign_per_petition="3/minute", **overrides
     )
@@ -126,12 +131,7 @@ def test_forms_with_errors_count_and_a_refused_attempt_reaches_no_counter(
 ) -> None:
     # A valid attempt is admitted together with its mail and burst counters (one
     # round trip on Redis); one with errors is admitted alone. Both draw on the limit.
-    overrides: dict[str, str] = {}
-    if store == "redis":
-        overrides = {
-            "ratelimit_storage_uri": REDIS_TEST_URL,
-            "ratelimit_key_prefix": request.getfixturevalue("redis_prefix"),
-        }
+    overrides = store_settings(request, store)
     app = make_app(ratelimit_sign_per_ip="2/minute", **overrides)
     client = app.test_client()
     assert post_sign(client, email="not an address").status_code == 422
