@@ -239,23 +239,10 @@ def _usable_redis() -> RedisStorage | None:
     return None
 
 
-# Test every window first and count in all of them only if none is full, atomically.
-_ADMIT_LUA = """
-for i, key in ipairs(KEYS) do
-  local current = tonumber(redis.call('GET', key) or '0')
-  if current >= tonumber(ARGV[2 * i - 1]) then
-    return {i, redis.call('PTTL', key)}
-  end
-end
-for i, key in ipairs(KEYS) do
-  if redis.call('INCRBY', key, 1) == 1 then
-    redis.call('EXPIRE', key, ARGV[2 * i])
-  end
-end
-return {0, 0}
-"""
-# _ADMIT_LUA for ARGV[1] admit keys, then for the rest of KEYS what _hit_many_on_redis
-# does: start each window with its expiry, count, and say when it ends.
+# For the first ARGV[1] keys (the limits that admit an attempt): test every window
+# first and count in all of them only if none is full. Then, for the rest of KEYS (the
+# counters that only inform, as _hit_many_on_redis does): start each window with its
+# expiry, count, and say when it ends. Atomically, in one round trip.
 _ADMIT_AND_COUNT_LUA = """
 local n = tonumber(ARGV[1])
 for i = 1, n do
@@ -296,10 +283,13 @@ def _admit(checks: list[Check]) -> int | None:
     storage = _usable_redis()
     if storage is not None:
         try:
-            full, ttl_ms = _script(storage, _ADMIT_LUA)(
+            full, ttl_ms = _script(storage, _ADMIT_AND_COUNT_LUA)(
                 keys=[storage.prefixed_key(item.key_for(*ids)) for item, ids in items],
-                args=[value for item, _ in items for value in (item.amount, item.get_expiry())],
-            )
+                args=[
+                    len(items),
+                    *(value for item, _ids in items for value in (item.amount, item.get_expiry())),
+                ],
+            )[:2]
         except Exception:
             logger.exception("rate-limit store failed; counting in memory for now")
             _mark_store_down()
