@@ -53,9 +53,9 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from petition.abuse.blocklist import DomainBlocklist
-from petition.config import Settings
+from petition.addresses import keyed_hash
+from petition.config import Settings, current_settings
 from petition.extensions import limiter
-from petition.signing.addresses import keyed_hash
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +65,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_RETRY_SECONDS = 60
 # A store that does not answer within this must not hold up a signer.
 REDIS_TIMEOUT_SECONDS = 0.5
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def client_ip() -> str:
@@ -88,13 +83,13 @@ Check = tuple[str, tuple[str, ...]]
 # --- limits on views ------------------------------------------------------------
 
 api_reads = limiter.shared_limit(
-    lambda: _settings().ratelimit_api_per_ip,
+    lambda: current_settings().ratelimit_api_per_ip,
     scope="api-read",
     key_func=client_ip,
     methods=["GET", "HEAD"],
 )
 login_per_ip = limiter.shared_limit(
-    lambda: _settings().ratelimit_login_per_ip,
+    lambda: current_settings().ratelimit_login_per_ip,
     scope="login-ip",
     key_func=client_ip,
     methods=["POST"],
@@ -126,7 +121,7 @@ def signing_checks() -> list[Check]:
     """The page's and the widget's limits on a sign attempt: per client address and
     per petition (``<slug>`` in the URL). The API shares the petition's, see
     :func:`api_signing_limits`."""
-    settings = _settings()
+    settings = current_settings()
     return [
         (settings.ratelimit_sign_per_ip, ("sign-ip", client_ip())),
         (settings.ratelimit_sign_per_petition, ("sign-petition", _petition_slug())),
@@ -163,7 +158,7 @@ def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            settings = _settings()
+            settings = current_settings()
             retry_after = _admit(
                 [
                     (settings.ratelimit_api_sign_per_key, ("api-sign-key", partner_key())),
@@ -391,7 +386,7 @@ def count_sign_attempt(
 
     Raises :class:`werkzeug.exceptions.TooManyRequests` when ``admit`` refuses.
     """
-    settings = _settings()
+    settings = current_settings()
     mail_key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
     checks: list[Check] = [(settings.ratelimit_mail_per_email, ("mail", mail_key))]
     if ip_hash:
@@ -454,7 +449,7 @@ def check_login_attempt(account: str) -> None:
     Raises :class:`werkzeug.exceptions.TooManyRequests` (answered as a 429 page with
     ``Retry-After``) when the account's limit is exceeded.
     """
-    settings = _settings()
+    settings = current_settings()
     key = keyed_hash((settings.secret_key + ":login-limit").encode(), account.strip().casefold())
     retry_after = _hit(settings.ratelimit_login_per_account, "login-account", key)
     if retry_after is not None:
@@ -538,7 +533,7 @@ def warn_if_unshared(settings: Settings, *, workers: int, log: logging.Logger = 
 
 
 def init_app(app: Flask) -> None:
-    settings: Settings = app.config["PETITION_SETTINGS"]
+    settings = current_settings(app)
     app.config.update(
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_STORAGE_OPTIONS=storage_options(settings),

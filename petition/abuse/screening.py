@@ -14,12 +14,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from flask import current_app
-
 from petition.abuse import limits, traps
 from petition.abuse.models import FlagReason
-from petition.config import Settings
-from petition.signing.addresses import canonical
+from petition.addresses import canonical
+from petition.config import current_settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ def screen(
     if not counts.mail_allowed:
         logger.warning("sign on petition %d not taken: mail limit of the address", petition_id)
         return Screening(take=False)
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    settings = current_settings()
     reasons: set[FlagReason] = set()
     if has_form:
         reasons |= traps.check(

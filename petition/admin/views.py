@@ -38,7 +38,7 @@ from petition.admin import auth, bp, charts, forms, service, stats
 from petition.admin.access import Access, access, access_of
 from petition.admin.models import User, UserRole
 from petition.audit import service as audit
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import deferred_writes, get_session, utcnow
 from petition.export import keys as export_keys
 from petition.export import service as export
@@ -66,11 +66,6 @@ ADMIN_CSP = "; ".join(
 # Endpoints an admin who must set up a second factor may still reach.
 _ENROLMENT_ENDPOINTS = frozenset({"admin.account_totp", "admin.logout"})
 TOTP_SETUP_KEY = "admin_totp_setup"
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def _user() -> User:
@@ -115,7 +110,7 @@ def _guard() -> Response | None:
         target = request.full_path if request.method == "GET" else None
         return redirect(url_for("admin.login", next=target), HTTPStatus.SEE_OTHER)
     if (
-        _settings().admin_require_totp
+        current_settings().admin_require_totp
         and user.is_admin
         and not user.has_totp
         and request.endpoint not in _ENROLMENT_ENDPOINTS
@@ -276,7 +271,7 @@ def account_totp_off() -> Response | tuple[str, int]:
     user = _user()
     form = forms.PasswordConfirmForm()
     if form.validate_on_submit() and service.verify_password(user, form.password.data):
-        if _settings().admin_require_totp and user.is_admin:
+        if current_settings().admin_require_totp and user.is_admin:
             abort(HTTPStatus.CONFLICT, _("Admins must keep a second factor on this site."))
         service.disable_totp(get_session(), user=user, actor=user.actor)
         auth.end()
@@ -825,7 +820,7 @@ def flags_act(slug: str) -> Response | tuple[str, int]:
 
 
 def _batch_dir(petition: Petition) -> Path:
-    return Path(_settings().batch_dir) / petition.slug
+    return Path(current_settings().batch_dir) / petition.slug
 
 
 def _batches_page(**forms_: Any) -> str:

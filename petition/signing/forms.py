@@ -17,9 +17,10 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import html_params
 
+from petition import addresses
 from petition.abuse import traps
+from petition.config import current_settings
 from petition.forms import Form
-from petition.signing import addresses
 from petition.signing.service import Signer
 
 NAME_MAX = 100
@@ -128,7 +129,7 @@ class SignForm(Form):
         field.data = clean_name(field.data or "")
 
     def validate_email(self, field: StringField) -> None:
-        settings = current_app.config["PETITION_SETTINGS"]
+        settings = current_settings()
         try:
             field.data = addresses.normalize(
                 field.data or "", check_deliverability=settings.email_check_deliverability

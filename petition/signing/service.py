@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from petition import addresses
 from petition.abuse import screening as abuse_screening
 from petition.abuse.limits import Check
 from petition.abuse.models import FlagReason, join_reasons
@@ -27,7 +28,6 @@ from petition.db import utcnow
 from petition.mail import service as mail
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionCountryCount, PetitionStatus
-from petition.signing import addresses
 from petition.signing.models import (
     SHOULD_COUNT_DIFFERS,
     Signature,

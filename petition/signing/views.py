@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import get_session
 from petition.petitions import service as petitions
 from petition.petitions.cache import petition_by_slug
@@ -17,11 +17,6 @@ from petition.petitions.models import Petition
 from petition.signing import bp, service
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def _petition(slug: str) -> Petition:
@@ -56,7 +51,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
                 source=SignatureSource.PAGE,
                 locale=str(get_locale() or "en"),
             ),
-            settings=_settings(),
+            settings=current_settings(),
             form=service.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
             admit=limits.signing_checks(),
         )

@@ -22,7 +22,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import get_session
 from petition.extensions import csrf
 from petition.petitions import service as petitions
@@ -36,11 +36,6 @@ from petition.widget import bp, service
 from petition.widget.forms import WidgetSignForm
 
 MODES = ("sign", "count")
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def _petition(slug: str) -> Petition:
@@ -128,7 +123,7 @@ def sign(slug: str) -> Response:
     if problem is not None:
         limits.check_signing_limits()
         return _render(petition, form, status=HTTPStatus.FORBIDDEN, token_problem=problem)
-    settings = _settings()
+    settings = current_settings()
     check = service.check_form_token(
         secret_key=settings.secret_key,
         petition=petition,
@@ -191,7 +186,7 @@ def _cross_site_problem() -> str | None:
         # Ours is the configured public address, or the one this request reached
         # (they differ behind a proxy whose headers are not trusted).
         ours = {
-            service.origin_or_none(_settings().base_url),
+            service.origin_or_none(current_settings().base_url),
             service.origin_or_none(request.host_url),
         }
         if service.origin_or_none(origin) not in ours - {None}:
@@ -235,7 +230,7 @@ def _render(
 ) -> Response:
     """The widget page with a fresh token (also after an error, to send again)."""
     form.token.data = service.issue_form_token(
-        secret_key=_settings().secret_key, petition=petition, origin=origin
+        secret_key=current_settings().secret_key, petition=petition, origin=origin
     )
     context: dict[str, Any] = {
         "petition": petition,
@@ -252,7 +247,7 @@ def _render(
 @bp.app_template_global("embed_snippet")
 def embed_snippet(petition: Petition) -> Markup:
     """The HTML a site owner pastes to embed ``petition``."""
-    base = _settings().base_url.rstrip("/")
+    base = current_settings().base_url.rstrip("/")
     page_url = f"{base}/p/{petition.slug}"
     return Markup(
         '<a href="{page}" data-petition-fallback>{title}</a>\n'
