@@ -26,13 +26,16 @@ from petition.db import db, session_scope
 from petition.export import keys as export_keys
 from petition.export import service as export
 from petition.export import verify as export_verify
-from petition.mail import worker as mail_worker
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.signing import service as signing
+from petition.signing import counts
 from petition.widget import service as widget
+from petition.worker import worker_command
 
 petition_group = AppGroup("petition", help="Run and manage the petition service.")
+
+# Defined with the loop it runs, in the app layer.
+petition_group.add_command(worker_command)
 
 
 @petition_group.command("import")
@@ -73,13 +76,6 @@ def import_command(files: tuple[Path, ...], draft: bool) -> None:
             )
 
 
-@petition_group.command("worker")
-@click.option("--once", is_flag=True, help="Send what is due, fold the counts, then exit.")
-def worker_command(once: bool) -> None:
-    """Send queued mail (with retries) and fold verified signatures into counts."""
-    mail_worker.run(current_app._get_current_object(), once=once)  # type: ignore[attr-defined]
-
-
 @petition_group.command("recount")
 @click.argument("slugs", nargs=-1)
 def recount_command(slugs: tuple[str, ...]) -> None:
@@ -93,7 +89,7 @@ def recount_command(slugs: tuple[str, ...]) -> None:
         if missing:
             raise click.ClickException(f"no petition {', '.join(sorted(missing))}")
         for petition in found:
-            count = signing.recount(session, petition=petition)
+            count = counts.recount(session, petition=petition)
             click.echo(f"{petition.slug}: {count}")
 
 

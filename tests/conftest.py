@@ -34,12 +34,11 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from petition import create_app
+from petition import create_app, worker
 from petition.abuse import traps
 from petition.commands import init_migrate
 from petition.config import PROJECT_ROOT, Settings
 from petition.db import db, session_scope, utcnow
-from petition.mail import worker
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 

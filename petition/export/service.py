@@ -38,6 +38,7 @@ from petition.export.serializers import (
     json_array,
 )
 from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
+from petition.signing.counts import in_count
 from petition.signing.models import Signature, SignatureStatus
 
 if TYPE_CHECKING:
@@ -218,14 +219,9 @@ def list_batches(session: Session, *, petition: Petition) -> list[ExportBatch]:
 
 
 def _counted(petition: Petition) -> list[sa.ColumnElement[bool]]:
-    # Only verified signatures that the fold has counted: held or flagged ones
+    # What the count holds (petition.signing.counts.in_count): held or flagged ones
     # (moderation) and ones verified a moment ago without a sequence stay out.
-    return [
-        Signature.petition_id == petition.id,
-        Signature.status == SignatureStatus.VERIFIED,
-        Signature.is_counted.is_(True),
-        Signature.sequence.is_not(None),
-    ]
+    return [*in_count(petition.id), Signature.sequence.is_not(None)]
 
 
 def unexported_count(session: Session, *, petition: Petition) -> int:

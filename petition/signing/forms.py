@@ -10,7 +10,7 @@ from typing import Any
 import pycountry
 from babel import Locale
 from flask import current_app
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import BooleanField, HiddenField, StringField
@@ -21,6 +21,7 @@ from petition import addresses
 from petition.abuse import traps
 from petition.config import current_settings
 from petition.forms import Form
+from petition.i18n import reader_language
 from petition.signing.service import Signer
 
 NAME_MAX = 100
@@ -87,7 +88,7 @@ class CountrySelect:
 
     def __call__(self, field: StringField, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
-        options = country_options(str(get_locale() or "en"))
+        options = country_options(reader_language())
         if field.data in country_codes():
             chosen = f'value="{field.data}"'
             options = options.replace(chosen, f"selected {chosen}", 1)

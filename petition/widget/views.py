@@ -16,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
@@ -25,6 +24,7 @@ from petition.abuse import limits
 from petition.config import current_settings
 from petition.db import get_session
 from petition.extensions import csrf
+from petition.i18n import reader_language
 from petition.petitions import service as petitions
 from petition.petitions.cache import petition_by_slug
 from petition.petitions.models import Petition
@@ -68,10 +68,6 @@ def _frame_policy(response: Response) -> Response:
 def _mode() -> str:
     mode = request.args.get("mode", "sign")
     return mode if mode in MODES else "sign"
-
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 @bp.get("/embed.js")
@@ -153,7 +149,7 @@ def sign(slug: str) -> Response:
                 ip=request.remote_addr,
                 source=SignatureSource.WIDGET,
                 origin=check.origin,
-                locale=_locale(),
+                locale=reader_language(),
             ),
             settings=settings,
             form=signing.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
@@ -162,7 +158,9 @@ def sign(slug: str) -> Response:
     except signing.PetitionClosed:
         return _render(petition, form, status=HTTPStatus.CONFLICT)
     # The same answer whether the signature was taken, flagged or dropped.
-    return redirect(url_for("widget.signed", slug=slug, lang=_locale()), HTTPStatus.SEE_OTHER)
+    return redirect(
+        url_for("widget.signed", slug=slug, lang=reader_language()), HTTPStatus.SEE_OTHER
+    )
 
 
 # The one view without Flask-WTF's cookie-bound CSRF check: the signed form token,
@@ -237,7 +235,7 @@ def _render(
         "form": form,
         "mode": mode,
         "token_problem": str(token_problem) if token_problem else None,
-        "action": url_for("widget.sign", slug=petition.slug, lang=_locale()),
+        "action": url_for("widget.sign", slug=petition.slug, lang=reader_language()),
     }
     response = current_app.make_response((render_template("widget/page.html", **context), status))
     response.headers["Cache-Control"] = "no-store"

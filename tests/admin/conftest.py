@@ -113,6 +113,7 @@ def add_signature(
 
     import sqlalchemy as sa
 
+    from petition.signing import counts
     from petition.signing import service as signing
     from petition.signing.models import Signature, SignatureStatus
 
@@ -135,5 +136,5 @@ def add_signature(
             row.verified_at = dt.datetime.now(dt.UTC)
             session.flush()
         if fold:
-            signing.fold_counts(session)
+            counts.fold_counts(session)
         return result.signature_id

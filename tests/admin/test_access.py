@@ -19,6 +19,7 @@ from petition.admin.access import Access, access_of
 from petition.config import Settings
 from petition.db import session_scope
 from petition.petitions.models import Petition
+from petition.signing import counts
 from petition.signing import service as signing
 from petition.signing.models import SignatureSource
 from tests.admin.conftest import Accounts, login, token
@@ -79,7 +80,7 @@ def _batch(app: Flask, petition: Petition, signature_id: int) -> None:
         row.status = SignatureStatus.VERIFIED
         row.verified_at = row.created_at
         session.flush()
-        signing.fold_counts(session)
+        counts.fold_counts(session)
     # The batch reads on a connection of its own: the fold must be committed first.
     with app.app_context(), session_scope() as session:
         current = session.merge(petition)

@@ -11,6 +11,7 @@ from flask import Flask
 from petition.api import service as keys
 from petition.db import session_scope, utcnow
 from petition.petitions.models import Petition
+from petition.signing import counts
 from petition.signing import service as signing
 from petition.signing.models import Signature, SignatureStatus
 
@@ -47,5 +48,5 @@ def add_verified(app: Flask, petition: Petition, countries: list[str]) -> None:
             .values(status=SignatureStatus.VERIFIED, verified_at=utcnow())
         )
     with app.app_context(), session_scope() as session:
-        while signing.fold_counts(session):
+        while counts.fold_counts(session):
             pass

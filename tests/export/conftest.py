@@ -14,8 +14,8 @@ from flask import Flask
 
 from petition.db import session_scope
 from petition.petitions.models import Petition
+from petition.signing.counts import fold_counts
 from petition.signing.models import Signature, SignatureStatus
-from petition.signing.service import fold_counts
 
 
 @dataclasses.dataclass

@@ -10,10 +10,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from petition import create_app
+from petition import create_app, worker
 from petition.config import Settings
 from petition.db import db, session_scope, utcnow
-from petition.mail import worker
 from petition.mail.models import OutboxMessage, OutboxStatus
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
