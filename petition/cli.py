@@ -14,7 +14,6 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
 from petition.admin import service as admin
 from petition.admin.models import UserRole
@@ -26,6 +25,7 @@ from petition.db import db, session_scope
 from petition.export import keys as export_keys
 from petition.export import service as export
 from petition.export import verify as export_verify
+from petition.moderation import service as moderation
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.signing import counts
@@ -100,7 +100,9 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC)
 
 
-def _print_groups(title: str, groups: list[abuse.FlagGroup], *, width: int | None = None) -> None:
+def _print_groups(
+    title: str, groups: list[moderation.FlagGroup], *, width: int | None = None
+) -> None:
     click.echo(f"\nby {title}:")
     if not groups:
         click.echo("  (none)")
@@ -116,7 +118,9 @@ _TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%
 @click.option("--petition", "slug", help="The petition's slug (required but with --reinstate).")
 @click.option("--reason", type=click.Choice([r.value for r in FlagReason]), help="Flag reason.")
 @click.option("--domain", help="Email domain, e.g. mailinator.com.")
-@click.option("--ip-hash", help=f"IP hash or a prefix of it (at least {abuse.MIN_IP_HASH_PREFIX}).")
+@click.option(
+    "--ip-hash", help=f"IP hash or a prefix of it (at least {moderation.MIN_IP_HASH_PREFIX})."
+)
 @click.option("--since", type=_TIME, help="Signed at or after this time (UTC).")
 @click.option("--until", type=_TIME, help="Signed before this time (UTC).")
 @click.option("--release", "action", flag_value="release", help="Let the selection count.")
@@ -153,7 +157,7 @@ def flags_command(
         if petition is None:
             raise click.ClickException(f"no petition {slug}")
         try:
-            selection = abuse.Selection(
+            selection = moderation.Selection(
                 petition_id=petition.id,
                 reason=FlagReason(reason) if reason else None,
                 domain=domain,
@@ -161,10 +165,10 @@ def flags_command(
                 since=_utc(since),
                 until=_utc(until),
             )
-        except abuse.BadSelection as exc:
+        except moderation.BadSelection as exc:
             raise click.BadParameter(str(exc)) from exc
         if action is None:
-            report = abuse.flag_report(session, selection=selection)
+            report = moderation.flag_report(session, selection=selection)
             click.echo(f"{slug}: {report.held} held, {report.verified} of them verified")
             _print_groups("reason", report.by_reason)
             _print_groups("IP hash (first 16 characters)", report.by_ip_hash, width=16)
@@ -172,13 +176,13 @@ def flags_command(
             return
         if not why.strip():
             raise click.UsageError("--why is required with --release or --invalidate")
-        count = abuse.preview_count(session, selection=selection)
+        count = moderation.preview_count(session, selection=selection)
         if count == 0:
             click.echo("no held signature matches")
             return
         if not yes:
             click.confirm(f"{action} {count} held signatures of {slug}?", abort=True)
-        act = abuse.release if action == "release" else abuse.invalidate
+        act = moderation.release if action == "release" else moderation.invalidate
         done = act(session, selection=selection, actor=cli_actor(), reason=why)
         click.echo(f"{action}d {done} signatures of {slug}")
 
@@ -193,14 +197,14 @@ def _reinstate(slug: str | None, *, event_id: int, why: str, action: str | None)
         if slug is not None:
             petition_id = _petition(session, slug).id
         try:
-            done = abuse.reinstate(
+            done = moderation.reinstate(
                 session,
                 event_id=event_id,
                 actor=cli_actor(),
                 reason=why,
                 petition_id=petition_id,
             )
-        except abuse.CannotReinstate as exc:
+        except moderation.CannotReinstate as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"undid audit event {event_id}: {done} signatures reinstated")
 
@@ -216,7 +220,7 @@ def purge_command(days: int | None) -> None:
     settings: Settings = current_app.config["PETITION_SETTINGS"]
     retention = dt.timedelta(days=days or settings.ip_hash_retention_days)
     with session_scope() as session:
-        result = abuse.purge(session, ip_hash_retention=retention, actor=cli_actor())
+        result = moderation.purge(session, ip_hash_retention=retention, actor=cli_actor())
     click.echo(
         f"erased {result.ip_hashes_erased} IP hashes older than {retention.days} days, "
         f"deleted {result.expired_pending_deleted} expired pending signatures"

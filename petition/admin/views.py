@@ -32,7 +32,6 @@ from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from petition.abuse import limits
-from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
 from petition.admin import auth, bp, charts, forms, service, stats
 from petition.admin.access import Access, access, access_of
@@ -42,6 +41,7 @@ from petition.config import current_settings
 from petition.db import deferred_writes, get_session, utcnow
 from petition.export import keys as export_keys
 from petition.export import service as export
+from petition.moderation import service as moderation
 from petition.petitions import markdown
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
@@ -562,7 +562,9 @@ def _petition_audit_page(reinstate: forms.ReinstateForm, *, failed_event: int | 
     events = audit.events(db, petition_id=petition.id, limit=500)
     names = service.actor_names(db, {e.actor for e in events})
     undoable = [
-        e.id for e in events if e.action in abuse.UNDOABLE and "signature_ids" in (e.details or {})
+        e.id
+        for e in events
+        if e.action in moderation.UNDOABLE and "signature_ids" in (e.details or {})
     ]
     return render_template(
         "admin/audit.html",
@@ -570,7 +572,7 @@ def _petition_audit_page(reinstate: forms.ReinstateForm, *, failed_event: int | 
         events=events,
         names=names,
         undoable=set(undoable),
-        undone=abuse.undone_by(db, event_ids=undoable),
+        undone=moderation.undone_by(db, event_ids=undoable),
         reinstate=reinstate,
         blank=forms.ReinstateForm(formdata=None),
         failed_event=failed_event,
@@ -594,17 +596,17 @@ def flags_reinstate(slug: str, event_id: int) -> Response | tuple[str, int]:
             abort(HTTPStatus.BAD_REQUEST)
         return _petition_audit_page(form, failed_event=event_id), HTTPStatus.UNPROCESSABLE_ENTITY
     try:
-        done = abuse.reinstate(
+        done = moderation.reinstate(
             get_session(),
             event_id=event_id,
             actor=_user().actor,
             reason=form.why.data,
             petition_id=_petition().id,
         )
-    except abuse.AlreadyReinstated:
+    except moderation.AlreadyReinstated:
         form.form_errors.append(_("This action cannot be undone: it is undone already."))
         return _petition_audit_page(form, failed_event=event_id), HTTPStatus.CONFLICT
-    except abuse.CannotReinstate:
+    except moderation.CannotReinstate:
         abort(HTTPStatus.NOT_FOUND)  # no release or invalidation of this petition
     flash(_("Undone: %(count)d signatures are back as they were.", count=done), "info")
     return redirect(url_for("admin.petition_audit", slug=slug), HTTPStatus.SEE_OTHER)
@@ -711,9 +713,9 @@ def user_active(user_id: int) -> Response | tuple[str, int]:
 
 def _selection(
     petition: Petition, *, reason: str, domain: str, ip_hash: str, since: dt.datetime | None
-) -> abuse.Selection:
-    """Raises :class:`petition.abuse.service.BadSelection`."""
-    return abuse.Selection(
+) -> moderation.Selection:
+    """Raises :class:`petition.moderation.service.BadSelection`."""
+    return moderation.Selection(
         petition_id=petition.id,
         reason=FlagReason(reason) if reason else None,
         domain=domain.strip() or None,
@@ -723,11 +725,11 @@ def _selection(
 
 
 def _flags_page(
-    form: forms.FlagFilterForm, selection: abuse.Selection | None, moderate: forms.ModerateForm
+    form: forms.FlagFilterForm, selection: moderation.Selection | None, moderate: forms.ModerateForm
 ) -> str:
     db = get_session()
-    report = abuse.flag_report(db, selection=selection) if selection else None
-    count = abuse.preview_count(db, selection=selection) if selection else 0
+    report = moderation.flag_report(db, selection=selection) if selection else None
+    count = moderation.preview_count(db, selection=selection) if selection else 0
     return render_template(
         "admin/flags.html",
         petition=_petition(),
@@ -760,7 +762,7 @@ def flags(slug: str) -> str | tuple[str, int]:
             ip_hash=form.ip_hash.data or "",
             since=since,
         )
-    except abuse.BadSelection as exc:
+    except moderation.BadSelection as exc:
         form.ip_hash.errors.append(str(exc))
         return _flags_page(
             form, None, forms.ModerateForm(formdata=None)
@@ -785,7 +787,7 @@ def flags_act(slug: str) -> Response | tuple[str, int]:
             ip_hash=moderate.ip_hash.data or "",
             since=since,
         )
-    except (ValueError, abuse.BadSelection):
+    except (ValueError, moderation.BadSelection):
         abort(HTTPStatus.BAD_REQUEST)
     form = forms.FlagFilterForm(
         formdata=None,
@@ -796,7 +798,7 @@ def flags_act(slug: str) -> Response | tuple[str, int]:
     if moderate.why.errors:
         return _flags_page(form, selection, moderate), HTTPStatus.UNPROCESSABLE_ENTITY
     db = get_session()
-    now_count = abuse.preview_count(db, selection=selection)
+    now_count = moderation.preview_count(db, selection=selection)
     if now_count != int(moderate.expected.data):
         # Signatures came or went since the preview: show the new figure, change nothing.
         moderate.form_errors.append(
@@ -807,7 +809,7 @@ def flags_act(slug: str) -> Response | tuple[str, int]:
             )
         )
         return _flags_page(form, selection, moderate), HTTPStatus.CONFLICT
-    act = abuse.release if moderate.action.data == "release" else abuse.invalidate
+    act = moderation.release if moderate.action.data == "release" else moderation.invalidate
     done = act(db, selection=selection, actor=_user().actor, reason=moderate.why.data)
     if moderate.action.data == "release":
         flash(_("%(count)d signatures released: they count now.", count=done), "info")

@@ -415,19 +415,19 @@ def test_a_signature_reinstated_after_a_batch_reported_it_gone_is_exported_anew(
     app: Flask, signatures: Signatures, out_dir: Path
 ) -> None:
     """Moderation undone around exports: the batches stay consistent and nothing crashes."""
-    from petition.abuse import service as abuse
+    from petition.moderation import service as moderation
 
     signatures.add(["A", "B"])
     signatures.add(["C"], held=True)
-    everything = abuse.Selection(petition_id=signatures.petition_id)
+    everything = moderation.Selection(petition_id=signatures.petition_id)
 
     def act(step: str, event_id: int | None = None) -> int:
         with app.app_context(), session_scope() as session:
             if step == "reinstate":
                 assert event_id is not None
-                abuse.reinstate(session, event_id=event_id, actor="user:1", reason="mistake")
+                moderation.reinstate(session, event_id=event_id, actor="user:1", reason="mistake")
             else:
-                action = abuse.release if step == "release" else abuse.invalidate
+                action = moderation.release if step == "release" else moderation.invalidate
                 action(session, selection=everything, actor="user:1", reason="why")
             last = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
             assert last is not None
