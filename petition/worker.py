@@ -62,3 +62,6 @@ def run(
 def worker_command(once: bool) -> None:
     """Send queued mail (with retries) and fold verified signatures into counts."""
     run(current_app._get_current_object(), once=once)  # type: ignore[attr-defined]
+
+
+COMMANDS: tuple[click.Command, ...] = (worker_command,)

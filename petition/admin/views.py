@@ -356,8 +356,8 @@ def petition_new() -> Response | str | tuple[str, int]:
             try:
                 db = get_session()
                 created = service.create_petition(db, user=_user(), source=form.source())
-                service.set_embed_origins(
-                    db, user=_user(), petition=created, origins=form.embed_value()
+                widget.set_embed_origins(
+                    db, petition=created, origins=form.embed_value(), actor=_user().actor
                 )
             except service.SlugTaken:
                 form.slug.errors.append(_("Another petition already uses this web address."))
@@ -401,8 +401,8 @@ def petition_edit(slug: str) -> Response | str | tuple[str, int]:
             saved = service.update_petition(
                 db, user=_user(), petition=petition, source=form.source()
             )
-            service.set_embed_origins(
-                db, user=_user(), petition=petition, origins=form.embed_value()
+            widget.set_embed_origins(
+                db, petition=petition, origins=form.embed_value(), actor=_user().actor
             )
             if saved.is_new_version:
                 number = petition.current_version.number if petition.current_version else 0
@@ -641,12 +641,12 @@ def user_create() -> Response | tuple[str, int]:
     form = forms.UserForm()
     if form.validate_on_submit():
         try:
-            service.add_user(
+            service.create_user(
                 get_session(),
-                actor=_user(),
                 email=form.email.data,
                 password=form.password.data,
                 role=UserRole(form.role.data),
+                actor=_user().actor,
             )
         except service.AccountError as exc:
             form.email.errors.append(str(exc))
@@ -701,7 +701,7 @@ def user_active(user_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         abort(HTTPStatus.BAD_REQUEST)
     try:
-        service.set_active(db, user=target, is_active=form.active.data == "1", actor=_user())
+        service.set_active(db, user=target, is_active=form.active.data == "1", actor=_user().actor)
     except service.AccountError as exc:
         abort(HTTPStatus.CONFLICT, str(exc))
     flash(_("Account %(email)s updated.", email=target.email), "info")

@@ -261,9 +261,7 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
     Raises :class:`PetitionFileError` when the petition or the version does not
     exist, or the language is the petition's own.
     """
-    petition = session.scalars(
-        sa.select(Petition).where(Petition.slug == source.slug)
-    ).one_or_none()
+    petition = find(session, source.slug)
     if petition is None:
         raise PetitionFileError(f"no petition {source.slug}: import the petition first")
     if source.language == petition.language:
@@ -349,6 +347,18 @@ _BY_SLUG = sa.select(Petition).where(
 def get_by_slug(session: Session, slug: str) -> Petition | None:
     """The petition at ``slug``, unless it is still a draft (drafts are not public)."""
     return session.scalars(_BY_SLUG, {"slug": slug}).one_or_none()
+
+
+def find(session: Session, slug: str) -> Petition | None:
+    """The petition at ``slug`` in any status, drafts included: what an organizer (in
+    /admin, after its access check) or an operator (every command) may mean. Public
+    pages use :func:`get_by_slug`, which hides drafts."""
+    return session.scalars(sa.select(Petition).where(Petition.slug == slug)).one_or_none()
+
+
+def list_all(session: Session) -> list[Petition]:
+    """Every petition, drafts included, oldest first."""
+    return list(session.scalars(sa.select(Petition).order_by(Petition.id)))
 
 
 def list_open(session: Session) -> list[Petition]:

@@ -21,7 +21,10 @@ def api_key(app: Flask, petition: Petition) -> str:
     """A live partner key for the Daraa petition."""
     with app.app_context(), session_scope() as session:
         _key, secret = keys.create_key(
-            session, petition=session.merge(petition), name="Partner Org"
+            session,
+            petition=session.merge(petition),
+            name="Partner Org",
+            actor="cli:test",
         )
     return secret
 

@@ -186,7 +186,7 @@ def test_a_revoked_key_is_refused(app: Flask, client: FlaskClient, api_key: str)
     auth = {"Authorization": f"Bearer {api_key}"}
     with app.app_context(), session_scope() as session:
         [key] = keys.list_keys(session)
-        keys.revoke_key(session, key_id=key.id)
+        keys.revoke_key(session, key_id=key.id, actor="cli:test")
     response = client.post(SIGNATURES, json=BODY, headers=auth)
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json["detail"] == "This key has been revoked."
@@ -314,8 +314,8 @@ def test_limits_apply_per_key_and_per_address(limited_app: Flask) -> None:
 
     with limited_app.app_context(), session_scope() as session:
         petition = service.publish(session, source=service.parse_petition_file(DARAA))
-        _key, first = keys.create_key(session, petition=petition, name="First")
-        _key, second = keys.create_key(session, petition=petition, name="Second")
+        _key, first = keys.create_key(session, petition=petition, name="First", actor="cli:test")
+        _key, second = keys.create_key(session, petition=petition, name="Second", actor="cli:test")
     client = limited_app.test_client()
     sent = iter(range(100))
 
@@ -351,7 +351,7 @@ def test_a_partner_server_is_not_flagged_as_a_burst(make_app) -> None:  # type: 
     app = make_app(flag_burst_per_ip="2/minute")
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
-        _key, secret = keys.create_key(session, petition=petition, name="Partner")
+        _key, secret = keys.create_key(session, petition=petition, name="Partner", actor="cli:test")
     client = app.test_client()
     for n in range(4):
         response = client.post(

@@ -64,7 +64,11 @@ def test_organizer_runs_a_petition_from_opening_to_delivery(
     organizer, signer, violations = browser_pages
     with mail_app.app_context(), session_scope() as session:
         service.create_user(
-            session, email="rana@example.org", password=PASSWORD, role=UserRole.ORGANIZER
+            session,
+            email="rana@example.org",
+            password=PASSWORD,
+            role=UserRole.ORGANIZER,
+            actor="cli:test",
         )
 
     # Logs in.

@@ -89,7 +89,9 @@ def test_a_restricted_petition_names_its_sites(
     app: Flask, client: FlaskClient, petition: Petition
 ) -> None:
     with app.app_context(), session_scope() as session:
-        service.set_embed_origins(session, petition=session.merge(petition), origins=[HOST])
+        service.set_embed_origins(
+            session, petition=session.merge(petition), origins=[HOST], actor="cli:test"
+        )
     assert frame_ancestors(widget(client)) == HOST
     token = token_in(widget(client))
     signed = client.post(f"/embed/{SLUG}/sign", data=fields(token), headers=FRAME_POST)
