@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from petition.admin.models import User, UserRole, user_petitions
 from petition.audit import service as audit
 from petition.db import utcnow
-from petition.export import service as export
+from petition.export import delivery
 from petition.export.models import ExportBatch
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
@@ -371,14 +371,14 @@ def change_status(
     """Move a petition's status (see petitions.service.TRANSITIONS) and log it.
 
     Raises :class:`petition.petitions.service.InvalidTransition`, and
-    :class:`petition.export.service.NotAllDelivered` when a batch is not delivered yet.
+    :class:`petition.export.delivery.NotAllDelivered` when a batch is not delivered yet.
     """
     before = petition.status
     if to == PetitionStatus.DELIVERED:
         # Delivered also means every batch was handed over: the export service checks
         # that (and records it); the move itself must still be one TRANSITIONS allows.
         petitions.check_transition(petition, to)
-        return export.mark_petition_delivered(session, petition=petition, actor=user.actor)
+        return delivery.mark_petition_delivered(session, petition=petition, actor=user.actor)
     petitions.change_status(session, petition=petition, to=to)
     audit.record(
         session,

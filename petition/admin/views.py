@@ -39,8 +39,8 @@ from petition.admin.models import User, UserRole
 from petition.audit import service as audit
 from petition.config import current_settings
 from petition.db import deferred_writes, get_session, utcnow
-from petition.export import keys as export_keys
-from petition.export import service as export
+from petition.export import batch_key, data_export, delivery
+from petition.export import batches as export_batches
 from petition.moderation import service as moderation
 from petition.petitions import markdown
 from petition.petitions import service as petitions
@@ -323,7 +323,7 @@ def petition(slug: str) -> str:
         ),
         country_chart=charts.bars(countries, label=_("Verified signatures by country")),
         sources=stats.sources(db, petition=petition),
-        batches=list(reversed(export.list_batches(db, petition=petition)))[:5],
+        batches=list(reversed(export_batches.list_batches(db, petition=petition)))[:5],
         next_statuses=sorted(petitions.TRANSITIONS[petition.status]),
         status_form=forms.StatusForm(),
         search_form=forms.SearchForm(formdata=None),
@@ -462,7 +462,7 @@ def petition_status(slug: str) -> Response | tuple[str, int]:
         service.change_status(
             get_session(), user=_user(), petition=petition, to=PetitionStatus(form.to.data)
         )
-    except export.NotAllDelivered as exc:
+    except delivery.NotAllDelivered as exc:
         return render_template(
             "errors/error.html",
             code=409,
@@ -838,8 +838,8 @@ def _batches_page(**forms_: Any) -> str:
     return render_template(
         "admin/batches.html",
         petition=petition,
-        batches=list(reversed(export.list_batches(db, petition=petition))),
-        unexported=export.unexported_count(db, petition=petition),
+        batches=list(reversed(export_batches.list_batches(db, petition=petition))),
+        unexported=export_batches.unexported_count(db, petition=petition),
         **context,
     )
 
@@ -871,17 +871,17 @@ def batch_make(slug: str) -> Response | tuple[str, int]:
         return _batches_page(make_form=form), HTTPStatus.UNPROCESSABLE_ENTITY
     petition = _petition()
     try:
-        result = export.make_batch(
+        result = export_batches.make_batch(
             get_session(),
             petition=petition,
             out_dir=_batch_dir(petition),
-            key=export_keys.app_key(),
+            key=batch_key.app_key(),
             actor=_user().actor,
         )
-    except export.ExportError as exc:
+    except export_batches.ExportError as exc:
         form.form_errors.append(str(exc))
         return _batches_page(make_form=form), HTTPStatus.CONFLICT
-    except export_keys.SigningKeyError as exc:
+    except batch_key.SigningKeyError as exc:
         # No key configured on this server: say so rather than fail with a 500.
         form.form_errors.append(str(exc))
         return _batches_page(make_form=form), HTTPStatus.SERVICE_UNAVAILABLE
@@ -898,8 +898,8 @@ def batch_make(slug: str) -> Response | tuple[str, int]:
 
 def _batch(sequence: int) -> Any:
     try:
-        return export.get_batch(get_session(), petition=_petition(), sequence=sequence)
-    except export.BatchNotFound:
+        return export_batches.get_batch(get_session(), petition=_petition(), sequence=sequence)
+    except export_batches.BatchNotFound:
         abort(HTTPStatus.NOT_FOUND)
 
 
@@ -928,14 +928,14 @@ def batch_delivered(slug: str, sequence: int) -> Response | tuple[str, int]:
     _batch(sequence)
     if form.validate_on_submit():
         try:
-            export.mark_delivered(
+            delivery.mark_delivered(
                 get_session(),
                 petition=_petition(),
                 sequence=sequence,
                 to=form.to.data,
                 actor=_user().actor,
             )
-        except export.ExportError as exc:
+        except export_batches.ExportError as exc:
             form.to.errors.append(str(exc))
         else:
             flash(_("Batch %(number)d marked delivered.", number=sequence), "info")
@@ -951,9 +951,9 @@ def full_export(slug: str) -> Response | tuple[str, int]:
     if not _password_ok(form):
         return _batches_page(export_form=form), HTTPStatus.UNPROCESSABLE_ENTITY
     petition = _petition()
-    fmt: export.DataFormat = "json" if form.fmt.data == "json" else "csv"
+    fmt: data_export.DataFormat = "json" if form.fmt.data == "json" else "csv"
     db = get_session()
-    chunks = export.full_data_export(db, petition=petition, fmt=fmt, actor=_user().actor)
+    chunks = data_export.full_data_export(db, petition=petition, fmt=fmt, actor=_user().actor)
 
     def body() -> Iterator[str]:
         # The request committed (with its audit event) before the first byte is

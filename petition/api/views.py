@@ -19,7 +19,7 @@ from petition.api import bp, openapi
 from petition.api import service as keys
 from petition.config import current_settings
 from petition.db import get_session
-from petition.export import keys as signing_keys
+from petition.export import batch_key
 from petition.i18n import LANGUAGES
 from petition.petitions import service as petitions
 from petition.petitions.cache import micro_cache, petition_by_slug
@@ -108,7 +108,7 @@ def _kept(build: Callable[[], Any], cache_control: str) -> Response:
 
 def _public(petition: Petition) -> dict[str, Any]:
     return {
-        **petitions.summary(petition, signing_key_fingerprint=signing_keys.app_fingerprint()),
+        **petitions.summary(petition, signing_key_fingerprint=batch_key.app_fingerprint()),
         "url": url_for("petitions.page", slug=petition.slug, _external=True),
     }
 

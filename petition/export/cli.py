@@ -11,8 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from petition.audit.service import cli_actor
 from petition.db import db, session_scope
-from petition.export import keys as batch_key
-from petition.export import service as export
+from petition.export import batch_key, batches, data_export, delivery
 from petition.export import verify as export_verify
 from petition.petitions.cli import petition_or_fail
 
@@ -41,12 +40,12 @@ def export_command(slug: str, out_dir: Path, full: bool) -> None:
     with session_scope(write=False) as session:
         petition = petition_or_fail(session, slug)
     try:
-        built = export.build_batch(
+        built = batches.build_batch(
             db.engine, petition=petition, out_dir=out_dir, key=key, is_full_reexport=full
         )
         with session_scope() as session:
-            batch = export.record_batch(session, petition=petition, built=built, actor=cli_actor())
-    except export.ExportError as exc:
+            batch = batches.record_batch(session, petition=petition, built=built, actor=cli_actor())
+    except batches.ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     except IntegrityError as exc:
         raise click.ClickException(
@@ -115,14 +114,14 @@ def delivered_command(slug: str, sequence: int, to: str, petition_delivered: boo
     try:
         with session_scope() as session:
             petition = petition_or_fail(session, slug)
-            batch = export.mark_delivered(
+            batch = delivery.mark_delivered(
                 session, petition=petition, sequence=sequence, to=to, actor=cli_actor()
             )
             click.echo(f"{slug} batch {batch.sequence}: delivered to {batch.delivered_to}")
             if petition_delivered:
-                export.mark_petition_delivered(session, petition=petition, actor=cli_actor())
+                delivery.mark_petition_delivered(session, petition=petition, actor=cli_actor())
                 click.echo(f"{slug}: delivered")
-    except export.ExportError as exc:
+    except batches.ExportError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -132,7 +131,7 @@ def delivered_command(slug: str, sequence: int, to: str, petition_delivered: boo
 def batches_command(slug: str) -> None:
     """List a petition's batches and where they were delivered."""
     with session_scope(write=False) as session:
-        for batch in export.list_batches(session, petition=petition_or_fail(session, slug)):
+        for batch in batches.list_batches(session, petition=petition_or_fail(session, slug)):
             where = (
                 f"delivered to {batch.delivered_to} {batch.delivered_at:%Y-%m-%d}"
                 if batch.delivered_at
@@ -150,10 +149,10 @@ def batches_command(slug: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
-def data_export_command(slug: str, fmt: export.DataFormat, out_file: Path) -> None:
+def data_export_command(slug: str, fmt: data_export.DataFormat, out_file: Path) -> None:
     """Write every signature with email and consent (organizers' records, not a batch)."""
     with session_scope() as session, out_file.open("w", encoding="utf-8", newline="") as out:
-        for chunk in export.full_data_export(
+        for chunk in data_export.full_data_export(
             session, petition=petition_or_fail(session, slug), fmt=fmt, actor=cli_actor()
         ):
             out.write(chunk)

@@ -158,6 +158,17 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
     )
 
 
+def version_hashes(conn: Session | sa.Connection, *, petition_id: int) -> dict[int, str]:
+    """Text version id → its SHA-256, for the petition's versions (a signature names its
+    version by id; exports show the text by its hash)."""
+    rows = conn.execute(
+        sa.select(PetitionVersion.id, PetitionVersion.sha256).where(
+            PetitionVersion.petition_id == petition_id
+        )
+    )
+    return {row.id: row.sha256 for row in rows}
+
+
 def text_sha256(body: str) -> str:
     """The fingerprint of a version: SHA-256 of the exact UTF-8 bytes of its text."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -453,7 +464,7 @@ def summary(petition: Petition, *, signing_key_fingerprint: str | None = None) -
         "updated_at": petition.updated_at.isoformat(),
         "text_version": version.number if version is not None else None,
         "text_sha256": version.sha256 if version is not None else None,
-        # Of the key that signs export batches (petition.export.keys), given by the
+        # Of the key that signs export batches (petition.export.batch_key), given by the
         # caller: a petition does not know the service's key. None without a key.
         "signing_key_fingerprint": signing_key_fingerprint,
     }

@@ -70,8 +70,7 @@ def _batch(app: Flask, petition: Petition, signature_id: int) -> None:
     """Batch 1 of the petition, with the one signature verified and counted."""
     from pathlib import Path
 
-    from petition.export import keys
-    from petition.export import service as export
+    from petition.export import batch_key, batches
     from petition.signing.models import Signature, SignatureStatus
 
     with app.app_context(), session_scope() as session:
@@ -84,11 +83,11 @@ def _batch(app: Flask, petition: Petition, signature_id: int) -> None:
     # The batch reads on a connection of its own: the fold must be committed first.
     with app.app_context(), session_scope() as session:
         current = session.merge(petition)
-        export.make_batch(
+        batches.make_batch(
             session,
             petition=current,
             out_dir=Path(app.config["PETITION_SETTINGS"].batch_dir) / current.slug,
-            key=keys.app_key(),
+            key=batch_key.app_key(),
             actor="test",
         )
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from petition.api import service as keys
 from petition.db import db, session_scope
-from petition.export import keys as signing_keys
+from petition.export import batch_key
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import Signature, SignatureSource
@@ -47,8 +47,8 @@ def test_petition_list_and_detail_share_the_summary(client: FlaskClient) -> None
     # The key that signs export batches, as published for recipients.
     published = client.get("/.well-known/petition-signing-key.pem")
     assert published.status_code == HTTPStatus.OK
-    assert body["signing_key_fingerprint"] == signing_keys.fingerprint(
-        signing_keys.load_public_key(published.data)
+    assert body["signing_key_fingerprint"] == batch_key.fingerprint(
+        batch_key.load_public_key(published.data)
     )
 
 

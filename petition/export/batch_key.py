@@ -1,4 +1,5 @@
-"""The service's Ed25519 signing key: loading, creating in development, fingerprints.
+"""The batch key: the Ed25519 key that signs export batches; loading it, creating one in
+development, fingerprints.
 
 The fingerprint is the SHA-256 of the public key's DER encoding (SubjectPublicKeyInfo),
 so a recipient can compute it with OpenSSL alone:
