@@ -15,6 +15,7 @@ import dataclasses
 import logging
 
 from petition.abuse import limits, traps
+from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason
 from petition.addresses import canonical
 from petition.config import current_settings
@@ -39,7 +40,7 @@ def screen(
     honeypot: str | None = None,
     shown_token: str | None = None,
     has_form: bool = True,
-    admit: list[limits.Check] | None = None,
+    admit: list[Check] | None = None,
 ) -> Screening:
     """Screen a sign attempt with a valid, normalized ``email``.
 

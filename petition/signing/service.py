@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from petition import addresses
 from petition.abuse import screening as abuse_screening
-from petition.abuse.limits import Check
+from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
