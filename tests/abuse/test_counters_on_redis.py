@@ -13,7 +13,7 @@ from flask import Flask
 from petition.abuse import counters, limits
 from petition.extensions import limiter
 from tests.abuse.conftest import REDIS_TEST_URL, all_signatures, outbox, post_sign
-from tests.conftest import free_port
+from tests.helpers.servers import free_port
 
 
 def test_mail_limit_and_burst_count_in_redis(

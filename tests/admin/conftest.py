@@ -18,7 +18,7 @@ from petition.admin.models import User, UserRole
 from petition.db import session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from tests.conftest import csrf_from
+from tests.helpers.forms import csrf_from
 
 PASSWORD = "correct horse battery staple"
 OTHER_SLUG = "clean-water-for-idlib"

@@ -23,7 +23,7 @@ from petition.signing import counts
 from petition.signing import service as signing
 from petition.signing.models import SignatureSource
 from tests.admin.conftest import Accounts, login, token
-from tests.conftest import csrf_from
+from tests.helpers.forms import csrf_from
 
 SLUG = "defend-the-people-of-daraa"
 

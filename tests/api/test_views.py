@@ -54,7 +54,7 @@ def test_petition_list_and_detail_share_the_summary(client: FlaskClient) -> None
 
 def test_drafts_and_unknown_petitions_are_404_problems(app: Flask, client: FlaskClient) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     with app.app_context(), session_scope() as session:
         service.publish(session, source=service.parse_petition_file(DARAA), open_now=False)
@@ -197,7 +197,7 @@ def test_a_key_for_another_petition_is_forbidden(
     app: Flask, client: FlaskClient, api_key: str
 ) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     source = dataclasses.replace(service.parse_petition_file(DARAA), slug="other")
     with app.app_context(), session_scope() as session:
@@ -310,7 +310,7 @@ def limited_app(settings):  # type: ignore[no-untyped-def]
 
 def test_limits_apply_per_key_and_per_address(limited_app: Flask) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     with limited_app.app_context(), session_scope() as session:
         petition = service.publish(session, source=service.parse_petition_file(DARAA))

@@ -15,7 +15,7 @@ from petition.db import db, session_scope
 from petition.export import batch_key
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from tests.conftest import DARAA
+from tests.helpers import DARAA
 
 
 def test_public_key_is_served_as_pem(app: Flask, client: FlaskClient) -> None:

@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from petition.export import batch_key
-from tests.conftest import csrf_from, run_worker, sign_form
 from tests.export.conftest import read_csv, read_manifest
+from tests.helpers.forms import csrf_from, sign_form
+from tests.helpers.mail import run_worker
 from tests.signing.test_views import SLUG, links
 
 

@@ -24,8 +24,9 @@ from petition.petitions.models import Petition
 from petition.signing.models import Signature, SignatureSource
 from petition.widget import service as widget
 from tests.api.conftest import add_verified
-from tests.conftest import DARAA, Mailbox, run_worker, text_body
 from tests.functional.conftest import HostSite
+from tests.helpers import DARAA
+from tests.helpers.mail import Mailbox, run_worker, text_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import Signature, SignatureSource
 from petition.widget import service
-from tests.conftest import DARAA
+from tests.helpers import DARAA
 
 SLUG = "defend-the-people-of-daraa"
 HOST = "http://127.0.0.2:8000"
