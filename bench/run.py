@@ -366,7 +366,7 @@ def bench_worker_and_fold(url: str, folder: Path, n_mail: int, n_fold: int) -> d
     from petition.db import db, session_scope
     from petition.mail import worker
     from petition.mail.models import OutboxMessage
-    from petition.signing.service import fold_counts
+    from petition.signing.counts import fold_counts
 
     # The SMTP server in a process of its own, as a real one would be: in a thread of
     # this one it would share the interpreter lock with the worker it measures.

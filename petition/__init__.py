@@ -41,14 +41,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from petition import commands, db, errors, i18n, security, templating
+    from petition import commands, errors, i18n, security, templating
+    from petition import db as database
     from petition.abuse import limits
     from petition.extensions import babel, csrf
 
     # Order matters: the database first (others may need it), CSRF before any view,
     # the limiter, and the locale for templates and mail. Migrations are bound only
     # when `flask db` runs (see petition.commands).
-    db.init_app(app)
+    database.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

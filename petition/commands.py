@@ -1,8 +1,12 @@
 """``flask db`` and ``flask petition``: registered by name, imported when one runs.
 
 Every web worker builds the app, and so registers its commands. Importing them there would
-load Alembic (through Flask-Migrate: about 11 MB with Mako and Pygments) and the operator's
+load Alembic (through Flask-Migrate: about 11 MB with Mako and Pygments) and every domain's
 command module in each worker, which never runs a command.
+
+Each domain owns its commands, in ``petition/<domain>/cli.py`` (the worker's is in
+``petition/worker.py``), listed in that module's ``COMMANDS``; ``flask petition`` gathers
+them here when it runs.
 """
 
 from __future__ import annotations
@@ -55,13 +59,29 @@ def _migrate_group(app: Flask) -> click.Group:
     return group
 
 
+# The modules whose COMMANDS make up `flask petition`, in the order of the layers.
+COMMAND_MODULES = (
+    "petition.petitions.cli",
+    "petition.signing.cli",
+    "petition.export.cli",
+    "petition.widget.cli",
+    "petition.api.cli",
+    "petition.moderation.cli",
+    "petition.admin.cli",
+    "petition.worker",
+)
+PETITION_HELP = "Run and manage the petition service."
+
+
 def _petition_group(app: Flask) -> click.Group:
-    group: click.Group = import_module("petition.cli").petition_group
+    group = click.Group("petition", help=PETITION_HELP)
+    for name in COMMAND_MODULES:
+        commands: tuple[click.Command, ...] = import_module(name).COMMANDS
+        for command in commands:
+            group.add_command(command)
     return group
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(LazyGroup("db", load=_migrate_group, help="Perform database migrations."))
-    app.cli.add_command(
-        LazyGroup("petition", load=_petition_group, help="Run and manage the petition service.")
-    )
+    app.cli.add_command(LazyGroup("petition", load=_petition_group, help=PETITION_HELP))

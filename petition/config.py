@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import limits
+from flask import Flask, current_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -177,3 +178,9 @@ class Settings:
             else:
                 values[field.name] = raw.strip()
         return cls(**values)  # type: ignore[arg-type]
+
+
+def current_settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app``, by default of the app being served: the one way to read them."""
+    settings: Settings = (app or current_app).config["PETITION_SETTINGS"]
+    return settings

@@ -20,6 +20,8 @@ from flask import Flask, Response, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, registry
 
+from petition.config import current_settings
+
 logger = logging.getLogger(__name__)
 
 # Constraint names are fixed so that migrations can refer to them on every database.
@@ -90,7 +92,7 @@ def engine_url(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    url = engine_url(app.config["PETITION_SETTINGS"].database_url)
+    url = engine_url(current_settings(app).database_url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     # hide_parameters: SQL logging (echo, or a root logger at INFO) and error
     # messages never carry the values bound to a statement: names, addresses.

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from petition.api.problems import problem
+from petition.problems import problem
 
 # Werkzeug's names and descriptions are English only; people see these instead.
 # The API keeps Werkzeug's (machine readers want stable English titles).

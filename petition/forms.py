@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms.meta import DefaultMeta
+
+from petition.i18n import reader_language
 
 
 class Form(FlaskForm):  # type: ignore[misc]
@@ -18,7 +19,7 @@ class Form(FlaskForm):  # type: ignore[misc]
 
         @property
         def locales(self) -> list[str]:
-            return [str(get_locale() or "en")]
+            return [reader_language()]
 
         def get_translations(self, form: Any) -> Any:
             return DefaultMeta.get_translations(self, form)

@@ -11,12 +11,18 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from flask import request
+from flask_babel import get_locale
 
 from petition.config import PROJECT_ROOT
 
 SOURCE_LANGUAGE = "en"
 TRANSLATIONS = PROJECT_ROOT / "translations"
 LANG_COOKIE = "lang"
+
+
+def reader_language() -> str:
+    """The language the current request is answered in (``en`` outside a request)."""
+    return str(get_locale() or SOURCE_LANGUAGE)
 
 
 def _parse(code: str) -> Locale | None:

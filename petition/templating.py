@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
-from flask_babel import get_locale
 
 from petition import i18n
 
@@ -53,7 +52,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
-        locale = str(get_locale() or "en")
+        locale = i18n.reader_language()
         return {
             "locale": locale,
             "text_direction": i18n.direction(locale),

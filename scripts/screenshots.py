@@ -17,7 +17,6 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from petition import create_app
-from petition.cli import petition_group  # noqa: F401  (imports the domains in a working order)
 from petition.commands import init_migrate
 from petition.config import PROJECT_ROOT, Settings
 from petition.db import session_scope

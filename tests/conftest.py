@@ -1,4 +1,4 @@
-"""Fixtures: the app on SQLite and on PostgreSQL, a real SMTP server, helpers.
+"""Fixtures: the app on SQLite and on PostgreSQL, a real SMTP server (helpers: tests/helpers/).
 
 Every test that uses ``app`` runs once per database. The schema always comes
 from the Alembic migrations. Tests commit for real (the concurrency and worker
@@ -8,18 +8,13 @@ PostgreSQL database whose tables are emptied afterwards.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 import shutil
-import socket
 import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +30,19 @@ from flask_migrate import upgrade
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from petition import create_app
-from petition.abuse import traps
 from petition.commands import init_migrate
 from petition.config import PROJECT_ROOT, Settings
-from petition.db import db, session_scope, utcnow
-from petition.mail import worker
+from petition.db import db, session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
+from tests.helpers import DARAA, REQUIRE_ALL
+from tests.helpers.mail import Mailbox
+from tests.helpers.servers import LiveServer, free_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PETITION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("PETITION_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-DARAA = PROJECT_ROOT / "content" / "defend-the-people-of-daraa.md"
-# In CI every real component must be there: a skipped PostgreSQL run would hide failures.
-REQUIRE_ALL = os.environ.get("CI", "").lower() == "true"
 
 
 def _postgres_reachable() -> bool:
@@ -197,35 +190,7 @@ def make_app(settings: Settings) -> Iterator[Callable[..., Flask]]:
             db.engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- mail ----------------------------------------------------------------------
-
-
-@dataclass
-class Mailbox:
-    """What the test SMTP server received."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-        message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
-        with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self.lock:
-            return [m for m in self.messages if m["To"] == address]
-
-    def clear(self) -> None:
-        with self.lock:
-            self.messages.clear()
 
 
 @pytest.fixture(scope="session")
@@ -259,32 +224,7 @@ def mail_app(mail_settings: Settings) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-def text_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def link_in(message: EmailMessage, kind: str) -> str:
-    """The path of the /confirm/ or /withdraw/ link in a received mail."""
-    found = re.search(rf"http://localhost(/p/[\w-]+/{kind}/[\w-]+)", text_body(message))
-    assert found, f"no {kind} link in:\n{text_body(message)}"
-    return found.group(1)
-
-
-def run_worker(app: Flask) -> None:
-    worker.run(app, once=True)
-
-
 # --- a real HTTP server --------------------------------------------------------
-
-
-@dataclass
-class LiveServer:
-    """The app served by Werkzeug on 127.0.0.1, as a browser or client reaches it."""
-
-    app: Flask
-    url: str
 
 
 @pytest.fixture
@@ -341,32 +281,3 @@ def new_page(browser: Browser) -> Iterator[Any]:
     yield _open
     for context in contexts:
         context.close()
-
-
-# --- forms -----------------------------------------------------------------------
-
-CSRF = re.compile(
-    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
-)
-
-
-def csrf_from(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "no CSRF token in page"
-    return found.group(1) or found.group(2)
-
-
-def sign_form(client: FlaskClient, slug: str, **fields: str) -> dict[str, str]:
-    """The sign form as a person sends it: they took a minute to fill it in (the
-    form's bot trap flags submissions faster than a person types)."""
-    page = client.get(f"/p/{slug}")
-    secret = client.application.config["SECRET_KEY"]
-    data = {
-        "csrf_token": csrf_from(page.get_data(as_text=True)),
-        "shown": traps.form_shown_token(secret, at=utcnow() - dt.timedelta(minutes=1)),
-        "name": "Layla Haddad",
-        "email": "layla@example.org",
-        "country": "SY",
-    }
-    data.update(fields)
-    return data

@@ -9,7 +9,8 @@ from flask import Flask
 
 from petition.db import session_scope
 from petition.petitions.models import Petition, PetitionVersion
-from tests.conftest import DARAA, Mailbox
+from tests.helpers import DARAA
+from tests.helpers.mail import Mailbox
 from tests.signing.test_service import confirm_token_of, do_sign, in_session, outbox, signer
 
 

@@ -31,7 +31,7 @@ def test_hsts_over_https(client: FlaskClient) -> None:
 
 
 def test_session_cookie_is_httponly_and_lax(client: FlaskClient) -> None:
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     client.application.test_cli_runner().invoke(args=["petition", "import", str(DARAA)])
     response = client.get("/p/defend-the-people-of-daraa")

@@ -38,24 +38,22 @@ import functools
 import logging
 import math
 import time
-import weakref
 from collections.abc import Callable
-from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
-from limits import RateLimitItem, parse_many
-from limits.storage import RedisClusterStorage, RedisStorage
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from petition.abuse import counters
 from petition.abuse.blocklist import DomainBlocklist
-from petition.config import Settings
+from petition.abuse.counters import Check
+from petition.addresses import keyed_hash
+from petition.config import Settings, current_settings
 from petition.extensions import limiter
-from petition.signing.addresses import keyed_hash
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +65,6 @@ DEFAULT_RETRY_SECONDS = 60
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
-
-
 def client_ip() -> str:
     """The client address the limits count by (after ProxyFix, if configured)."""
     return request.remote_addr or "unknown"
@@ -81,20 +74,16 @@ def _petition_slug() -> str:
     return str((request.view_args or {}).get("slug", ""))
 
 
-# What a limit counts: the limits (``"10/minute;100/hour"``) and the identifiers
-# that name one bucket of them.
-Check = tuple[str, tuple[str, ...]]
-
 # --- limits on views ------------------------------------------------------------
 
 api_reads = limiter.shared_limit(
-    lambda: _settings().ratelimit_api_per_ip,
+    lambda: current_settings().ratelimit_api_per_ip,
     scope="api-read",
     key_func=client_ip,
     methods=["GET", "HEAD"],
 )
 login_per_ip = limiter.shared_limit(
-    lambda: _settings().ratelimit_login_per_ip,
+    lambda: current_settings().ratelimit_login_per_ip,
     scope="login-ip",
     key_func=client_ip,
     methods=["POST"],
@@ -126,7 +115,7 @@ def signing_checks() -> list[Check]:
     """The page's and the widget's limits on a sign attempt: per client address and
     per petition (``<slug>`` in the URL). The API shares the petition's, see
     :func:`api_signing_limits`."""
-    settings = _settings()
+    settings = current_settings()
     return [
         (settings.ratelimit_sign_per_ip, ("sign-ip", client_ip())),
         (settings.ratelimit_sign_per_petition, ("sign-petition", _petition_slug())),
@@ -143,7 +132,7 @@ def check_signing_limits() -> None:
 
     Raises :class:`werkzeug.exceptions.TooManyRequests` (a 429 with ``Retry-After``).
     """
-    _refuse_if_full(_admit(signing_checks()))
+    _refuse_if_full(counters.admit_only(signing_checks()))
 
 
 def _refuse_if_full(retry_after: int | None) -> None:
@@ -163,8 +152,8 @@ def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            settings = _settings()
-            retry_after = _admit(
+            settings = current_settings()
+            retry_after = counters.admit_only(
                 [
                     (settings.ratelimit_api_sign_per_key, ("api-sign-key", partner_key())),
                     (settings.ratelimit_api_sign_per_ip, ("api-sign-ip", client_ip())),
@@ -179,188 +168,6 @@ def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
         return cast(F, limited)
 
     return decorate
-
-
-# --- counters checked inside a view ----------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
-    # Shortest window first: a refused attempt does not use up the longer windows.
-    return tuple(sorted(parse_many(limits)))
-
-
-def _hit(limits: str, *identifiers: str) -> int | None:
-    """Count one event in every window of ``limits``.
-
-    Returns ``None`` while within them, else the seconds until the exceeded window
-    ends. A store that fails counts as within the limits (and is logged): these
-    counters only decide about mail and flags, never whether anyone may sign.
-    """
-    try:
-        strategy = limiter.limiter  # the in-memory fallback while the store is down
-        for item in _parsed(limits):
-            if not strategy.hit(item, *identifiers):
-                reset_at = strategy.get_window_stats(item, *identifiers).reset_time
-                return max(1, math.ceil(reset_at - time.time()))
-    except Exception:
-        logger.exception("rate-limit store failed; counting %s as within limits", identifiers[0])
-    return None
-
-
-# While the store is marked down, when to try it again (with growing pauses), like
-# Flask-Limiter does for the limits it checks itself.
-_recheck = {"at": 0.0, "pause": 1.0}
-MAX_RECHECK_PAUSE = 32.0
-
-
-def _mark_store_down() -> None:
-    limiter._storage_dead = True
-    _recheck["at"] = time.monotonic() + _recheck["pause"]
-
-
-def _usable_redis() -> RedisStorage | None:
-    """The Redis store, unless it is down (then retried with growing pauses)."""
-    storage = limiter.storage
-    # Redis Cluster refuses calls over keys of several slots: count key by key there.
-    if not isinstance(storage, RedisStorage) or isinstance(storage, RedisClusterStorage):
-        return None
-    if not limiter._storage_dead:
-        return storage
-    now = time.monotonic()
-    if now < _recheck["at"]:
-        return None
-    if storage.check():
-        limiter._storage_dead = False
-        _recheck["pause"] = 1.0
-        return storage
-    _recheck["pause"] = min(_recheck["pause"] * 2, MAX_RECHECK_PAUSE)
-    _recheck["at"] = now + _recheck["pause"]
-    return None
-
-
-# For the first ARGV[1] keys (the limits that admit an attempt): test every window
-# first and count in all of them only if none is full. Then, for the rest of KEYS (the
-# counters that only inform, as _hit_many_on_redis does): start each window with its
-# expiry, count, and say when it ends. Atomically, in one round trip.
-_ADMIT_AND_COUNT_LUA = """
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if current >= tonumber(ARGV[2 * i]) then
-    return {i, redis.call('PTTL', KEYS[i])}
-  end
-end
-for i = 1, n do
-  if redis.call('INCRBY', KEYS[i], 1) == 1 then
-    redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1])
-  end
-end
-local out = {0, 0}
-for j = n + 1, #KEYS do
-  redis.call('SET', KEYS[j], 0, 'EX', ARGV[n + 1 + j], 'NX')
-  out[#out + 1] = redis.call('INCRBY', KEYS[j], 1)
-  out[#out + 1] = redis.call('PTTL', KEYS[j])
-end
-return out
-"""
-_scripts: weakref.WeakKeyDictionary[RedisStorage, dict[str, Any]] = weakref.WeakKeyDictionary()
-
-
-def _script(storage: RedisStorage, source: str) -> Any:
-    """``source`` registered once per store (EVALSHA after the first call)."""
-    registered = _scripts.setdefault(storage, {})
-    if source not in registered:
-        connection: Any = storage.get_connection()
-        registered[source] = connection.register_script(source)
-    return registered[source]
-
-
-def _admit(checks: list[Check]) -> int | None:
-    """Admit one attempt against every window of ``checks``; ``None`` when admitted,
-    else the seconds until the full window ends. A refused attempt counts nowhere."""
-    items = [(item, identifiers) for limits, identifiers in checks for item in _parsed(limits)]
-    storage = _usable_redis()
-    if storage is not None:
-        try:
-            full, ttl_ms = _script(storage, _ADMIT_AND_COUNT_LUA)(
-                keys=[storage.prefixed_key(item.key_for(*ids)) for item, ids in items],
-                args=[
-                    len(items),
-                    *(value for item, _ids in items for value in (item.amount, item.get_expiry())),
-                ],
-            )[:2]
-        except Exception:
-            logger.exception("rate-limit store failed; counting in memory for now")
-            _mark_store_down()
-        else:
-            return None if int(full) == 0 else max(1, math.ceil(max(int(ttl_ms), 0) / 1000))
-    for _attempt in range(2):
-        try:
-            return _admit_key_by_key(items)
-        except Exception:
-            if limiter._storage_dead:
-                break
-            # The store failed (Redis Cluster, or memory:// never does): go on in memory.
-            logger.exception("rate-limit store failed; counting in memory for now")
-            _mark_store_down()
-    logger.error("rate-limit fallback failed; admitting the attempt")
-    return None
-
-
-def _admit_key_by_key(items: list[tuple[RateLimitItem, tuple[str, ...]]]) -> int | None:
-    strategy = limiter.limiter  # the in-memory fallback while the store is down
-    for item, ids in items:
-        if not strategy.test(item, *ids):
-            reset_at = strategy.get_window_stats(item, *ids).reset_time
-            return max(1, math.ceil(reset_at - time.time()))
-    for item, ids in items:
-        strategy.hit(item, *ids)
-    return None
-
-
-def _hit_many(checks: list[Check]) -> list[int | None]:
-    """:func:`_hit` for several counters; on Redis in one round trip.
-
-    Each Redis round trip is measured in this service's throughput (on a busy
-    machine a round trip costs a context switch to Redis and back), so the
-    counters a sign attempt needs go out together, in one MULTI/EXEC. Every
-    window is counted, also beyond one that is already exceeded.
-    """
-    storage = _usable_redis()
-    if storage is None:
-        return [_hit(limits, *identifiers) for limits, identifiers in checks]
-    try:
-        return _hit_many_on_redis(storage, checks)
-    except Exception:
-        # Like Flask-Limiter itself: count in memory until the store answers again.
-        logger.exception("rate-limit store failed; counting in memory for now")
-        _mark_store_down()
-        return [None] * len(checks)
-
-
-def _hit_many_on_redis(storage: RedisStorage, checks: list[Check]) -> list[int | None]:
-    # The keys are the ones limits' fixed window uses. SET NX EX starts a window
-    # with its expiry, INCRBY counts in it (keeping the expiry), PTTL says when it
-    # ends; in one transaction, so a window cannot expire between the two.
-    connection: Any = storage.get_connection()  # a redis.Redis client
-    pipe = connection.pipeline(transaction=True)
-    plan: list[tuple[int, RateLimitItem]] = []
-    for index, (limits, identifiers) in enumerate(checks):
-        for item in _parsed(limits):
-            key = storage.prefixed_key(item.key_for(*identifiers))
-            pipe.set(key, 0, ex=item.get_expiry(), nx=True)
-            pipe.incrby(key, 1)
-            pipe.pttl(key)
-            plan.append((index, item))
-    replies = pipe.execute()
-    found: list[int | None] = [None] * len(checks)
-    for n, (index, item) in enumerate(plan):
-        count, ttl_ms = int(replies[3 * n + 1]), int(replies[3 * n + 2])
-        if count > item.amount:
-            retry_after = max(1, math.ceil(max(ttl_ms, 0) / 1000))
-            found[index] = max(found[index] or 0, retry_after)
-    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,57 +198,19 @@ def count_sign_attempt(
 
     Raises :class:`werkzeug.exceptions.TooManyRequests` when ``admit`` refuses.
     """
-    settings = _settings()
+    settings = current_settings()
     mail_key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
     checks: list[Check] = [(settings.ratelimit_mail_per_email, ("mail", mail_key))]
     if ip_hash:
         checks.append((settings.flag_burst_per_ip, ("flag-burst", str(petition_id), ip_hash)))
-    found = _admit_and_hit(admit, checks) if admit else _hit_many(checks)
+    if admit:
+        refused, found = counters.admit_and_hit(admit, checks)
+        _refuse_if_full(refused)
+    else:
+        found = counters.hit_many(checks)
     return SignCounts(
         mail_allowed=found[0] is None, is_burst=len(found) > 1 and found[1] is not None
     )
-
-
-def _admit_and_hit(admit: list[Check], checks: list[Check]) -> list[int | None]:
-    """:func:`_admit` then :func:`_hit_many`, on Redis in one script."""
-    storage = _usable_redis()
-    if storage is not None:
-        try:
-            return _admit_and_hit_on_redis(storage, admit, checks)
-        except TooManyRequests:
-            raise
-        except Exception:
-            logger.exception("rate-limit store failed; counting in memory for now")
-            _mark_store_down()
-    _refuse_if_full(_admit(admit))
-    return _hit_many(checks)
-
-
-def _admit_and_hit_on_redis(
-    storage: RedisStorage, admit: list[Check], checks: list[Check]
-) -> list[int | None]:
-    gates = [(item, ids) for limits, ids in admit for item in _parsed(limits)]
-    plan = [
-        (index, item, ids) for index, (limits, ids) in enumerate(checks) for item in _parsed(limits)
-    ]
-    replies = _script(storage, _ADMIT_AND_COUNT_LUA)(
-        keys=[storage.prefixed_key(item.key_for(*ids)) for item, ids in gates]
-        + [storage.prefixed_key(item.key_for(*ids)) for _index, item, ids in plan],
-        args=[
-            len(gates),
-            *(value for item, _ids in gates for value in (item.amount, item.get_expiry())),
-            *(item.get_expiry() for _index, item, _ids in plan),
-        ],
-    )
-    if int(replies[0]):
-        _refuse_if_full(max(1, math.ceil(max(int(replies[1]), 0) / 1000)))
-    found: list[int | None] = [None] * len(checks)
-    for n, (index, item, _ids) in enumerate(plan):
-        count, ttl_ms = int(replies[2 + 2 * n]), int(replies[3 + 2 * n])
-        if count > item.amount:
-            retry_after = max(1, math.ceil(max(ttl_ms, 0) / 1000))
-            found[index] = max(found[index] or 0, retry_after)
-    return found
 
 
 def check_login_attempt(account: str) -> None:
@@ -454,9 +223,9 @@ def check_login_attempt(account: str) -> None:
     Raises :class:`werkzeug.exceptions.TooManyRequests` (answered as a 429 page with
     ``Retry-After``) when the account's limit is exceeded.
     """
-    settings = _settings()
+    settings = current_settings()
     key = keyed_hash((settings.secret_key + ":login-limit").encode(), account.strip().casefold())
-    retry_after = _hit(settings.ratelimit_login_per_account, "login-account", key)
+    retry_after = counters.hit(settings.ratelimit_login_per_account, "login-account", key)
     if retry_after is not None:
         logger.warning("login attempts over the per-account limit")
         raise TooManyRequests(retry_after=retry_after)
@@ -538,7 +307,7 @@ def warn_if_unshared(settings: Settings, *, workers: int, log: logging.Logger = 
 
 
 def init_app(app: Flask) -> None:
-    settings: Settings = app.config["PETITION_SETTINGS"]
+    settings = current_settings(app)
     app.config.update(
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_STORAGE_OPTIONS=storage_options(settings),
@@ -549,8 +318,7 @@ def init_app(app: Flask) -> None:
     )
     # The limiter is one object for the process; a store marked dead for an
     # earlier app (tests build many) must not carry over to this one.
-    limiter._storage_dead = False
-    _recheck.update(at=0.0, pause=1.0)
+    counters.reset()
     limiter.init_app(app)
     _skip_unlimited_blueprints(app)
     app.register_error_handler(TooManyRequests, too_many_requests)

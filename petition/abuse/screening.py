@@ -14,12 +14,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from flask import current_app
-
 from petition.abuse import limits, traps
+from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason
-from petition.config import Settings
-from petition.signing.addresses import canonical
+from petition.addresses import canonical
+from petition.config import current_settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def screen(
     honeypot: str | None = None,
     shown_token: str | None = None,
     has_form: bool = True,
-    admit: list[limits.Check] | None = None,
+    admit: list[Check] | None = None,
 ) -> Screening:
     """Screen a sign attempt with a valid, normalized ``email``.
 
@@ -57,7 +56,7 @@ def screen(
     if not counts.mail_allowed:
         logger.warning("sign on petition %d not taken: mail limit of the address", petition_id)
         return Screening(take=False)
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    settings = current_settings()
     reasons: set[FlagReason] = set()
     if has_form:
         reasons |= traps.check(

@@ -12,22 +12,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, g, session
+from flask import g, session
 
 from petition.admin import service
 from petition.admin.models import User
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import get_session
 
 _KEY = "admin"
 PENDING = "admin_pending"
 # A password that was right waits this long for its second-factor code.
 PENDING_SECONDS = 300
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def start(user: User) -> None:
@@ -77,7 +72,7 @@ def current_user() -> User | None:
     data: dict[str, Any] | None = session.get(_KEY)
     if not data:
         return None
-    settings = _settings()
+    settings = current_settings()
     now = int(time.time())
     idle = now - int(data.get("seen_at", 0))
     age = now - int(data.get("auth_at", 0))

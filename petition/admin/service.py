@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 from petition.admin.models import User, UserRole, user_petitions
 from petition.audit import service as audit
 from petition.db import utcnow
-from petition.export import service as export
+from petition.export import delivery
 from petition.export.models import ExportBatch
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
 from petition.signing.models import Signature
-from petition.widget import service as widget
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +69,9 @@ def _new_nonce() -> str:
     return secrets.token_urlsafe(24)
 
 
-def create_user(session: Session, *, email: str, password: str, role: UserRole) -> User:
-    """Add an account. Raises :class:`AccountError` (address taken, weak password)."""
+def create_user(session: Session, *, email: str, password: str, role: UserRole, actor: str) -> User:
+    """Add an account, recorded as ``actor``'s. Raises :class:`AccountError` (address
+    taken, weak password)."""
     address = normalize_email(email)
     if "@" not in address or len(address) > 320:
         raise AccountError("that is not an email address")
@@ -85,16 +85,10 @@ def create_user(session: Session, *, email: str, password: str, role: UserRole) 
     )
     session.add(user)
     session.flush()
-    logger.info("created %s account %d", role, user.id)
-    return user
-
-
-def add_user(session: Session, *, actor: User, email: str, password: str, role: UserRole) -> User:
-    """An admin creates an account in the browser. Raises :class:`AccountError`."""
-    user = create_user(session, email=email, password=password, role=role)
     audit.record(
-        session, actor=actor.actor, action="account.create", details={"user": user.id, "role": role}
+        session, actor=actor, action="account.create", details={"user": user.id, "role": role}
     )
+    logger.info("created %s account %d", role, user.id)
     return user
 
 
@@ -107,19 +101,19 @@ def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
     return {f"user:{user_id}": email for user_id, email in rows}
 
 
-def set_active(session: Session, *, user: User, is_active: bool, actor: User) -> None:
+def set_active(session: Session, *, user: User, is_active: bool, actor: str) -> None:
     """Disable an account (its sessions end at once) or enable it again.
 
     Raises :class:`AccountError` when an admin tries to disable their own account,
     which could leave the site without anyone to manage it.
     """
-    if user.id == actor.id and not is_active:
+    if actor == user.actor and not is_active:
         raise AccountError("you cannot disable your own account")
     user.is_active = is_active
     end_sessions(session, user=user)
     audit.record(
         session,
-        actor=actor.actor,
+        actor=actor,
         action="account.enable" if is_active else "account.disable",
         details={"user": user.id},
     )
@@ -257,7 +251,7 @@ def petition_for(session: Session, *, user: User, slug: str) -> Petition | None:
     Callers answer 404 for None whether the petition is missing or someone
     else's, so that nobody learns which drafts exist.
     """
-    petition = session.scalars(sa.select(Petition).where(Petition.slug == slug)).one_or_none()
+    petition = petitions.find(session, slug)
     if petition is None or not can_access(user, petition):
         return None
     return petition
@@ -362,7 +356,7 @@ def import_petition(
 
     Raises :class:`SlugTaken` when the slug belongs to a petition ``user`` does not run.
     """
-    existing = session.scalars(sa.select(Petition).where(Petition.slug == source.slug)).first()
+    existing = petitions.find(session, source.slug)
     if existing is None:
         return create_petition(session, user=user, source=source), True
     if not can_access(user, existing):
@@ -377,14 +371,14 @@ def change_status(
     """Move a petition's status (see petitions.service.TRANSITIONS) and log it.
 
     Raises :class:`petition.petitions.service.InvalidTransition`, and
-    :class:`petition.export.service.NotAllDelivered` when a batch is not delivered yet.
+    :class:`petition.export.delivery.NotAllDelivered` when a batch is not delivered yet.
     """
     before = petition.status
     if to == PetitionStatus.DELIVERED:
         # Delivered also means every batch was handed over: the export service checks
         # that (and records it); the move itself must still be one TRANSITIONS allows.
         petitions.check_transition(petition, to)
-        return export.mark_petition_delivered(session, petition=petition, actor=user.actor)
+        return delivery.mark_petition_delivered(session, petition=petition, actor=user.actor)
     petitions.change_status(session, petition=petition, to=to)
     audit.record(
         session,
@@ -456,22 +450,3 @@ def record_download(session: Session, *, user: User, batch: ExportBatch) -> None
         affected=batch.signature_count,
         details={"batch": batch.sequence},
     )
-
-
-def set_embed_origins(
-    session: Session, *, user: User, petition: Petition, origins: list[str] | None
-) -> None:
-    """Which sites may frame the petition's widget (None: any; []: none); logged if changed.
-
-    Raises :class:`petition.widget.service.InvalidOrigin`.
-    """
-    before = widget.embed_origins(petition)
-    after = widget.set_embed_origins(session, petition=petition, origins=origins)
-    if after != before:
-        audit.record(
-            session,
-            actor=user.actor,
-            action="widget.allow_embed",
-            petition_id=petition.id,
-            details={"origins": after},
-        )

@@ -60,8 +60,7 @@ def over_time(
         sa.select(bucket, sa.func.count())
         .where(
             Signature.petition_id == petition.id,
-            Signature.status == SignatureStatus.VERIFIED,
-            Signature.is_held.is_(False),
+            Signature.counts,
             Signature.verified_at >= start,
         )
         .group_by(bucket)
@@ -80,8 +79,7 @@ def by_country(session: Session, *, petition: Petition, limit: int = 15) -> list
         sa.select(Signature.country, number)
         .where(
             Signature.petition_id == petition.id,
-            Signature.status == SignatureStatus.VERIFIED,
-            Signature.is_held.is_(False),
+            Signature.counts,
         )
         .group_by(Signature.country)
         .order_by(number.desc(), Signature.country)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from petition.api.models import ApiKey
+from petition.audit import service as audit
 from petition.db import utcnow
 from petition.petitions.models import Petition
 from petition.signing.tokens import token_hash
@@ -40,8 +41,11 @@ class KeyNotFound(LookupError):
     """No API key has that id."""
 
 
-def create_key(session: Session, *, petition: Petition, name: str) -> tuple[ApiKey, str]:
-    """A new key for partner ``name`` on ``petition``: the row, and the key to hand over.
+def create_key(
+    session: Session, *, petition: Petition, name: str, actor: str
+) -> tuple[ApiKey, str]:
+    """A new key for partner ``name`` on ``petition``: the row, and the key to hand over
+    (recorded in the audit log as ``actor``'s, without the key).
 
     The key itself is returned once and never stored, only its SHA-256 (it is random
     and long, so a fast hash is enough: there is nothing to guess).
@@ -55,6 +59,13 @@ def create_key(session: Session, *, petition: Petition, name: str) -> tuple[ApiK
     key.petition = petition
     session.add(key)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="api.key_create",
+        petition_id=petition.id,
+        details={"key_id": key.id, "name": key.name},
+    )
     logger.info("api key %d created for %s on %s", key.id, clean, petition.slug)
     return key, secret
 
@@ -78,8 +89,11 @@ def check_key(session: Session, *, presented: str | None, petition: Petition) ->
     return KeyCheck(KeyState.VALID, key)
 
 
-def revoke_key(session: Session, *, key_id: int) -> ApiKey:
-    """Revoke key ``key_id`` at once (again is harmless). Raises :class:`KeyNotFound`."""
+def revoke_key(session: Session, *, key_id: int, actor: str) -> ApiKey:
+    """Revoke key ``key_id`` at once (again is harmless), recorded as ``actor``'s.
+
+    Raises :class:`KeyNotFound`.
+    """
     key = session.get(ApiKey, key_id)
     if key is None:
         raise KeyNotFound(key_id)
@@ -87,6 +101,13 @@ def revoke_key(session: Session, *, key_id: int) -> ApiKey:
         key.revoked_at = utcnow()
         logger.info("api key %d (%s) revoked", key.id, key.name)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="api.key_revoke",
+        petition_id=key.petition_id,
+        details={"key_id": key.id, "name": key.name},
+    )
     return key
 
 

@@ -10,21 +10,21 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import abort, current_app, jsonify, request, url_for
+from flask import abort, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
 from petition.api import bp, openapi
 from petition.api import service as keys
-from petition.api.problems import problem, validation_problem
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import get_session
-from petition.export import keys as signing_keys
+from petition.export import batch_key
 from petition.i18n import LANGUAGES
 from petition.petitions import service as petitions
 from petition.petitions.cache import micro_cache, petition_by_slug
 from petition.petitions.models import Petition
+from petition.problems import problem, validation_problem
 from petition.signing import service as signing
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
@@ -56,11 +56,6 @@ ACCEPTED_DETAIL = (
     "If this address can sign, a confirmation email is on its way. "
     "The signature counts once the signer opens the link in it."
 )
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def _petition(slug: str) -> Petition:
@@ -113,7 +108,7 @@ def _kept(build: Callable[[], Any], cache_control: str) -> Response:
 
 def _public(petition: Petition) -> dict[str, Any]:
     return {
-        **petitions.summary(petition, signing_key_fingerprint=signing_keys.app_fingerprint()),
+        **petitions.summary(petition, signing_key_fingerprint=batch_key.app_fingerprint()),
         "url": url_for("petitions.page", slug=petition.slug, _external=True),
     }
 
@@ -206,7 +201,7 @@ def sign(slug: str) -> Response:
         return validation_problem(errors)
     if not petition.is_open:
         return _closed()
-    settings = _settings()
+    settings = current_settings()
     # The mailbox's mail limit and the listed-domain flag, as for the page. Not the
     # form's bot traps (a partner has its own form), nor the per-address burst flag:
     # the address is the partner's server, which relays many people by design; the

@@ -3,7 +3,8 @@
 WeasyPrint lays out the whole document in memory, so a batch's names are typeset in
 parts of :data:`NAMES_PER_PART`: ``delivery.pdf`` holds the cover, the petition text
 and the first part, ``delivery-002.pdf`` … the rest. Memory then stays flat however
-large the batch. Each name is isolated (U+2068 … U+2069) so an Arabic name keeps
+large the batch. The batch builder uses only :class:`DeliveryDocument`, :class:`Cover`
+and :class:`VersionText`; how the parts are typeset is this module's own business. Each name is isolated (U+2068 … U+2069) so an Arabic name keeps
 its right-to-left order inside a left-to-right list and the reverse.
 """
 
@@ -14,7 +15,8 @@ import ctypes
 import dataclasses
 import functools
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from flask import render_template
@@ -50,6 +52,79 @@ class Cover:
     withdrawn_count: int
     parts: int
     versions: Sequence[VersionText]
+
+
+class DeliveryDocument:
+    """The delivery PDF of one batch: names added as the rows stream by, typeset after.
+
+    Names are spooled to a file in ``folder`` while the rows are read; typesetting waits
+    until every row has been read, so the database read ends as soon as it can and the
+    row stream's allocations do not interleave on the heap with the typesetter's many
+    short-lived objects. Then :meth:`typeset` writes every part but the first (which
+    carries the cover, known only at the end) and :meth:`parts` hands them over.
+    """
+
+    def __init__(self, folder: Path, *, title: str, batch_sequence: int) -> None:
+        self.folder = folder
+        self.title = title
+        self.batch_sequence = batch_sequence
+        self.spool_path = folder / "names.txt"
+        self.spool = self.spool_path.open("w", encoding="utf-8")
+        self.first: list[str] = []
+        self.written: list[Path] = []
+
+    def add(self, sequence: int, name: str, country: str) -> None:
+        self.spool.write(name_line(sequence, name, country) + "\n")  # one line per name
+
+    def typeset(self) -> int:
+        """Typesets every part but the first; returns how many parts there are."""
+        self.spool.close()
+        with self.spool_path.open(encoding="utf-8") as spool:
+            chunk: list[str] = []
+            for line in spool:
+                chunk.append(line.rstrip("\n"))
+                if len(chunk) == NAMES_PER_PART:
+                    self._part(chunk)
+                    chunk = []
+            if chunk:
+                self._part(chunk)
+        self.spool_path.unlink()
+        return max(1, 1 + len(self.written))
+
+    def _part(self, lines: list[str]) -> None:
+        if not self.first and not self.written:
+            self.first = lines
+            return
+        number = len(self.written) + 2
+        path = self.folder / part_name(number)
+        path.write_bytes(
+            render_part(
+                number=number,
+                lines=lines,
+                cover=None,
+                title=self.title,
+                batch_sequence=self.batch_sequence,
+            )
+        )
+        self.written.append(path)
+
+    def parts(self, cover: Cover) -> Iterator[tuple[str, bytes | Path]]:
+        """Each part's file name and content, in order, after :meth:`typeset`: the first
+        (with ``cover``) typeset now, as bytes; the others as their files, each deleted
+        once the caller has taken it."""
+        yield (
+            part_name(1),
+            render_part(
+                number=1,
+                lines=self.first,
+                cover=cover,
+                title=self.title,
+                batch_sequence=self.batch_sequence,
+            ),
+        )
+        for number, path in enumerate(self.written, start=2):
+            yield part_name(number), path
+            path.unlink()
 
 
 def part_name(number: int) -> str:

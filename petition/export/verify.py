@@ -20,9 +20,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from petition.export import keys
+from petition.export import batch_key
 from petition.export.serializers import BATCH_COLUMNS, WITHDRAWN_COLUMNS
-from petition.export.service import (
+from petition.export.zipfiles import (
     CHECKSUMS_FILE,
     MANIFEST_FILE,
     MANIFEST_FORMAT,
@@ -71,12 +71,12 @@ def _read_signed_manifest(
         key.verify(zf.read(SIGNATURE_FILE), manifest_bytes)
         report.ok(
             f"{SIGNATURE_FILE}: valid Ed25519 signature of {MANIFEST_FILE} by key "
-            f"{keys.fingerprint(key)}"
+            f"{batch_key.fingerprint(key)}"
         )
     except InvalidSignature:
         report.fail(
             f"{SIGNATURE_FILE}: not a valid signature of {MANIFEST_FILE} by key "
-            f"{keys.fingerprint(key)} (the manifest was edited, or signed by another key)"
+            f"{batch_key.fingerprint(key)} (the manifest was edited, or signed by another key)"
         )
     try:
         manifest = json.loads(manifest_bytes.decode("utf-8"))
@@ -93,10 +93,10 @@ def _read_signed_manifest(
         )
         return None
     named = (manifest.get("signing_key") or {}).get("fingerprint_sha256")
-    if named != keys.fingerprint(key):
+    if named != batch_key.fingerprint(key):
         report.fail(
             f"{MANIFEST_FILE}: names signing key {named}, but the key given is "
-            f"{keys.fingerprint(key)}"
+            f"{batch_key.fingerprint(key)}"
         )
     return manifest
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, abort
 
-from petition.export import bp, keys
+from petition.export import batch_key, bp
 
 logger = logging.getLogger(__name__)
 _warned: list[bool] = []  # say once per process that the key is missing, not per page
@@ -20,8 +20,8 @@ KEY_CACHE_CONTROL = "public, max-age=3600"
 def signing_key() -> Response:
     """Serve the public key that verifies every batch's manifest.sig."""
     try:
-        pem = keys.public_pem(keys.app_key().public_key())
-    except keys.SigningKeyError:
+        pem = batch_key.public_pem(batch_key.app_key().public_key())
+    except batch_key.SigningKeyError:
         logger.exception("no batch signing key to publish")
         abort(404)
     response = Response(pem, mimetype="application/x-pem-file")
@@ -34,8 +34,8 @@ def _fingerprint() -> str | None:
     # A service without its key (misconfigured production) still shows its petitions;
     # only exports refuse to run, and they say why.
     try:
-        return keys.fingerprint(keys.app_key().public_key())
-    except keys.SigningKeyError as exc:
+        return batch_key.fingerprint(batch_key.app_key().public_key())
+    except batch_key.SigningKeyError as exc:
         if not _warned:
             logger.error("no batch signing key, petition pages show no fingerprint: %s", exc)
             _warned.append(True)

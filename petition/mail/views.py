@@ -9,10 +9,10 @@ from email.message import EmailMessage
 from http import HTTPStatus
 from pathlib import Path
 
-from flask import abort, current_app, render_template
+from flask import abort, render_template
 from markupsafe import Markup, escape
 
-from petition.config import Settings
+from petition.config import current_settings
 from petition.mail import bp
 from petition.mail.worker import dev_mail_folder
 
@@ -21,7 +21,7 @@ _LINK = re.compile(r"https?://[^\s<>\"]+")
 
 
 def _folder_or_404() -> Path:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
+    settings = current_settings()
     if not settings.is_development or settings.mail_url:
         abort(HTTPStatus.NOT_FOUND)
     return dev_mail_folder(settings)

@@ -1,29 +1,25 @@
-"""The worker: sends queued mail with retries and folds verified signatures into counts.
+"""Sending the outbox: due messages rendered and sent, with retries and backoff.
 
-Several workers may run: on PostgreSQL each claims its messages with
-``FOR UPDATE SKIP LOCKED``; SQLite serializes writers anyway.
+The loop that runs this (and the fold) is :mod:`petition.worker`. Several workers may
+run: on PostgreSQL each claims its messages with ``FOR UPDATE SKIP LOCKED``; SQLite
+serializes writers anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from petition.config import Settings
-from petition.db import session_scope, utcnow
+from petition.db import utcnow
 from petition.mail import render
 from petition.mail.models import OutboxMessage, OutboxStatus
 from petition.mail.senders import FileSender, PermanentFailure, Sender, SMTPSender, TemporaryFailure
-from petition.signing.service import fold_counts
 
 logger = logging.getLogger(__name__)
 
@@ -100,33 +96,3 @@ def _give_up(message: OutboxMessage, reason: str) -> None:
     message.last_error = reason[:500]
     message.to_address = None
     message.payload = None
-
-
-def run(
-    app: Flask, *, once: bool = False, idle_sleep: float = 1.0, stop: threading.Event | None = None
-) -> None:
-    """Send mail and fold counts until stopped; with ``once``, drain what is due and return."""
-    settings: Settings = app.config["PETITION_SETTINGS"]
-    stop = stop or threading.Event()
-    if not once and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sender = make_sender(settings)
-    last_fold = 0.0
-    try:
-        with app.app_context():
-            while not stop.is_set():
-                with session_scope() as session:
-                    sent = deliver_due(session, sender=sender, settings=settings)
-                folded = 0
-                if once or time.monotonic() - last_fold >= settings.fold_interval_seconds:
-                    with session_scope() as session:
-                        folded = fold_counts(session)
-                    last_fold = time.monotonic()
-                if once and not sent and not folded:
-                    return
-                if not sent and not folded:
-                    stop.wait(idle_sleep)
-    except KeyboardInterrupt:
-        logger.info("worker stopped")
-    finally:
-        sender.close()

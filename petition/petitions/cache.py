@@ -24,6 +24,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from petition.config import current_settings
 from petition.petitions import service
 from petition.petitions.models import Petition
 
@@ -80,6 +81,6 @@ def petition_by_slug(session: Session, slug: str) -> Petition | None:
 
 
 def init_app(app: Flask) -> None:
-    seconds = app.config["PETITION_SETTINGS"].page_cache_seconds
+    seconds = current_settings(app).page_cache_seconds
     if seconds > 0:
         app.extensions["petition_micro_cache"] = MicroCache(seconds)

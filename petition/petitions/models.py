@@ -39,7 +39,7 @@ class Petition(Base):
     goal: Mapped[int | None]
     opened_at: Mapped[dt.datetime | None]
     closes_at: Mapped[dt.datetime | None]
-    # Folded in by the worker (see petition.signing.service.fold_counts); pages and
+    # Folded in by the worker (see petition.signing.counts.fold_counts); pages and
     # the API read it instead of counting signatures.
     signature_count: Mapped[int] = mapped_column(default=0)
     # The highest sequence number given to a counted signature of this petition.

@@ -23,7 +23,6 @@ from petition.petitions.models import (
     PetitionTranslation,
     PetitionVersion,
 )
-from petition.signing.models import Signature, SignatureStatus
 
 logger = logging.getLogger(__name__)
 
@@ -159,9 +158,33 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
     )
 
 
+def version_hashes(conn: Session | sa.Connection, *, petition_id: int) -> dict[int, str]:
+    """Text version id → its SHA-256, for the petition's versions (a signature names its
+    version by id; exports show the text by its hash)."""
+    rows = conn.execute(
+        sa.select(PetitionVersion.id, PetitionVersion.sha256).where(
+            PetitionVersion.petition_id == petition_id
+        )
+    )
+    return {row.id: row.sha256 for row in rows}
+
+
 def text_sha256(body: str) -> str:
     """The fingerprint of a version: SHA-256 of the exact UTF-8 bytes of its text."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+# The one place where petitions reads signatures, through the bare table: the signing
+# domain sits above petitions (it imports petitions, never the reverse), and a text
+# edit must know whether anyone signed the version it would change.
+_SIGNATURES = sa.table("signatures", sa.column("version_id"))
+
+
+def is_signed(session: Session, *, version_id: int) -> bool:
+    """Whether anyone signed this version of a text (then it never changes again)."""
+    return bool(
+        session.scalar(sa.select(sa.exists().where(_SIGNATURES.c.version_id == version_id)))
+    )
 
 
 def publish(session: Session, *, source: PetitionSource, open_now: bool = True) -> Petition:
@@ -220,9 +243,7 @@ def _set_text(session: Session, petition: Petition, *, title: str, body: str) ->
     current = petition.current_version
     if current is not None and current.sha256 == digest and current.title == title:
         return
-    has_signatures = current is not None and session.scalar(
-        sa.select(sa.exists().where(Signature.version_id == current.id))
-    )
+    has_signatures = current is not None and is_signed(session, version_id=current.id)
     if current is not None and not has_signatures:
         # Nobody has seen this text as the thing they signed: correct it in place.
         current.title = title
@@ -251,9 +272,7 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
     Raises :class:`PetitionFileError` when the petition or the version does not
     exist, or the language is the petition's own.
     """
-    petition = session.scalars(
-        sa.select(Petition).where(Petition.slug == source.slug)
-    ).one_or_none()
+    petition = find(session, source.slug)
     if petition is None:
         raise PetitionFileError(f"no petition {source.slug}: import the petition first")
     if source.language == petition.language:
@@ -341,6 +360,18 @@ def get_by_slug(session: Session, slug: str) -> Petition | None:
     return session.scalars(_BY_SLUG, {"slug": slug}).one_or_none()
 
 
+def find(session: Session, slug: str) -> Petition | None:
+    """The petition at ``slug`` in any status, drafts included: what an organizer (in
+    /admin, after its access check) or an operator (every command) may mean. Public
+    pages use :func:`get_by_slug`, which hides drafts."""
+    return session.scalars(sa.select(Petition).where(Petition.slug == slug)).one_or_none()
+
+
+def list_all(session: Session) -> list[Petition]:
+    """Every petition, drafts included, oldest first."""
+    return list(session.scalars(sa.select(Petition).order_by(Petition.id)))
+
+
 def list_open(session: Session) -> list[Petition]:
     return list(
         session.scalars(
@@ -351,41 +382,15 @@ def list_open(session: Session) -> list[Petition]:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class PublicSigner:
-    name: str
-    country: str
-
-
-def public_signers(session: Session, petition: Petition, *, limit: int = 50) -> list[PublicSigner]:
-    """Newest counted signers who chose to show their name: name and country only.
-
-    Counted signatures carry their petition's sequence numbers in order of
-    verification, so the newest are found backwards along (petition_id, sequence)
-    without sorting the petition's signatures, however many there are.
-    """
-    rows = session.execute(
-        sa.select(Signature.name, Signature.country)
-        .where(
-            Signature.petition_id == petition.id,
-            Signature.is_counted.is_(True),
-            Signature.status == SignatureStatus.VERIFIED,
-            Signature.is_public.is_(True),
-        )
-        .order_by(Signature.sequence.desc())
-        .limit(limit)
-    )
-    return [PublicSigner(name=name, country=country) for name, country in rows if name]
-
-
 def page_context(
     session: Session, petition: Petition, *, reader: str = "en", show_original: bool = False
 ) -> dict[str, Any]:
-    """What the petition page shows besides the form (also when a form comes back).
+    """What the petition page shows of the petition itself (its text in the reader's
+    language); the signing domain adds the form and the public signers.
 
-    The text is shown in the ``reader``'s language when a translation of the
-    current version exists, unless ``show_original``; the form always signs the
-    version itself.
+        The text is shown in the ``reader``'s language when a translation of the
+        current version exists, unless ``show_original``; the form always signs the
+        version itself.
     """
     version = petition.current_version
     translation = None
@@ -396,7 +401,6 @@ def page_context(
     return {
         "petition": petition,
         "version": version,
-        "signers": public_signers(session, petition),
         "translation": translation,
         "shown_translation": shown,
         "text_title": shown.title if shown else petition.title,
@@ -460,7 +464,7 @@ def summary(petition: Petition, *, signing_key_fingerprint: str | None = None) -
         "updated_at": petition.updated_at.isoformat(),
         "text_version": version.number if version is not None else None,
         "text_sha256": version.sha256 if version is not None else None,
-        # Of the key that signs export batches (petition.export.keys), given by the
+        # Of the key that signs export batches (petition.export.batch_key), given by the
         # caller: a petition does not know the service's key. None without a key.
         "signing_key_fingerprint": signing_key_fingerprint,
     }

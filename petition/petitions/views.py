@@ -1,27 +1,24 @@
-"""Public pages of a petition."""
+"""Public pages of a petition: the list, the live count, the share card.
+
+The petition page itself, with its sign form, is the signing domain's view
+(:func:`petition.signing.views.page`, endpoint ``petitions.page``).
+"""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
-from flask_babel import force_locale, format_number, get_locale, get_translations
-from flask_wtf.csrf import generate_csrf
+from flask import Response, abort, render_template
+from flask_babel import force_locale, format_number, get_translations
 
 from petition import i18n
 from petition.db import get_session
 from petition.petitions import bp, service
-from petition.petitions.cache import CSRF_SLOT, micro_cache, petition_by_slug
 from petition.petitions.models import Petition
-from petition.signing.forms import SignForm
-
-
-def reader_language() -> str:
-    return str(get_locale() or "en")
 
 
 @bp.app_template_global()
 def petition_title(petition: Petition) -> str:
     """For templates: the petition's title in the reader's language when translated."""
-    return service.title_in(get_session(), petition, reader_language())
+    return service.title_in(get_session(), petition, i18n.reader_language())
 
 
 @bp.get("/")
@@ -29,30 +26,8 @@ def index() -> str:
     """List the open petitions."""
     session = get_session()
     found = service.list_open(session)
-    titles = service.translated_titles(session, found, reader_language())
+    titles = service.translated_titles(session, found, i18n.reader_language())
     return render_template("petitions/index.html", petitions=found, titles=titles)
-
-
-@bp.get("/p/<slug>")
-def page(slug: str) -> str:
-    """Show a petition's text, its count and the sign form."""
-    cache = micro_cache()
-    show_original = request.args.get("original") == "1"
-    # What the page depends on, not the raw query: a link's own ?utm_source=… (or a
-    # crawler's random query) would otherwise keep a 40 KB copy per variant.
-    key = ("page", slug, reader_language(), show_original)
-    if cache is not None and (cached := cache.get(key)) is not None:
-        return str(cached).replace(CSRF_SLOT, generate_csrf())
-    petition = petition_by_slug(get_session(), slug) or abort(404)
-    form = SignForm()
-    context = service.page_context(
-        get_session(), petition, reader=reader_language(), show_original=show_original
-    )
-    html = render_template("petitions/page.html", form=form, **context)
-    if cache is not None:
-        # Everything but the reader's own CSRF token is the same for every reader.
-        cache.put(key, html.replace(form.csrf_token.current_token, CSRF_SLOT))
-    return html
 
 
 @bp.get("/p/<slug>/count")

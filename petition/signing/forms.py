@@ -10,16 +10,18 @@ from typing import Any
 import pycountry
 from babel import Locale
 from flask import current_app
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import html_params
 
+from petition import addresses
 from petition.abuse import traps
+from petition.config import current_settings
 from petition.forms import Form
-from petition.signing import addresses
+from petition.i18n import reader_language
 from petition.signing.service import Signer
 
 NAME_MAX = 100
@@ -86,7 +88,7 @@ class CountrySelect:
 
     def __call__(self, field: StringField, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
-        options = country_options(str(get_locale() or "en"))
+        options = country_options(reader_language())
         if field.data in country_codes():
             chosen = f'value="{field.data}"'
             options = options.replace(chosen, f"selected {chosen}", 1)
@@ -128,7 +130,7 @@ class SignForm(Form):
         field.data = clean_name(field.data or "")
 
     def validate_email(self, field: StringField) -> None:
-        settings = current_app.config["PETITION_SETTINGS"]
+        settings = current_settings()
         try:
             field.data = addresses.normalize(
                 field.data or "", check_deliverability=settings.email_check_deliverability

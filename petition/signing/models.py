@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.db import Base, created_at, int_pk, str_enum
@@ -25,8 +27,41 @@ class SignatureSource(enum.StrEnum):
     IMPORT = "import"
 
 
-# A signature counts when it is verified and no moderator holds it.
-SHOULD_COUNT_DIFFERS = "(status = 'verified' AND NOT is_held) <> is_counted"
+# The one rule of counting: a signature counts when it has these values (verified,
+# and no moderator holds it). Its SQL and Python forms are made from this definition
+# below; petition.signing.counts (the fold, the recount, the public list), the
+# dashboards and the fold's partial index all use them. It lives beside the table
+# because the table's index is made from it.
+COUNTS_WHEN: tuple[tuple[str, str | bool], ...] = (
+    ("status", SignatureStatus.VERIFIED.value),
+    ("is_held", False),
+)
+
+
+def _is(column: sa.ColumnElement[Any], value: str | bool) -> sa.ColumnElement[bool]:
+    if value is True:
+        return column.is_(True)
+    if value is False:
+        return sa.not_(column)
+    return column == value
+
+
+def row_counts(row: Any) -> bool:
+    """The rule in Python, for a signature or any row with its columns."""
+    return all(getattr(row, name) == value for name, value in COUNTS_WHEN)
+
+
+def _counts_text() -> str:
+    """The rule as SQL text over bare column names, as the partial index is written."""
+    rule = sa.and_(*(_is(sa.column(name), value) for name, value in COUNTS_WHEN))
+    # Bare, untyped columns render NOT is_held on every database, as the index was created.
+    return str((rule != sa.column("is_counted")).compile(compile_kwargs={"literal_binds": True}))
+
+
+# Signatures whose counted state differs from the rule: verified but not yet counted,
+# or counted but since withdrawn, invalidated or held. The fold reads exactly this
+# text, so SQLite matches it to the partial index ix_signatures_fold_pending.
+NEEDS_FOLD = _counts_text()
 
 
 class Signature(Base):
@@ -43,8 +78,8 @@ class Signature(Base):
         sa.Index(
             "ix_signatures_fold_pending",
             "petition_id",
-            sqlite_where=sa.text(SHOULD_COUNT_DIFFERS),
-            postgresql_where=sa.text(SHOULD_COUNT_DIFFERS),
+            sqlite_where=sa.text(NEEDS_FOLD),
+            postgresql_where=sa.text(NEEDS_FOLD),
         ),
         sa.Index("ix_signatures_petition_id_verified_at", "petition_id", "verified_at"),
         # Moderation lists a petition's held signatures; they are few.
@@ -95,3 +130,13 @@ class Signature(Base):
     created_at: Mapped[created_at]
     verified_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
+
+    @hybrid_property
+    def counts(self) -> bool:
+        """Whether this signature counts (:data:`COUNTS_WHEN`); in SQL, the same rule."""
+        return row_counts(self)
+
+    @counts.inplace.expression
+    @classmethod
+    def _counts_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(*(_is(getattr(cls, name), value) for name, value in COUNTS_WHEN))

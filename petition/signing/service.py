@@ -1,4 +1,6 @@
-"""Sign, confirm, withdraw, and fold verified signatures into the count.
+"""Sign, confirm and withdraw; an organizer's withdrawal or correction on a signer's request.
+
+Counting lives in :mod:`petition.signing.counts`.
 
 Every function here flushes and never commits: the request or the command that
 calls it owns the transaction, so a signature and its email land together or not
@@ -12,28 +14,22 @@ import datetime as dt
 import enum
 import functools
 import logging
-from collections import Counter, defaultdict
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from petition import addresses
 from petition.abuse import screening as abuse_screening
-from petition.abuse.limits import Check
+from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
 from petition.mail import service as mail
 from petition.petitions import service as petitions
-from petition.petitions.models import Petition, PetitionCountryCount, PetitionStatus
-from petition.signing import addresses
-from petition.signing.models import (
-    SHOULD_COUNT_DIFFERS,
-    Signature,
-    SignatureSource,
-    SignatureStatus,
-)
+from petition.petitions.models import Petition, PetitionStatus
+from petition.signing.models import Signature, SignatureSource, SignatureStatus
 from petition.signing.tokens import new_token, token_hash
 
 logger = logging.getLogger(__name__)
@@ -404,16 +400,6 @@ def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
     return TokenState.VALID
 
 
-# Signatures whose counted state differs from whether they should count (verified
-# and not held): verified but not yet counted, or counted but since withdrawn or
-# invalidated. The partial index ix_signatures_fold_pending covers it.
-_NEEDS_FOLD = sa.text(SHOULD_COUNT_DIFFERS)
-
-
-def _should_count(status: SignatureStatus, is_held: bool) -> bool:
-    return status == SignatureStatus.VERIFIED and not is_held
-
-
 # What a withdrawal keeps of a signature: its status and sequence, no personal data.
 _WITHDRAWN: dict[str, object] = {
     "status": SignatureStatus.WITHDRAWN,
@@ -474,160 +460,3 @@ def correct_name(session: Session, *, signature: Signature, name: str) -> None:
         raise ValueError("a withdrawn signature keeps no name")
     signature.name = name
     session.flush()
-
-
-def fold_counts(session: Session, *, limit: int = 5000) -> int:
-    """Fold changes of verified state into each petition's count; returns rows folded.
-
-    Confirmations only touch their own row; this folds them into the petition row
-    in one short transaction, so confirmations never queue on the petition's lock.
-    Counted signatures get the next sequence numbers of their petition, in order
-    of verification, which is the order exports follow. Several workers may fold
-    at once: rows another worker holds are skipped.
-    """
-    rows = session.execute(
-        sa.select(
-            Signature.id,
-            Signature.petition_id,
-            Signature.status,
-            Signature.is_held,
-            Signature.sequence,
-            Signature.country,
-        )
-        .where(_NEEDS_FOLD)
-        .order_by(Signature.petition_id, Signature.verified_at, Signature.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not rows:
-        return 0
-    by_petition: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_petition[row.petition_id].append(row)
-    for petition_id, changes in by_petition.items():
-        petition = session.scalars(
-            sa.select(Petition).where(Petition.id == petition_id).with_for_update(of=Petition)
-        ).one()
-        added = [r for r in changes if _should_count(r.status, r.is_held)]
-        removed = [r for r in changes if not _should_count(r.status, r.is_held)]
-        updates: list[dict[str, object]] = []
-        for row in added:
-            params: dict[str, object] = {"row_id": row.id, "is_counted": True}
-            sequence = row.sequence
-            if sequence is None:
-                petition.last_sequence += 1
-                sequence = petition.last_sequence
-            params["sequence"] = sequence
-            updates.append(params)
-        for row in removed:
-            updates.append({"row_id": row.id, "is_counted": False, "sequence": row.sequence})
-        table = sa.table(
-            "signatures", sa.column("id"), sa.column("is_counted"), sa.column("sequence")
-        )
-        session.execute(
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("row_id"))
-            .values(is_counted=sa.bindparam("is_counted"), sequence=sa.bindparam("sequence")),
-            updates,
-        )
-        petition.signature_count += len(added) - len(removed)
-        petition.updated_at = utcnow()
-        by_country: Counter[str] = Counter()
-        for row in added:
-            by_country[row.country] += 1
-        for row in removed:
-            by_country[row.country] -= 1
-        _add_country_counts(session, petition_id=petition_id, deltas=by_country)
-    session.flush()
-    logger.info("folded %d signature changes into %d petitions", len(rows), len(by_petition))
-    return len(rows)
-
-
-def _add_country_counts(session: Session, *, petition_id: int, deltas: Counter[str]) -> None:
-    """Add ``deltas`` to the per-country counts; the petition row's lock orders folds.
-
-    Rises are upserted; falls are plain updates, as a row being subtracted from was
-    counted earlier and so exists (and an INSERT of a negative row would break the
-    CHECK constraint before ON CONFLICT is considered).
-    """
-    rises = [
-        {"petition_id": petition_id, "country": country, "signature_count": delta}
-        for country, delta in sorted(deltas.items())
-        if delta > 0
-    ]
-    if rises:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(PetitionCountryCount).values(rises)
-        session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["petition_id", "country"],
-                set_={
-                    "signature_count": PetitionCountryCount.signature_count
-                    + insert.excluded.signature_count
-                },
-            )
-        )
-    for country, delta in sorted(deltas.items()):
-        if delta < 0:
-            session.execute(
-                sa.update(PetitionCountryCount)
-                .where(
-                    PetitionCountryCount.petition_id == petition_id,
-                    PetitionCountryCount.country == country,
-                )
-                .values(signature_count=PetitionCountryCount.signature_count + delta)
-            )
-
-
-def recount(session: Session, *, petition: Petition) -> int:
-    """Recompute a petition's count exactly from its signatures; returns it."""
-    session.execute(
-        sa.select(Petition.id).where(Petition.id == petition.id).with_for_update(of=Petition)
-    )
-    while fold_counts(session):
-        pass
-    exact = (
-        session.scalar(
-            sa.select(sa.func.count()).where(
-                Signature.petition_id == petition.id,
-                Signature.status == SignatureStatus.VERIFIED,
-                Signature.is_held.is_(False),
-            )
-        )
-        or 0
-    )
-    if exact != petition.signature_count:
-        logger.warning(
-            "petition %s count corrected from %d to %d",
-            petition.slug,
-            petition.signature_count,
-            exact,
-        )
-        petition.signature_count = exact
-    _recount_countries(session, petition=petition)
-    session.flush()
-    return exact
-
-
-def _recount_countries(session: Session, *, petition: Petition) -> None:
-    """Rebuild the per-country counts exactly (one scan, as the total's recount)."""
-    session.execute(
-        sa.delete(PetitionCountryCount).where(PetitionCountryCount.petition_id == petition.id)
-    )
-    rows = session.execute(
-        sa.select(Signature.country, sa.func.count())
-        .where(
-            Signature.petition_id == petition.id,
-            Signature.status == SignatureStatus.VERIFIED,
-            Signature.is_held.is_(False),
-        )
-        .group_by(Signature.country)
-    ).all()
-    if rows:
-        session.execute(
-            sa.insert(PetitionCountryCount),
-            [
-                {"petition_id": petition.id, "country": country, "signature_count": n}
-                for country, n in rows
-            ],
-        )

@@ -1,27 +1,62 @@
-"""Sign, confirm and withdraw: thin views over ``petition.signing.service``."""
+"""The petition page with its form; sign, confirm and withdraw: thin views over the service."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import abort, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import get_session
+from petition.i18n import reader_language
+from petition.petitions import bp as petitions_bp
 from petition.petitions import service as petitions
-from petition.petitions.cache import petition_by_slug
+from petition.petitions.cache import CSRF_SLOT, micro_cache, petition_by_slug
 from petition.petitions.models import Petition
-from petition.signing import bp, service
+from petition.signing import bp, counts, service
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
+def page_context(
+    session: Session, petition: Petition, *, reader: str, show_original: bool = False
+) -> dict[str, Any]:
+    """What the petition page shows besides the form: the text, and the public signers."""
+    return {
+        **petitions.page_context(session, petition, reader=reader, show_original=show_original),
+        "signers": counts.public_signers(session, petition),
+    }
+
+
+# The petition page belongs to the petitions blueprint (its address and endpoint,
+# petitions.page) but shows the sign form, so its view lives here, above petitions.
+
+
+@petitions_bp.get("/p/<slug>")
+def page(slug: str) -> str:
+    """Show a petition's text, its count and the sign form (endpoint ``petitions.page``)."""
+    cache = micro_cache()
+    show_original = request.args.get("original") == "1"
+    # What the page depends on, not the raw query: a link's own ?utm_source=… (or a
+    # crawler's random query) would otherwise keep a 40 KB copy per variant.
+    key = ("page", slug, reader_language(), show_original)
+    if cache is not None and (cached := cache.get(key)) is not None:
+        return str(cached).replace(CSRF_SLOT, generate_csrf())
+    petition = petition_by_slug(get_session(), slug) or abort(404)
+    form = SignForm()
+    context = page_context(
+        get_session(), petition, reader=reader_language(), show_original=show_original
+    )
+    html = render_template("petitions/page.html", form=form, **context)
+    if cache is not None:
+        # Everything but the reader's own CSRF token is the same for every reader.
+        cache.put(key, html.replace(form.csrf_token.current_token, CSRF_SLOT))
+    return html
 
 
 def _petition(slug: str) -> Petition:
@@ -42,7 +77,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
             render_template(
                 "petitions/page.html",
                 form=form,
-                **petitions.page_context(get_session(), petition, reader=str(get_locale() or "en")),
+                **page_context(get_session(), petition, reader=reader_language()),
             ),
             HTTPStatus.UNPROCESSABLE_ENTITY,
         )
@@ -54,9 +89,9 @@ def sign(slug: str) -> Response | tuple[str, int]:
             client=service.Client(
                 ip=request.remote_addr,
                 source=SignatureSource.PAGE,
-                locale=str(get_locale() or "en"),
+                locale=reader_language(),
             ),
-            settings=_settings(),
+            settings=current_settings(),
             form=service.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
             admit=limits.signing_checks(),
         )

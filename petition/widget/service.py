@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from petition.audit import service as audit
 from petition.petitions.models import Petition
 
 logger = logging.getLogger(__name__)
@@ -118,20 +119,31 @@ def embed_origins(petition: Petition) -> list[str] | None:
 
 
 def set_embed_origins(
-    session: Session, *, petition: Petition, origins: Iterable[str] | None
+    session: Session, *, petition: Petition, origins: Iterable[str] | None, actor: str
 ) -> list[str] | None:
-    """Allow only ``origins`` to frame the widget (None: any site; empty: none).
+    """Allow only ``origins`` to frame the widget (None: any site; empty: none); a
+    change is recorded in the audit log as ``actor``'s.
 
     Raises :class:`InvalidOrigin` naming the first value that is not an origin.
     """
+    before = embed_origins(petition)
     if origins is None:
         petition.embed_origins = None
     else:
         normalized = sorted({normalize_origin(origin) for origin in origins})
         petition.embed_origins = " ".join(normalized)
     session.flush()
+    after = embed_origins(petition)
+    if after != before:
+        audit.record(
+            session,
+            actor=actor,
+            action="widget.allow_embed",
+            petition_id=petition.id,
+            details={"origins": after},
+        )
     logger.info("petition %s may be framed by %s", petition.slug, petition.embed_origins or "-")
-    return embed_origins(petition)
+    return after
 
 
 def frame_ancestors(petition: Petition) -> str:

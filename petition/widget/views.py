@@ -16,15 +16,15 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
-from petition.config import Settings
+from petition.config import current_settings
 from petition.db import get_session
 from petition.extensions import csrf
+from petition.i18n import reader_language
 from petition.petitions import service as petitions
 from petition.petitions.cache import petition_by_slug
 from petition.petitions.models import Petition
@@ -36,11 +36,6 @@ from petition.widget import bp, service
 from petition.widget.forms import WidgetSignForm
 
 MODES = ("sign", "count")
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["PETITION_SETTINGS"]
-    return settings
 
 
 def _petition(slug: str) -> Petition:
@@ -73,10 +68,6 @@ def _frame_policy(response: Response) -> Response:
 def _mode() -> str:
     mode = request.args.get("mode", "sign")
     return mode if mode in MODES else "sign"
-
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 @bp.get("/embed.js")
@@ -128,7 +119,7 @@ def sign(slug: str) -> Response:
     if problem is not None:
         limits.check_signing_limits()
         return _render(petition, form, status=HTTPStatus.FORBIDDEN, token_problem=problem)
-    settings = _settings()
+    settings = current_settings()
     check = service.check_form_token(
         secret_key=settings.secret_key,
         petition=petition,
@@ -158,7 +149,7 @@ def sign(slug: str) -> Response:
                 ip=request.remote_addr,
                 source=SignatureSource.WIDGET,
                 origin=check.origin,
-                locale=_locale(),
+                locale=reader_language(),
             ),
             settings=settings,
             form=signing.FormTraps(honeypot=form.website.data, shown_token=form.shown.data),
@@ -167,7 +158,9 @@ def sign(slug: str) -> Response:
     except signing.PetitionClosed:
         return _render(petition, form, status=HTTPStatus.CONFLICT)
     # The same answer whether the signature was taken, flagged or dropped.
-    return redirect(url_for("widget.signed", slug=slug, lang=_locale()), HTTPStatus.SEE_OTHER)
+    return redirect(
+        url_for("widget.signed", slug=slug, lang=reader_language()), HTTPStatus.SEE_OTHER
+    )
 
 
 # The one view without Flask-WTF's cookie-bound CSRF check: the signed form token,
@@ -191,7 +184,7 @@ def _cross_site_problem() -> str | None:
         # Ours is the configured public address, or the one this request reached
         # (they differ behind a proxy whose headers are not trusted).
         ours = {
-            service.origin_or_none(_settings().base_url),
+            service.origin_or_none(current_settings().base_url),
             service.origin_or_none(request.host_url),
         }
         if service.origin_or_none(origin) not in ours - {None}:
@@ -235,14 +228,14 @@ def _render(
 ) -> Response:
     """The widget page with a fresh token (also after an error, to send again)."""
     form.token.data = service.issue_form_token(
-        secret_key=_settings().secret_key, petition=petition, origin=origin
+        secret_key=current_settings().secret_key, petition=petition, origin=origin
     )
     context: dict[str, Any] = {
         "petition": petition,
         "form": form,
         "mode": mode,
         "token_problem": str(token_problem) if token_problem else None,
-        "action": url_for("widget.sign", slug=petition.slug, lang=_locale()),
+        "action": url_for("widget.sign", slug=petition.slug, lang=reader_language()),
     }
     response = current_app.make_response((render_template("widget/page.html", **context), status))
     response.headers["Cache-Control"] = "no-store"
@@ -252,7 +245,7 @@ def _render(
 @bp.app_template_global("embed_snippet")
 def embed_snippet(petition: Petition) -> Markup:
     """The HTML a site owner pastes to embed ``petition``."""
-    base = _settings().base_url.rstrip("/")
+    base = current_settings().base_url.rstrip("/")
     page_url = f"{base}/p/{petition.slug}"
     return Markup(
         '<a href="{page}" data-petition-fallback>{title}</a>\n'

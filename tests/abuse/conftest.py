@@ -17,7 +17,8 @@ from flask.testing import FlaskClient
 from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.signing.models import Signature
-from tests.conftest import REQUIRE_ALL, csrf_from, sign_form
+from tests.helpers import REQUIRE_ALL
+from tests.helpers.forms import csrf_from, sign_form
 
 SLUG = "defend-the-people-of-daraa"
 # The machine's Redis, a database number of this suite's own (others use other numbers).

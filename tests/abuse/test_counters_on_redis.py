@@ -10,10 +10,10 @@ import pytest
 import redis
 from flask import Flask
 
-from petition.abuse import limits
+from petition.abuse import counters, limits
 from petition.extensions import limiter
 from tests.abuse.conftest import REDIS_TEST_URL, all_signatures, outbox, post_sign
-from tests.conftest import free_port
+from tests.helpers.servers import free_port
 
 
 def test_mail_limit_and_burst_count_in_redis(
@@ -52,8 +52,8 @@ def test_over_the_limit_reports_when_the_window_ends(
     app = make_app(ratelimit_storage_uri=REDIS_TEST_URL, ratelimit_key_prefix=redis_prefix)
     with app.test_request_context():
         checks = [("1/minute;5/hour", ("t", "x")), ("3/minute", ("t", "y"))]
-        assert limits._hit_many(checks) == [None, None]
-        first, second = limits._hit_many(checks)
+        assert counters.hit_many(checks) == [None, None]
+        first, second = counters.hit_many(checks)
     assert first is not None
     assert 1 <= first <= 60
     assert second is None
@@ -71,12 +71,12 @@ def test_store_failing_between_checks_counts_in_memory_and_logs(
         assert counts == limits.SignCounts(mail_allowed=True, is_burst=False)
         assert limiter._storage_dead
         # From now on the same request and the next ones count in memory.
-        assert limits._hit_many([("1/minute", ("t", "z"))]) == [None]
-        assert limits._hit_many([("1/minute", ("t", "z"))]) != [None]
+        assert counters.hit_many([("1/minute", ("t", "z"))]) == [None]
+        assert counters.hit_many([("1/minute", ("t", "z"))]) != [None]
         # Tried again after a pause; still down, so the next pause is longer.
-        limits._recheck["at"] = 0.0
-        assert limits._usable_redis() is None
-        assert limits._recheck["pause"] == 2.0
+        counters.recheck["at"] = 0.0
+        assert counters.usable_redis() is None
+        assert counters.recheck["pause"] == 2.0
     assert "counting in memory" in caplog.text
 
 
@@ -114,10 +114,10 @@ def test_limits_go_back_to_redis_when_it_answers_again(
 ) -> None:
     app = make_app(ratelimit_storage_uri=REDIS_TEST_URL, ratelimit_key_prefix=redis_prefix)
     with app.test_request_context():
-        limits._mark_store_down()  # as after a failure
-        assert limits._usable_redis() is None  # not tried again at once
-        limits._recheck["at"] = 0.0  # time to try again: Redis answers
-        assert limits._usable_redis() is limiter.storage
+        counters.mark_store_down()  # as after a failure
+        assert counters.usable_redis() is None  # not tried again at once
+        counters.recheck["at"] = 0.0  # time to try again: Redis answers
+        assert counters.usable_redis() is limiter.storage
         assert not limiter._storage_dead
     # Signing counts in Redis again.
     assert post_sign(app.test_client()).status_code == 303

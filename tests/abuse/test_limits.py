@@ -15,7 +15,8 @@ from petition.abuse import limits
 from petition.config import ConfigError, Settings
 from petition.extensions import csrf
 from tests.abuse.conftest import SLUG, all_signatures, outbox, post_sign
-from tests.conftest import free_port, sign_form
+from tests.helpers.forms import sign_form
+from tests.helpers.servers import free_port
 
 
 def assert_rate_limited_page(response, *, max_seconds: int) -> None:  # type: ignore[no-untyped-def]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from petition import worker
 from petition.abuse import blocklist, traps
 from petition.db import utcnow
-from petition.mail import worker
 from tests.abuse.conftest import (
     SLUG,
     all_signatures,

@@ -8,11 +8,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from petition.abuse import service as abuse
 from petition.abuse.models import FlagReason
 from petition.audit.models import AuditEvent
 from petition.db import session_scope, utcnow
+from petition.moderation import service as moderation
 from petition.petitions.models import Petition
+from petition.signing import counts
 from petition.signing import service as signing
 from petition.signing.models import Signature, SignatureStatus
 
@@ -64,7 +65,7 @@ def flagged(app: Flask, petition: Petition) -> dict[str, int]:
 
 def fold_and_count(app: Flask, petition: Petition) -> int:
     with app.app_context(), session_scope() as session:
-        while signing.fold_counts(session):
+        while counts.fold_counts(session):
             pass
         fresh = session.get(Petition, petition.id)
         assert fresh is not None
@@ -86,14 +87,16 @@ def test_held_signatures_do_not_count(
     with app.app_context(), session_scope() as session:
         fresh = session.get(Petition, petition.id)
         assert fresh is not None
-        assert signing.recount(session, petition=fresh) == 2
+        assert counts.recount(session, petition=fresh) == 2
 
 
 def test_report_groups_by_reason_ip_hash_and_domain(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
     with app.app_context(), session_scope(write=False) as session:
-        report = abuse.flag_report(session, selection=abuse.Selection(petition_id=petition.id))
+        report = moderation.flag_report(
+            session, selection=moderation.Selection(petition_id=petition.id)
+        )
     assert (report.held, report.verified) == (4, 3)
     assert [(g.key, g.held, g.verified) for g in report.by_reason] == [
         ("burst", 2, 2),
@@ -111,37 +114,37 @@ def test_report_groups_by_reason_ip_hash_and_domain(
 def test_selection_filters(app: Flask, petition: Petition, flagged: dict[str, int]) -> None:
     bot_ip = ip_hash_of(app, flagged["bot1"])
     cases = {
-        abuse.Selection(petition_id=petition.id): 4,
-        abuse.Selection(petition_id=petition.id, reason=FlagReason.BURST): 2,
-        abuse.Selection(petition_id=petition.id, domain="Mailinator.com"): 2,
-        abuse.Selection(petition_id=petition.id, domain="example.org"): 0,
-        abuse.Selection(petition_id=petition.id, ip_hash=bot_ip[:12]): 3,
-        abuse.Selection(
+        moderation.Selection(petition_id=petition.id): 4,
+        moderation.Selection(petition_id=petition.id, reason=FlagReason.BURST): 2,
+        moderation.Selection(petition_id=petition.id, domain="Mailinator.com"): 2,
+        moderation.Selection(petition_id=petition.id, domain="example.org"): 0,
+        moderation.Selection(petition_id=petition.id, ip_hash=bot_ip[:12]): 3,
+        moderation.Selection(
             petition_id=petition.id, reason=FlagReason.DOMAIN, ip_hash=bot_ip, domain="example.net"
         ): 0,
-        abuse.Selection(petition_id=petition.id, since=utcnow() - dt.timedelta(hours=1)): 4,
-        abuse.Selection(petition_id=petition.id, until=utcnow() - dt.timedelta(hours=1)): 0,
-        abuse.Selection(petition_id=petition.id + 1): 0,
+        moderation.Selection(petition_id=petition.id, since=utcnow() - dt.timedelta(hours=1)): 4,
+        moderation.Selection(petition_id=petition.id, until=utcnow() - dt.timedelta(hours=1)): 0,
+        moderation.Selection(petition_id=petition.id + 1): 0,
     }
     with app.app_context(), session_scope(write=False) as session:
-        found = {sel: abuse.preview_count(session, selection=sel) for sel in cases}
+        found = {sel: moderation.preview_count(session, selection=sel) for sel in cases}
     assert found == cases
 
 
 def test_bad_selections_are_refused(petition: Petition) -> None:
-    with pytest.raises(abuse.BadSelection):
-        abuse.Selection(petition_id=petition.id, ip_hash="abc")
-    with pytest.raises(abuse.BadSelection):
-        abuse.Selection(petition_id=petition.id, since=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(moderation.BadSelection):
+        moderation.Selection(petition_id=petition.id, ip_hash="abc")
+    with pytest.raises(moderation.BadSelection):
+        moderation.Selection(petition_id=petition.id, since=dt.datetime(2026, 1, 1))  # noqa: DTZ001
 
 
 def test_release_makes_them_count_at_the_next_fold_and_is_audited(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
     assert fold_and_count(app, petition) == 2
-    selection = abuse.Selection(petition_id=petition.id, domain="mailinator.com")
+    selection = moderation.Selection(petition_id=petition.id, domain="mailinator.com")
     with app.app_context(), session_scope() as session:
-        released = abuse.release(
+        released = moderation.release(
             session, selection=selection, actor="cli:moderator", reason="university network"
         )
     assert released == 2
@@ -165,15 +168,20 @@ def test_release_makes_them_count_at_the_next_fold_and_is_audited(
 
     # The released ones are no longer in the moderation queue.
     with app.app_context(), session_scope(write=False) as session:
-        assert abuse.preview_count(session, selection=selection) == 0
+        assert moderation.preview_count(session, selection=selection) == 0
 
 
 def test_invalidate_removes_them_for_good(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
-    selection = abuse.Selection(petition_id=petition.id, ip_hash=ip_hash_of(app, flagged["bot1"]))
+    selection = moderation.Selection(
+        petition_id=petition.id, ip_hash=ip_hash_of(app, flagged["bot1"])
+    )
     with app.app_context(), session_scope() as session:
-        assert abuse.invalidate(session, selection=selection, actor="user:1", reason="script") == 3
+        assert (
+            moderation.invalidate(session, selection=selection, actor="user:1", reason="script")
+            == 3
+        )
     assert fold_and_count(app, petition) == 2
     with app.app_context(), session_scope(write=False) as session:
         statuses = {r.id: r.status for r in session.scalars(sa.select(Signature))}
@@ -183,16 +191,18 @@ def test_invalidate_removes_them_for_good(
     assert (event.action, event.affected, event.actor) == ("flags.invalidate", 3, "user:1")
     # Releasing them later changes nothing: they are not held signatures any more.
     with app.app_context(), session_scope() as session:
-        assert abuse.release(session, selection=selection, actor="user:1", reason="oops") == 0
+        assert moderation.release(session, selection=selection, actor="user:1", reason="oops") == 0
     assert fold_and_count(app, petition) == 2
 
 
 def test_a_pending_held_signature_released_counts_once_confirmed(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
-    selection = abuse.Selection(petition_id=petition.id, reason=FlagReason.HONEYPOT)
+    selection = moderation.Selection(petition_id=petition.id, reason=FlagReason.HONEYPOT)
     with app.app_context(), session_scope() as session:
-        assert abuse.release(session, selection=selection, actor="user:1", reason="a person") == 1
+        assert (
+            moderation.release(session, selection=selection, actor="user:1", reason="a person") == 1
+        )
     assert fold_and_count(app, petition) == 2
     with app.app_context(), session_scope() as session:
         session.execute(
@@ -204,12 +214,12 @@ def test_a_pending_held_signature_released_counts_once_confirmed(
 
 
 def test_actions_need_a_reason(app: Flask, petition: Petition) -> None:
-    selection = abuse.Selection(petition_id=petition.id)
+    selection = moderation.Selection(petition_id=petition.id)
     with app.app_context(), session_scope() as session:
-        with pytest.raises(abuse.MissingReason):
-            abuse.release(session, selection=selection, actor="user:1", reason="  ")
-        with pytest.raises(abuse.MissingReason):
-            abuse.invalidate(session, selection=selection, actor="user:1", reason="")
+        with pytest.raises(moderation.MissingReason):
+            moderation.release(session, selection=selection, actor="user:1", reason="  ")
+        with pytest.raises(moderation.MissingReason):
+            moderation.invalidate(session, selection=selection, actor="user:1", reason="")
 
 
 def test_purge_erases_old_ip_hashes_and_expired_pending_signatures(
@@ -217,17 +227,17 @@ def test_purge_erases_old_ip_hashes_and_expired_pending_signatures(
 ) -> None:
     later = utcnow() + dt.timedelta(days=8)
     with app.app_context(), session_scope() as session:
-        result = abuse.purge(
+        result = moderation.purge(
             session, ip_hash_retention=dt.timedelta(days=30), actor="cli:op", now=later
         )
     # Nothing is 30 days old yet; bot4's link expired after 7 days.
-    assert result == abuse.PurgeResult(ip_hashes_erased=0, expired_pending_deleted=1)
+    assert result == moderation.PurgeResult(ip_hashes_erased=0, expired_pending_deleted=1)
     much_later = utcnow() + dt.timedelta(days=31)
     with app.app_context(), session_scope() as session:
-        result = abuse.purge(
+        result = moderation.purge(
             session, ip_hash_retention=dt.timedelta(days=30), actor="cli:op", now=much_later
         )
-        assert result == abuse.PurgeResult(ip_hashes_erased=5, expired_pending_deleted=0)
+        assert result == moderation.PurgeResult(ip_hashes_erased=5, expired_pending_deleted=0)
         assert session.scalar(sa.select(sa.func.count()).where(Signature.ip_hash.is_not(None))) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 5
         events = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
@@ -246,7 +256,7 @@ def _event_id(app: Flask, action: str) -> int:
 
 def _reinstate(app: Flask, event_id: int, **kwargs: object) -> int:
     with app.app_context(), session_scope() as session:
-        return abuse.reinstate(
+        return moderation.reinstate(
             session,
             event_id=event_id,
             actor="user:2",
@@ -258,16 +268,18 @@ def _reinstate(app: Flask, event_id: int, **kwargs: object) -> int:
 def test_an_invalidation_is_reinstated_once_sparing_withdrawn_signers(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
-    selection = abuse.Selection(petition_id=petition.id)
+    selection = moderation.Selection(petition_id=petition.id)
     with app.app_context(), session_scope() as session:
-        assert abuse.invalidate(session, selection=selection, actor="user:1", reason="bots") == 4
+        assert (
+            moderation.invalidate(session, selection=selection, actor="user:1", reason="bots") == 4
+        )
         bot3 = session.get(Signature, flagged["bot3"])
         assert bot3 is not None
         signing.withdraw_signature(session, signature=bot3)
     invalidation = _event_id(app, "flags.invalidate")
-    with pytest.raises(abuse.MissingReason):
+    with pytest.raises(moderation.MissingReason):
         _reinstate(app, invalidation, reason=" ")
-    with pytest.raises(abuse.CannotReinstate):
+    with pytest.raises(moderation.CannotReinstate):
         _reinstate(app, invalidation, petition_id=petition.id + 1)
     # bot1 and bot2 were confirmed: verified and held again. bot3 withdrew meanwhile,
     # bot4's confirmation link is gone: both stay as they are.
@@ -294,42 +306,42 @@ def test_an_invalidation_is_reinstated_once_sparing_withdrawn_signers(
         "signature_ids": sorted([flagged["bot1"], flagged["bot2"]]),
         "skipped": 2,
     }
-    with pytest.raises(abuse.AlreadyReinstated, match="undone already"):
+    with pytest.raises(moderation.AlreadyReinstated, match="undone already"):
         _reinstate(app, invalidation)
-    with pytest.raises(abuse.CannotReinstate):
+    with pytest.raises(moderation.CannotReinstate):
         _reinstate(app, event.id)  # an undo is not itself undone
     # Held again, a moderator releases them and they count.
     with app.app_context(), session_scope() as session:
-        assert abuse.release(session, selection=selection, actor="user:1", reason="real") == 2
+        assert moderation.release(session, selection=selection, actor="user:1", reason="real") == 2
     assert fold_and_count(app, petition) == 4
 
 
 def test_a_release_is_undone_and_the_fold_uncounts_them(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
-    selection = abuse.Selection(petition_id=petition.id, domain="mailinator.com")
+    selection = moderation.Selection(petition_id=petition.id, domain="mailinator.com")
     with app.app_context(), session_scope() as session:
-        assert abuse.release(session, selection=selection, actor="user:1", reason="ok") == 2
+        assert moderation.release(session, selection=selection, actor="user:1", reason="ok") == 2
     assert fold_and_count(app, petition) == 4
     assert _reinstate(app, _event_id(app, "flags.release")) == 2
     assert fold_and_count(app, petition) == 2
     with app.app_context(), session_scope(write=False) as session:
-        assert abuse.preview_count(session, selection=selection) == 2
-        assert abuse.undone_by(session, event_ids=[_event_id(app, "flags.release")])
+        assert moderation.preview_count(session, selection=selection) == 2
+        assert moderation.undone_by(session, event_ids=[_event_id(app, "flags.release")])
 
 
 def test_events_that_are_no_moderation_cannot_be_reinstated(
     app: Flask, petition: Petition, flagged: dict[str, int]
 ) -> None:
     with app.app_context(), session_scope() as session:
-        purge = abuse.purge(session, ip_hash_retention=dt.timedelta(days=30), actor="cli:x")
+        purge = moderation.purge(session, ip_hash_retention=dt.timedelta(days=30), actor="cli:x")
         assert purge.ip_hashes_erased == 0
         older = audit_record_without_ids(session, petition.id)
-    with pytest.raises(abuse.CannotReinstate):
+    with pytest.raises(moderation.CannotReinstate):
         _reinstate(app, _event_id(app, "signatures.purge"))
-    with pytest.raises(abuse.CannotReinstate, match="lists no signatures"):
+    with pytest.raises(moderation.CannotReinstate, match="lists no signatures"):
         _reinstate(app, older)
-    with pytest.raises(abuse.CannotReinstate):
+    with pytest.raises(moderation.CannotReinstate):
         _reinstate(app, 999_999)
 
 

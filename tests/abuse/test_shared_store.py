@@ -26,7 +26,8 @@ from petition.config import DEV_SECRET, PROJECT_ROOT
 from petition.db import utcnow
 from petition.petitions.models import Petition
 from tests.abuse.conftest import REDIS_TEST_URL
-from tests.conftest import csrf_from, free_port
+from tests.helpers.forms import csrf_from
+from tests.helpers.servers import free_port
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 SLUG = "defend-the-people-of-daraa"

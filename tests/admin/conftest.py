@@ -18,7 +18,7 @@ from petition.admin.models import User, UserRole
 from petition.db import session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from tests.conftest import csrf_from
+from tests.helpers.forms import csrf_from
 
 PASSWORD = "correct horse battery staple"
 OTHER_SLUG = "clean-water-for-idlib"
@@ -113,6 +113,7 @@ def add_signature(
 
     import sqlalchemy as sa
 
+    from petition.signing import counts
     from petition.signing import service as signing
     from petition.signing.models import Signature, SignatureStatus
 
@@ -135,5 +136,5 @@ def add_signature(
             row.verified_at = dt.datetime.now(dt.UTC)
             session.flush()
         if fold:
-            signing.fold_counts(session)
+            counts.fold_counts(session)
         return result.signature_id

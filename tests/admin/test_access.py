@@ -19,10 +19,11 @@ from petition.admin.access import Access, access_of
 from petition.config import Settings
 from petition.db import session_scope
 from petition.petitions.models import Petition
+from petition.signing import counts
 from petition.signing import service as signing
 from petition.signing.models import SignatureSource
 from tests.admin.conftest import Accounts, login, token
-from tests.conftest import csrf_from
+from tests.helpers.forms import csrf_from
 
 SLUG = "defend-the-people-of-daraa"
 
@@ -69,8 +70,7 @@ def _batch(app: Flask, petition: Petition, signature_id: int) -> None:
     """Batch 1 of the petition, with the one signature verified and counted."""
     from pathlib import Path
 
-    from petition.export import keys
-    from petition.export import service as export
+    from petition.export import batch_key, batches
     from petition.signing.models import Signature, SignatureStatus
 
     with app.app_context(), session_scope() as session:
@@ -79,15 +79,15 @@ def _batch(app: Flask, petition: Petition, signature_id: int) -> None:
         row.status = SignatureStatus.VERIFIED
         row.verified_at = row.created_at
         session.flush()
-        signing.fold_counts(session)
+        counts.fold_counts(session)
     # The batch reads on a connection of its own: the fold must be committed first.
     with app.app_context(), session_scope() as session:
         current = session.merge(petition)
-        export.make_batch(
+        batches.make_batch(
             session,
             petition=current,
             out_dir=Path(app.config["PETITION_SETTINGS"].batch_dir) / current.slug,
-            key=keys.app_key(),
+            key=batch_key.app_key(),
             actor="test",
         )
 

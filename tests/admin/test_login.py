@@ -21,7 +21,7 @@ from petition.audit.models import AuditEvent
 from petition.config import Settings
 from petition.db import db, session_scope
 from tests.admin.conftest import PASSWORD, Accounts, login, session_cookie, token
-from tests.conftest import csrf_from
+from tests.helpers.forms import csrf_from
 
 BAD = "not the right password at all"
 

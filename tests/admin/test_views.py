@@ -19,7 +19,7 @@ from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
 from petition.signing import service as signing
 from petition.signing.models import Signature, SignatureSource, SignatureStatus
 from tests.admin.conftest import FLASH, PASSWORD, Accounts, add_signature, login, token
-from tests.conftest import DARAA
+from tests.helpers import DARAA
 
 SLUG = "defend-the-people-of-daraa"
 BODY = "We ask for **clean water**.\n\n- wells\n- pipes\n\n<script>alert(1)</script>\n"

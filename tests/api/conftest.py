@@ -11,6 +11,7 @@ from flask import Flask
 from petition.api import service as keys
 from petition.db import session_scope, utcnow
 from petition.petitions.models import Petition
+from petition.signing import counts
 from petition.signing import service as signing
 from petition.signing.models import Signature, SignatureStatus
 
@@ -20,7 +21,10 @@ def api_key(app: Flask, petition: Petition) -> str:
     """A live partner key for the Daraa petition."""
     with app.app_context(), session_scope() as session:
         _key, secret = keys.create_key(
-            session, petition=session.merge(petition), name="Partner Org"
+            session,
+            petition=session.merge(petition),
+            name="Partner Org",
+            actor="cli:test",
         )
     return secret
 
@@ -47,5 +51,5 @@ def add_verified(app: Flask, petition: Petition, countries: list[str]) -> None:
             .values(status=SignatureStatus.VERIFIED, verified_at=utcnow())
         )
     with app.app_context(), session_scope() as session:
-        while signing.fold_counts(session):
+        while counts.fold_counts(session):
             pass

@@ -127,7 +127,7 @@ def test_live_answers_match_the_document(
     )
     with app.app_context(), session_scope() as session:
         [key] = keys.list_keys(session)
-        keys.revoke_key(session, key_id=key.id)
+        keys.revoke_key(session, key_id=key.id, actor="cli:test")
     contract.check(sign, "post", client.post(url, json=body, headers=auth))
 
     assert {status for path, _m, status in contract.seen if path == sign} == {

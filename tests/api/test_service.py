@@ -8,7 +8,7 @@ from flask import Flask
 from petition.db import session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.signing import service as signing
+from petition.signing import counts as signing_counts
 from petition.signing.models import Signature, SignatureStatus
 from tests.api.conftest import add_verified
 
@@ -33,11 +33,11 @@ def test_country_counts_follow_withdrawals_and_recounts(app: Flask, petition: Pe
             .values(status=SignatureStatus.WITHDRAWN)
         )
     with app.app_context(), session_scope() as session:
-        signing.fold_counts(session)
+        signing_counts.fold_counts(session)
     assert counts(app, petition) == (2, [{"country": "SY", "signature_count": 2}])
 
     # A recount rebuilds them exactly, whatever drift there was.
     with app.app_context(), session_scope() as session:
         session.execute(sa.text("UPDATE petition_country_counts SET signature_count = 40"))
-        signing.recount(session, petition=session.get(Petition, petition.id))
+        signing_counts.recount(session, petition=session.get(Petition, petition.id))
     assert counts(app, petition) == (2, [{"country": "SY", "signature_count": 2}])

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from petition.api import service as keys
 from petition.db import db, session_scope
-from petition.export import keys as signing_keys
+from petition.export import batch_key
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import Signature, SignatureSource
@@ -47,14 +47,14 @@ def test_petition_list_and_detail_share_the_summary(client: FlaskClient) -> None
     # The key that signs export batches, as published for recipients.
     published = client.get("/.well-known/petition-signing-key.pem")
     assert published.status_code == HTTPStatus.OK
-    assert body["signing_key_fingerprint"] == signing_keys.fingerprint(
-        signing_keys.load_public_key(published.data)
+    assert body["signing_key_fingerprint"] == batch_key.fingerprint(
+        batch_key.load_public_key(published.data)
     )
 
 
 def test_drafts_and_unknown_petitions_are_404_problems(app: Flask, client: FlaskClient) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     with app.app_context(), session_scope() as session:
         service.publish(session, source=service.parse_petition_file(DARAA), open_now=False)
@@ -186,7 +186,7 @@ def test_a_revoked_key_is_refused(app: Flask, client: FlaskClient, api_key: str)
     auth = {"Authorization": f"Bearer {api_key}"}
     with app.app_context(), session_scope() as session:
         [key] = keys.list_keys(session)
-        keys.revoke_key(session, key_id=key.id)
+        keys.revoke_key(session, key_id=key.id, actor="cli:test")
     response = client.post(SIGNATURES, json=BODY, headers=auth)
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json["detail"] == "This key has been revoked."
@@ -197,7 +197,7 @@ def test_a_key_for_another_petition_is_forbidden(
     app: Flask, client: FlaskClient, api_key: str
 ) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     source = dataclasses.replace(service.parse_petition_file(DARAA), slug="other")
     with app.app_context(), session_scope() as session:
@@ -310,12 +310,12 @@ def limited_app(settings):  # type: ignore[no-untyped-def]
 
 def test_limits_apply_per_key_and_per_address(limited_app: Flask) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     with limited_app.app_context(), session_scope() as session:
         petition = service.publish(session, source=service.parse_petition_file(DARAA))
-        _key, first = keys.create_key(session, petition=petition, name="First")
-        _key, second = keys.create_key(session, petition=petition, name="Second")
+        _key, first = keys.create_key(session, petition=petition, name="First", actor="cli:test")
+        _key, second = keys.create_key(session, petition=petition, name="Second", actor="cli:test")
     client = limited_app.test_client()
     sent = iter(range(100))
 
@@ -351,7 +351,7 @@ def test_a_partner_server_is_not_flagged_as_a_burst(make_app) -> None:  # type: 
     app = make_app(flag_burst_per_ip="2/minute")
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
-        _key, secret = keys.create_key(session, petition=petition, name="Partner")
+        _key, secret = keys.create_key(session, petition=petition, name="Partner", actor="cli:test")
     client = app.test_client()
     for n in range(4):
         response = client.post(

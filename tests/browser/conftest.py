@@ -20,7 +20,8 @@ from werkzeug.serving import make_server
 from petition.config import PROJECT_ROOT
 from petition.db import session_scope
 from petition.petitions import service
-from tests.conftest import DARAA, REQUIRE_ALL, LiveServer
+from tests.helpers import DARAA, REQUIRE_ALL
+from tests.helpers.servers import LiveServer
 
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.2 level A and AA, every version's rules.

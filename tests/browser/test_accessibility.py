@@ -12,7 +12,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SLUG, axe_violations, serve
-from tests.conftest import LiveServer, Mailbox, link_in, run_worker
+from tests.helpers.mail import Mailbox, link_in, run_worker
+from tests.helpers.servers import LiveServer
 
 LANGUAGES = ["en", "ar"]
 

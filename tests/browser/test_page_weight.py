@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from tests.browser.conftest import SLUG
-from tests.conftest import LiveServer
+from tests.helpers.servers import LiveServer
 
 BUDGET = 50 * 1024
 PETITION_TEXT = re.compile(r'(<div class="petition-text"[^>]*>).*?(</div>)', re.DOTALL)

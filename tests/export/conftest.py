@@ -14,8 +14,8 @@ from flask import Flask
 
 from petition.db import session_scope
 from petition.petitions.models import Petition
+from petition.signing.counts import fold_counts
 from petition.signing.models import Signature, SignatureStatus
-from petition.signing.service import fold_counts
 
 
 @dataclasses.dataclass
@@ -97,16 +97,15 @@ def out_dir(tmp_path: Path) -> Path:
 
 def make_batch(app: Flask, out_dir: Path, *, full: bool = False, actor: str = "cli:test") -> Path:
     """The next batch of the Daraa petition, through the service."""
-    from petition.export import keys
-    from petition.export import service as export
+    from petition.export import batch_key, batches
 
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
-        result = export.make_batch(
+        result = batches.make_batch(
             session,
             petition=petition,
             out_dir=out_dir,
-            key=keys.app_key(app),
+            key=batch_key.app_key(app),
             actor=actor,
             is_full_reexport=full,
         )

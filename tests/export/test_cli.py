@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from petition.db import session_scope
-from petition.export import keys
+from petition.export import batch_key
 from petition.export.models import ExportBatch
 from tests.export.conftest import Signatures
 
@@ -141,4 +141,4 @@ def test_the_key_file_named_in_settings_is_used(
     run(app, "export", "--petition", SLUG, "--out", str(out_dir))
     with app.app_context(), session_scope(write=False) as session:
         batch = session.scalars(sa.select(ExportBatch)).one()
-    assert batch.key_fingerprint == keys.fingerprint(keys.app_key(app).public_key())
+    assert batch.key_fingerprint == batch_key.fingerprint(batch_key.app_key(app).public_key())

@@ -83,14 +83,13 @@ def test_arabic_delivery_pdf(
         arabic_id = arabic.id
     other = Signatures(app, arabic_id)
     other.add(NAMES)
-    from petition.export import keys
-    from petition.export import service as export
+    from petition.export import batch_key, batches
 
     with app.app_context(), session_scope() as session:
         petition = session.get(Petition, arabic_id)
         assert petition is not None
-        batch = export.make_batch(
-            session, petition=petition, out_dir=out_dir, key=keys.app_key(app), actor="cli:t"
+        batch = batches.make_batch(
+            session, petition=petition, out_dir=out_dir, key=batch_key.app_key(app), actor="cli:t"
         ).path
     pdf = delivery_pdf(batch, tmp_path)
     text = text_of(pdf)

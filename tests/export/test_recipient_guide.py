@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from petition.config import PROJECT_ROOT
-from petition.export import keys
+from petition.export import batch_key
 from tests.export.conftest import Signatures, make_batch
 
 GUIDE = PROJECT_ROOT / "docs" / "verifying-a-batch.md"
@@ -52,7 +52,7 @@ def recipient(app: Flask, signatures: Signatures, out_dir: Path, tmp_path: Path)
 def test_fingerprint_command_gives_the_published_fingerprint(app: Flask, recipient: Path) -> None:
     result = run_block(guide_block("-outform DER"), recipient)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == keys.fingerprint(keys.app_key(app).public_key())
+    assert result.stdout.split()[0] == batch_key.fingerprint(batch_key.app_key(app).public_key())
 
 
 def test_guide_commands_verify_a_genuine_batch(recipient: Path) -> None:

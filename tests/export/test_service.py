@@ -16,8 +16,7 @@ from flask import Flask
 
 from petition.audit.models import AuditEvent
 from petition.db import session_scope
-from petition.export import keys
-from petition.export import service as export
+from petition.export import batch_key, batches, data_export, delivery
 from petition.export.models import ExportBatch
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import SignatureStatus
@@ -54,7 +53,7 @@ def test_first_batch_holds_the_verified_signatures_and_is_signed(
         manifest_bytes = zf.read("manifest.json")
         signature = zf.read("manifest.sig")
 
-    key = keys.app_key(app)
+    key = batch_key.app_key(app)
     key.public_key().verify(signature, manifest_bytes)  # raises if not valid
     manifest = json.loads(manifest_bytes)
     assert manifest["format"] == "petition-export-batch"
@@ -72,7 +71,7 @@ def test_first_batch_holds_the_verified_signatures_and_is_signed(
         "withdrawn_count": 0,
     }
     assert manifest["previous_manifest_sha256"] is None
-    assert manifest["signing_key"]["fingerprint_sha256"] == keys.fingerprint(key.public_key())
+    assert manifest["signing_key"]["fingerprint_sha256"] == batch_key.fingerprint(key.public_key())
     paths = [f["path"] for f in manifest["files"]]
     assert paths == [
         "signatures.csv",
@@ -170,11 +169,11 @@ def test_full_reexport_repeats_every_standing_signature_and_says_so(
 def test_nothing_new_is_refused_and_writes_nothing(
     app: Flask, signatures: Signatures, out_dir: Path
 ) -> None:
-    with pytest.raises(export.NothingToExport, match="no verified signature"):
+    with pytest.raises(batches.NothingToExport, match="no verified signature"):
         make_batch(app, out_dir)
     signatures.add(["A"])
     make_batch(app, out_dir)
-    with pytest.raises(export.NothingToExport, match="since batch 1"):
+    with pytest.raises(batches.NothingToExport, match="since batch 1"):
         make_batch(app, out_dir)
     assert [p.name for p in out_dir.iterdir()] == ["defend-the-people-of-daraa-batch-1.zip"]
     with app.app_context(), session_scope(write=False) as session:
@@ -186,7 +185,7 @@ def test_an_existing_file_is_never_overwritten(
 ) -> None:
     signatures.add(["A"])
     (out_dir / "defend-the-people-of-daraa-batch-1.zip").write_bytes(b"keep me")
-    with pytest.raises(export.BatchFileExists):
+    with pytest.raises(batches.BatchFileExists):
         make_batch(app, out_dir)
     assert (out_dir / "defend-the-people-of-daraa-batch-1.zip").read_bytes() == b"keep me"
 
@@ -214,21 +213,23 @@ def test_mark_delivered_records_whom_and_then_the_petition_can_be_delivered(
     make_batch(app, out_dir)
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
-        with pytest.raises(export.NotAllDelivered, match="batch 1, 2 not delivered"):
-            export.mark_petition_delivered(session, petition=petition, actor="cli:test")
-        batch = export.mark_delivered(
+        with pytest.raises(delivery.NotAllDelivered, match="batch 1, 2 not delivered"):
+            delivery.mark_petition_delivered(session, petition=petition, actor="cli:test")
+        batch = delivery.mark_delivered(
             session, petition=petition, sequence=1, to="  UN  Human Rights Office ", actor="cli:t"
         )
         assert batch.delivered_to == "UN Human Rights Office"
         assert batch.delivered_at is not None
-        with pytest.raises(export.AlreadyDelivered):
-            export.mark_delivered(session, petition=petition, sequence=1, to="x", actor="cli:t")
-        with pytest.raises(export.BatchNotFound):
-            export.mark_delivered(session, petition=petition, sequence=9, to="x", actor="cli:t")
-        with pytest.raises(export.InvalidRecipient):
-            export.mark_delivered(session, petition=petition, sequence=2, to="  ", actor="cli:t")
-        export.mark_delivered(session, petition=petition, sequence=2, to="Ministry", actor="cli:t")
-        export.mark_petition_delivered(session, petition=petition, actor="cli:t")
+        with pytest.raises(delivery.AlreadyDelivered):
+            delivery.mark_delivered(session, petition=petition, sequence=1, to="x", actor="cli:t")
+        with pytest.raises(batches.BatchNotFound):
+            delivery.mark_delivered(session, petition=petition, sequence=9, to="x", actor="cli:t")
+        with pytest.raises(delivery.InvalidRecipient):
+            delivery.mark_delivered(session, petition=petition, sequence=2, to="  ", actor="cli:t")
+        delivery.mark_delivered(
+            session, petition=petition, sequence=2, to="Ministry", actor="cli:t"
+        )
+        delivery.mark_petition_delivered(session, petition=petition, actor="cli:t")
         assert petition.status == PetitionStatus.DELIVERED
         actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions[-3:] == ["export.deliver", "export.deliver", "petition.deliver"]
@@ -242,9 +243,9 @@ def test_petition_with_signatures_in_no_batch_cannot_be_delivered(
     signatures.add(["B"])
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
-        export.mark_delivered(session, petition=petition, sequence=1, to="UN", actor="cli:t")
-        with pytest.raises(export.NotAllDelivered, match="1 signatures are in no batch"):
-            export.mark_petition_delivered(session, petition=petition, actor="cli:t")
+        delivery.mark_delivered(session, petition=petition, sequence=1, to="UN", actor="cli:t")
+        with pytest.raises(delivery.NotAllDelivered, match="1 signatures are in no batch"):
+            delivery.mark_petition_delivered(session, petition=petition, actor="cli:t")
 
 
 def test_batches_are_listed_oldest_first(app: Flask, signatures: Signatures, out_dir: Path) -> None:
@@ -254,7 +255,7 @@ def test_batches_are_listed_oldest_first(app: Flask, signatures: Signatures, out
     make_batch(app, out_dir)
     with app.app_context(), session_scope(write=False) as session:
         petition = session.scalars(sa.select(Petition)).one()
-        assert [b.sequence for b in export.list_batches(session, petition=petition)] == [1, 2]
+        assert [b.sequence for b in batches.list_batches(session, petition=petition)] == [1, 2]
 
 
 def test_full_data_export_has_email_and_consent_and_is_formula_safe(
@@ -265,10 +266,12 @@ def test_full_data_export_has_email_and_consent_and_is_formula_safe(
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
         text = "".join(
-            export.full_data_export(session, petition=petition, fmt="csv", actor="user:1")
+            data_export.full_data_export(session, petition=petition, fmt="csv", actor="user:1")
         )
         data = json.loads(
-            "".join(export.full_data_export(session, petition=petition, fmt="json", actor="u:1"))
+            "".join(
+                data_export.full_data_export(session, petition=petition, fmt="json", actor="u:1")
+            )
         )
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["status"] for r in rows] == ["withdrawn", "verified"]
@@ -291,17 +294,17 @@ def test_formula_in_the_full_export_becomes_text(app: Flask, signatures: Signatu
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
         text = "".join(
-            export.full_data_export(session, petition=petition, fmt="csv", actor="user:1")
+            data_export.full_data_export(session, petition=petition, fmt="csv", actor="user:1")
         )
     assert next(iter(csv.DictReader(io.StringIO(text))))["name"] == "'=1+1"
 
 
 def test_development_key_is_created_once_and_kept(app: Flask) -> None:
     settings = app.config["PETITION_SETTINGS"]
-    first = keys.load_private_key(settings)
-    second = keys.load_private_key(settings)
-    assert keys.fingerprint(first.public_key()) == keys.fingerprint(second.public_key())
-    assert (keys.key_path(settings).stat().st_mode & 0o777) == 0o600
+    first = batch_key.load_private_key(settings)
+    second = batch_key.load_private_key(settings)
+    assert batch_key.fingerprint(first.public_key()) == batch_key.fingerprint(second.public_key())
+    assert (batch_key.key_path(settings).stat().st_mode & 0o777) == 0o600
 
 
 def test_a_named_key_file_must_exist_and_be_ed25519(tmp_path: Path) -> None:
@@ -311,8 +314,8 @@ def test_a_named_key_file_must_exist_and_be_ed25519(tmp_path: Path) -> None:
     from petition.config import Settings
 
     missing = Settings(instance_path=str(tmp_path), signing_key_file=str(tmp_path / "no.pem"))
-    with pytest.raises(keys.SigningKeyError, match="does not exist"):
-        keys.load_private_key(missing)
+    with pytest.raises(batch_key.SigningKeyError, match="does not exist"):
+        batch_key.load_private_key(missing)
     other = tmp_path / "ec.pem"
     other.write_bytes(
         ec.generate_private_key(ec.SECP256R1()).private_bytes(
@@ -321,8 +324,10 @@ def test_a_named_key_file_must_exist_and_be_ed25519(tmp_path: Path) -> None:
             serialization.NoEncryption(),
         )
     )
-    with pytest.raises(keys.SigningKeyError, match="not an Ed25519"):
-        keys.load_private_key(Settings(instance_path=str(tmp_path), signing_key_file=str(other)))
+    with pytest.raises(batch_key.SigningKeyError, match="not an Ed25519"):
+        batch_key.load_private_key(
+            Settings(instance_path=str(tmp_path), signing_key_file=str(other))
+        )
     good = tmp_path / "ed.pem"
     good.write_bytes(
         Ed25519PrivateKey.generate().private_bytes(
@@ -331,7 +336,9 @@ def test_a_named_key_file_must_exist_and_be_ed25519(tmp_path: Path) -> None:
             serialization.NoEncryption(),
         )
     )
-    assert keys.load_private_key(Settings(instance_path=str(tmp_path), signing_key_file=str(good)))
+    assert batch_key.load_private_key(
+        Settings(instance_path=str(tmp_path), signing_key_file=str(good))
+    )
 
 
 def test_building_a_batch_does_not_hold_up_signers(
@@ -361,11 +368,11 @@ def test_building_a_batch_does_not_hold_up_signers(
     with app.app_context(), session_scope(write=False) as session:
         petition = session.scalars(sa.select(Petition)).one()
     with app.app_context():
-        built = export.build_batch(
-            db.engine, petition=petition, out_dir=out_dir, key=keys.app_key(app)
+        built = batches.build_batch(
+            db.engine, petition=petition, out_dir=out_dir, key=batch_key.app_key(app)
         )
         with session_scope() as session:
-            export.record_batch(session, petition=petition, built=built, actor="cli:t")
+            batches.record_batch(session, petition=petition, built=built, actor="cli:t")
     assert written == [True]
     assert built.path.exists()
 
@@ -381,15 +388,15 @@ def test_two_exports_racing_for_a_number_record_one(
     with app.app_context(), session_scope(write=False) as session:
         petition = session.scalars(sa.select(Petition)).one()
     with app.app_context():
-        key = keys.app_key(app)
-        first = export.build_batch(db.engine, petition=petition, out_dir=out_dir, key=key)
-        second = export.build_batch(
+        key = batch_key.app_key(app)
+        first = batches.build_batch(db.engine, petition=petition, out_dir=out_dir, key=key)
+        second = batches.build_batch(
             db.engine, petition=petition, out_dir=tmp_path / "other", key=key
         )
         with session_scope() as session:
-            export.record_batch(session, petition=petition, built=first, actor="cli:a")
+            batches.record_batch(session, petition=petition, built=first, actor="cli:a")
         with pytest.raises(IntegrityError), session_scope() as session:
-            export.record_batch(session, petition=petition, built=second, actor="cli:b")
+            batches.record_batch(session, petition=petition, built=second, actor="cli:b")
     assert not second.path.exists()
     assert not second.tmp_path.exists()
     with app.app_context(), session_scope(write=False) as session:
@@ -415,19 +422,19 @@ def test_a_signature_reinstated_after_a_batch_reported_it_gone_is_exported_anew(
     app: Flask, signatures: Signatures, out_dir: Path
 ) -> None:
     """Moderation undone around exports: the batches stay consistent and nothing crashes."""
-    from petition.abuse import service as abuse
+    from petition.moderation import service as moderation
 
     signatures.add(["A", "B"])
     signatures.add(["C"], held=True)
-    everything = abuse.Selection(petition_id=signatures.petition_id)
+    everything = moderation.Selection(petition_id=signatures.petition_id)
 
     def act(step: str, event_id: int | None = None) -> int:
         with app.app_context(), session_scope() as session:
             if step == "reinstate":
                 assert event_id is not None
-                abuse.reinstate(session, event_id=event_id, actor="user:1", reason="mistake")
+                moderation.reinstate(session, event_id=event_id, actor="user:1", reason="mistake")
             else:
-                action = abuse.release if step == "release" else abuse.invalidate
+                action = moderation.release if step == "release" else moderation.invalidate
                 action(session, selection=everything, actor="user:1", reason="why")
             last = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
             assert last is not None

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
-from petition.export import keys
+from petition.export import batch_key
 from petition.export.verify import Report, verify_batch
 from tests.export.conftest import Signatures, make_batch
 
@@ -24,7 +24,7 @@ def batch(app: Flask, signatures: Signatures, out_dir: Path) -> Path:
 
 
 def check(app: Flask, path: Path, previous: Path | None = None) -> Report:
-    return verify_batch(path, public_key=keys.app_key(app).public_key(), previous=previous)
+    return verify_batch(path, public_key=batch_key.app_key(app).public_key(), previous=previous)
 
 
 def rewrite(path: Path, change: Callable[[dict[str, bytes]], dict[str, bytes]]) -> Path:

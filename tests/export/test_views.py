@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from petition import create_app
 from petition.config import Settings
 from petition.db import db, session_scope
-from petition.export import keys
+from petition.export import batch_key
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from tests.conftest import DARAA
+from tests.helpers import DARAA
 
 
 def test_public_key_is_served_as_pem(app: Flask, client: FlaskClient) -> None:
@@ -23,8 +23,8 @@ def test_public_key_is_served_as_pem(app: Flask, client: FlaskClient) -> None:
     assert response.status_code == HTTPStatus.OK
     assert response.mimetype == "application/x-pem-file"
     assert "max-age" in response.headers["Cache-Control"]
-    key = keys.load_public_key(response.data)
-    assert keys.fingerprint(key) == keys.fingerprint(keys.app_key(app).public_key())
+    key = batch_key.load_public_key(response.data)
+    assert batch_key.fingerprint(key) == batch_key.fingerprint(batch_key.app_key(app).public_key())
     assert b"PRIVATE" not in response.data
 
 
@@ -32,7 +32,7 @@ def test_petition_page_shows_the_fingerprint_and_links_the_key(
     app: Flask, client: FlaskClient, petition: Petition
 ) -> None:
     html = client.get(f"/p/{petition.slug}").get_data(as_text=True)
-    fingerprint = keys.fingerprint(keys.app_key(app).public_key())
+    fingerprint = batch_key.fingerprint(batch_key.app_key(app).public_key())
     assert fingerprint in html
     assert 'href="/.well-known/petition-signing-key.pem"' in html
 
@@ -64,6 +64,6 @@ def test_production_without_a_key_shows_pages_and_refuses_exports(
     )
     assert result.exit_code != 0
     assert "PETITION_SIGNING_KEY_FILE must name the batch signing key" in result.output
-    assert not (Path(production.instance_path) / keys.DEV_KEY_NAME).exists()
+    assert not (Path(production.instance_path) / batch_key.DEV_KEY_NAME).exists()
     with app.app_context():
         db.engine.dispose()

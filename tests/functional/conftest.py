@@ -24,7 +24,8 @@ from werkzeug.wrappers import Request, Response
 from petition import create_app
 from petition.config import Settings
 from petition.db import db
-from tests.conftest import REQUIRE_ALL, free_port
+from tests.helpers import REQUIRE_ALL
+from tests.helpers.servers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from petition.mail import worker
+from petition import worker
 from tests.abuse.conftest import all_signatures, confirm_all, count, post_sign
 
 

@@ -18,7 +18,8 @@ from petition.admin import service
 from petition.admin.models import UserRole
 from petition.db import session_scope
 from tests.admin.conftest import add_signature
-from tests.conftest import Mailbox, free_port, link_in, run_worker
+from tests.helpers.mail import Mailbox, link_in, run_worker
+from tests.helpers.servers import free_port
 
 PASSWORD = "a long enough password"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -64,7 +65,11 @@ def test_organizer_runs_a_petition_from_opening_to_delivery(
     organizer, signer, violations = browser_pages
     with mail_app.app_context(), session_scope() as session:
         service.create_user(
-            session, email="rana@example.org", password=PASSWORD, role=UserRole.ORGANIZER
+            session,
+            email="rana@example.org",
+            password=PASSWORD,
+            role=UserRole.ORGANIZER,
+            actor="cli:test",
         )
 
     # Logs in.

@@ -10,9 +10,10 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from petition.export import keys
-from tests.conftest import csrf_from, run_worker, sign_form
+from petition.export import batch_key
 from tests.export.conftest import read_csv, read_manifest
+from tests.helpers.forms import csrf_from, sign_form
+from tests.helpers.mail import run_worker
 from tests.signing.test_views import SLUG, links
 
 
@@ -57,7 +58,7 @@ def test_recipient_checks_two_delivered_batches(
 
     # The recipient takes the key from the service and checks it against the page.
     key_pem = client.get("/.well-known/petition-signing-key.pem").data
-    fingerprint = keys.fingerprint(keys.load_public_key(key_pem))
+    fingerprint = batch_key.fingerprint(batch_key.load_public_key(key_pem))
     assert fingerprint in client.get(f"/p/{SLUG}").get_data(as_text=True)
     assert read_manifest(second)["signing_key"]["fingerprint_sha256"] == fingerprint  # type: ignore[index]
     pem = tmp_path / "key.pem"

@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.abuse.conftest import SLUG, all_signatures
-from tests.conftest import free_port
+from tests.helpers.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

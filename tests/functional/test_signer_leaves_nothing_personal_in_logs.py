@@ -14,7 +14,10 @@ import pytest
 
 from petition.db import session_scope
 from petition.petitions import service
-from tests.conftest import DARAA, LiveServer, Mailbox, csrf_from, link_in, run_worker
+from tests.helpers import DARAA
+from tests.helpers.forms import csrf_from
+from tests.helpers.mail import Mailbox, link_in, run_worker
+from tests.helpers.servers import LiveServer
 
 SLUG = "defend-the-people-of-daraa"
 NAME = "Layla Haddad-Logtest"

@@ -6,7 +6,8 @@ from http import HTTPStatus
 
 from flask import Flask
 
-from tests.conftest import Mailbox, link_in, run_worker, sign_form
+from tests.helpers.forms import sign_form
+from tests.helpers.mail import Mailbox, link_in, run_worker
 
 
 def count(client) -> int:  # type: ignore[no-untyped-def]
@@ -17,7 +18,7 @@ def test_signer_signs_confirms_and_is_counted(mail_app: Flask, mailbox: Mailbox)
     with mail_app.app_context():
         from petition.db import session_scope
         from petition.petitions import service
-        from tests.conftest import DARAA
+        from tests.helpers import DARAA
 
         with session_scope() as session:
             service.publish(session, source=service.parse_petition_file(DARAA))
@@ -48,7 +49,7 @@ def test_signer_signs_confirms_and_is_counted(mail_app: Flask, mailbox: Mailbox)
     assert count(client) == 0
 
     confirm_page = client.get(confirm_path).get_data(as_text=True)
-    from tests.conftest import csrf_from
+    from tests.helpers.forms import csrf_from
 
     done = client.post(confirm_path, data={"csrf_token": csrf_from(confirm_page)})
     assert done.status_code == HTTPStatus.OK

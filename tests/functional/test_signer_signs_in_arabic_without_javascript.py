@@ -10,10 +10,13 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page
 
+from petition.config import PROJECT_ROOT
 from petition.db import session_scope
 from petition.petitions import service
 from petition.signing.models import Signature, SignatureStatus
-from tests.conftest import DARAA, PROJECT_ROOT, LiveServer, Mailbox, link_in, run_worker
+from tests.helpers import DARAA
+from tests.helpers.mail import Mailbox, link_in, run_worker
+from tests.helpers.servers import LiveServer
 
 SLUG = "defend-the-people-of-daraa"
 PHONE = {"width": 320, "height": 640}

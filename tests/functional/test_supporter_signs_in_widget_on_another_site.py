@@ -24,8 +24,9 @@ from petition.petitions.models import Petition
 from petition.signing.models import Signature, SignatureSource
 from petition.widget import service as widget
 from tests.api.conftest import add_verified
-from tests.conftest import DARAA, Mailbox, run_worker, text_body
 from tests.functional.conftest import HostSite
+from tests.helpers import DARAA
+from tests.helpers.mail import Mailbox, run_worker, text_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -192,7 +193,10 @@ def test_a_site_not_on_the_allowlist_cannot_frame_the_petition(
     petition = publish(live_app)
     with live_app.app_context(), session_scope() as session:
         widget.set_embed_origins(
-            session, petition=session.merge(petition), origins=["https://campaign.example"]
+            session,
+            petition=session.merge(petition),
+            origins=["https://campaign.example"],
+            actor="cli:test",
         )
     host_site.html = host_page(published_snippet(live_app))
     page = browser_context.new_page()
@@ -209,7 +213,9 @@ def test_a_site_not_on_the_allowlist_cannot_frame_the_petition(
 
     # On the allowlist, the same page may frame it.
     with live_app.app_context(), session_scope() as session:
-        widget.set_embed_origins(session, petition=session.merge(petition), origins=[host_site.url])
+        widget.set_embed_origins(
+            session, petition=session.merge(petition), origins=[host_site.url], actor="cli:test"
+        )
     page.goto(host_site.url)
     assert widget_frame(page).locator(".count-figure").count() == 1
 
@@ -221,7 +227,9 @@ def test_other_sites_may_read_the_api_but_not_sign_through_it(
 
     petition = publish(live_app)
     with live_app.app_context(), session_scope() as session:
-        _key, secret = keys.create_key(session, petition=session.merge(petition), name="Partner")
+        _key, secret = keys.create_key(
+            session, petition=session.merge(petition), name="Partner", actor="cli:test"
+        )
     page = browser_context.new_page()
     page.goto(host_site.url)
     read = page.evaluate(

@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
-from tests.conftest import Mailbox, run_worker, sign_form, text_body
+from tests.helpers.forms import sign_form
+from tests.helpers.mail import Mailbox, run_worker, text_body
 
 SLUG = "defend-the-people-of-daraa"
 
@@ -144,7 +145,7 @@ def test_error_pages_are_in_the_reader_language(client: FlaskClient) -> None:
 
 def test_emails_are_written_in_the_signer_language(mail_app: Flask, mailbox: Mailbox) -> None:
     from petition.petitions import service
-    from tests.conftest import DARAA
+    from tests.helpers import DARAA
 
     with mail_app.app_context(), session_scope() as session:
         service.publish(session, source=service.parse_petition_file(DARAA))

@@ -10,14 +10,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from petition import create_app
+from petition import create_app, worker
 from petition.config import Settings
 from petition.db import db, session_scope, utcnow
-from petition.mail import worker
 from petition.mail.models import OutboxMessage, OutboxStatus
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from tests.conftest import DARAA, Mailbox, free_port, link_in, text_body
+from tests.helpers import DARAA
+from tests.helpers.mail import Mailbox, link_in, text_body
+from tests.helpers.servers import free_port
 from tests.signing.test_service import do_sign, signer
 
 

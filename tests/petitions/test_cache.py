@@ -13,7 +13,7 @@ from petition.db import db, session_scope
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
 from petition.signing.models import Signature
-from tests.conftest import sign_form
+from tests.helpers.forms import sign_form
 
 SLUG = "defend-the-people-of-daraa"
 

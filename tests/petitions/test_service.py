@@ -12,7 +12,7 @@ from petition.db import session_scope
 from petition.petitions import markdown
 from petition.petitions import service as petitions
 from petition.petitions.models import PetitionStatus, PetitionVersion
-from tests.conftest import DARAA
+from tests.helpers import DARAA
 from tests.signing.test_service import do_sign, signer
 
 

@@ -15,7 +15,8 @@ from petition.mail.models import OutboxMessage
 from petition.petitions import service
 from petition.petitions.models import Petition, PetitionTranslation
 from petition.signing.models import Signature
-from tests.conftest import DARAA, sign_form
+from tests.helpers import DARAA
+from tests.helpers.forms import sign_form
 
 SLUG = "defend-the-people-of-daraa"
 ARABIC = """---

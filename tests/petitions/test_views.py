@@ -16,7 +16,7 @@ from petition.db import db, session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from petition.signing import service as signing
-from tests.conftest import csrf_from, sign_form
+from tests.helpers.forms import csrf_from, sign_form
 from tests.signing.test_service import confirm_token_of, do_sign, fold, in_session, outbox, signer
 
 SLUG = "defend-the-people-of-daraa"

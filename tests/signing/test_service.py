@@ -14,7 +14,7 @@ from flask import Flask
 from petition.db import session_scope, utcnow
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
-from petition.signing import service
+from petition.signing import counts, service
 from petition.signing.models import Signature, SignatureStatus
 from petition.signing.tokens import token_hash
 
@@ -68,7 +68,7 @@ def in_session(
 
 def fold(app: Flask) -> int:
     with app.app_context(), session_scope() as session:
-        return service.fold_counts(session)
+        return counts.fold_counts(session)
 
 
 def count(app: Flask, petition: Petition) -> int:
@@ -205,7 +205,7 @@ def test_recount_corrects_a_wrong_count(app: Flask, petition: Petition) -> None:
         in_session(app, service.confirm, petition, token=confirm_token_of(app, message))
     with app.app_context(), session_scope() as session:
         session.execute(sa.update(Petition).values(signature_count=42))
-    assert in_session(app, service.recount, petition) == 3
+    assert in_session(app, counts.recount, petition) == 3
     assert count(app, petition) == 3
     assert sorted(s.sequence for s in signatures(app)) == [1, 2, 3]  # type: ignore[type-var]
 

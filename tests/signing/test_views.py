@@ -14,7 +14,7 @@ from petition.db import session_scope, utcnow
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
 from petition.signing.models import Signature, SignatureStatus
-from tests.conftest import csrf_from, sign_form
+from tests.helpers.forms import csrf_from, sign_form
 
 SLUG = "defend-the-people-of-daraa"
 

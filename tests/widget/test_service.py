@@ -111,12 +111,15 @@ def test_the_allowlist_becomes_frame_ancestors(app: Flask, petition: Petition) -
             session,
             petition=merged,
             origins=["https://b.example", "HTTPS://A.example/", "https://b.example"],
+            actor="cli:test",
         )
         assert allowed == ["https://a.example", "https://b.example"]
         assert service.frame_ancestors(merged) == "https://a.example https://b.example"
-        service.set_embed_origins(session, petition=merged, origins=[])
+        service.set_embed_origins(session, petition=merged, origins=[], actor="cli:test")
         assert service.frame_ancestors(merged) == "'none'"
         with pytest.raises(service.InvalidOrigin):
-            service.set_embed_origins(session, petition=merged, origins=["https://x.example/p"])
-        service.set_embed_origins(session, petition=merged, origins=None)
+            service.set_embed_origins(
+                session, petition=merged, origins=["https://x.example/p"], actor="cli:test"
+            )
+        service.set_embed_origins(session, petition=merged, origins=None, actor="cli:test")
         assert service.frame_ancestors(merged) == "*"

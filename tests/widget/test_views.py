@@ -19,7 +19,7 @@ from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import Signature, SignatureSource
 from petition.widget import service
-from tests.conftest import DARAA
+from tests.helpers import DARAA
 
 SLUG = "defend-the-people-of-daraa"
 HOST = "http://127.0.0.2:8000"
@@ -89,7 +89,9 @@ def test_a_restricted_petition_names_its_sites(
     app: Flask, client: FlaskClient, petition: Petition
 ) -> None:
     with app.app_context(), session_scope() as session:
-        service.set_embed_origins(session, petition=session.merge(petition), origins=[HOST])
+        service.set_embed_origins(
+            session, petition=session.merge(petition), origins=[HOST], actor="cli:test"
+        )
     assert frame_ancestors(widget(client)) == HOST
     token = token_in(widget(client))
     signed = client.post(f"/embed/{SLUG}/sign", data=fields(token), headers=FRAME_POST)

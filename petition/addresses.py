@@ -1,4 +1,9 @@
-"""Email addresses: checked and normalized for sending, canonical for de-duplication."""
+"""Email addresses and client addresses as the service keeps them.
+
+An email is checked and normalized for sending, and made canonical for de-duplication
+(one spelling per mailbox); client addresses and other identifiers are kept only as
+keyed hashes. Core: signing, the rate limits and screening all use these.
+"""
 
 from __future__ import annotations
 

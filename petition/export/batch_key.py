@@ -1,4 +1,5 @@
-"""The service's Ed25519 signing key: loading, creating in development, fingerprints.
+"""The batch key: the Ed25519 key that signs export batches; loading it, creating one in
+development, fingerprints.
 
 The fingerprint is the SHA-256 of the public key's DER encoding (SubjectPublicKeyInfo),
 so a recipient can compute it with OpenSSL alone:
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from petition.config import Settings
+from petition.config import Settings, current_settings
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -127,7 +128,7 @@ def app_key(app: Flask | None = None) -> Ed25519PrivateKey:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     key: Ed25519PrivateKey | None = app.extensions.get("petition_signing_key")
     if key is None:
-        key = load_private_key(app.config["PETITION_SETTINGS"])
+        key = load_private_key(current_settings(app))
         app.extensions["petition_signing_key"] = key
     return key
 

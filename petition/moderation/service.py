@@ -2,7 +2,9 @@
 
 The operator's commands and the organizers' pages call these functions; each
 action is recorded in the audit log with who did it and why, in the caller's
-transaction. They flush and never commit.
+transaction. Moderation chooses the signatures and reads them; the signing domain
+changes them (:mod:`petition.signing.states`), as it alone writes ``signatures``.
+They flush and never commit.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,20 +23,18 @@ from petition.audit import service as audit
 from petition.audit.models import AuditEvent
 from petition.db import utcnow
 from petition.export.models import ExportRetraction
+from petition.signing import states
 from petition.signing.models import Signature, SignatureStatus
 
 logger = logging.getLogger(__name__)
 
 # Shortest IP-hash prefix a selection accepts: shorter ones would match by accident.
 MIN_IP_HASH_PREFIX = 8
-_OPEN_STATES = (SignatureStatus.PENDING, SignatureStatus.VERIFIED)
 # Audit actions of moderation; the first two can be undone by the third.
 RELEASE = "flags.release"
 INVALIDATE = "flags.invalidate"
 REINSTATE = "flags.reinstate"
 UNDOABLE = (RELEASE, INVALIDATE)
-# Ids per UPDATE when undoing: stays under every database's bound-parameter limit.
-_CHUNK = 1000
 
 
 class MissingReason(ValueError):
@@ -93,11 +93,7 @@ class Selection:
         return found
 
     def where(self) -> list[sa.ColumnElement[bool]]:
-        conditions: list[sa.ColumnElement[bool]] = [
-            Signature.petition_id == self.petition_id,
-            Signature.is_held.expression,  # as the partial index ix_signatures_held says
-            Signature.status.in_(_OPEN_STATES),
-        ]
+        conditions = states.held(self.petition_id)
         if self.reason:
             listed = sa.literal(",") + Signature.flag_reasons + sa.literal(",")
             conditions.append(listed.like(f"%,{self.reason},%"))
@@ -184,20 +180,6 @@ def preview_count(session: Session, *, selection: Selection) -> int:
     )
 
 
-def _changed(session: Session, statement: sa.Update | sa.Delete) -> int:
-    """Run a bulk UPDATE or DELETE; returns the number of rows it changed."""
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return int(cast("sa.CursorResult[Any]", result).rowcount)
-
-
-def _changed_ids(session: Session, statement: sa.Update) -> list[int]:
-    """Run a bulk UPDATE; returns the ids of the rows it changed, in order."""
-    result = session.execute(
-        statement.returning(Signature.id).execution_options(synchronize_session=False)
-    )
-    return sorted(int(i) for i in result.scalars())
-
-
 def _require_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
@@ -212,10 +194,7 @@ def release(session: Session, *, selection: Selection, actor: str, reason: str) 
     reasons stay for the record. Raises :class:`MissingReason` without a reason.
     """
     reason = _require_reason(reason)
-    ids = _changed_ids(
-        session,
-        sa.update(Signature).where(*selection.where()).values(is_held=False, released_at=utcnow()),
-    )
+    ids = states.release(session, where=selection.where())
     released = len(ids)
     audit.record(
         session,
@@ -238,14 +217,7 @@ def invalidate(session: Session, *, selection: Selection, actor: str, reason: st
     :class:`MissingReason` without a reason.
     """
     reason = _require_reason(reason)
-    ids = _changed_ids(
-        session,
-        sa.update(Signature)
-        .where(*selection.where())
-        .values(
-            status=SignatureStatus.INVALIDATED, confirm_token_hash=None, confirm_expires_at=None
-        ),
-    )
+    ids = states.invalidate(session, where=selection.where())
     invalidated = len(ids)
     audit.record(
         session,
@@ -304,30 +276,10 @@ def reinstate(
         raise CannotReinstate(f"event {event_id} predates undo: it lists no signatures")
     if undone_by(session, event_ids=[event_id]):
         raise AlreadyReinstated(f"event {event_id} is undone already")
-    changed: list[int] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        if event.action == RELEASE:
-            statement = (
-                sa.update(Signature)
-                .where(
-                    Signature.id.in_(chunk),
-                    Signature.status.in_(_OPEN_STATES),
-                    Signature.is_held.is_(False),
-                )
-                .values(is_held=True, released_at=None)
-            )
-        else:
-            statement = (
-                sa.update(Signature)
-                .where(
-                    Signature.id.in_(chunk),
-                    Signature.status == SignatureStatus.INVALIDATED,
-                    Signature.verified_at.is_not(None),
-                )
-                .values(status=SignatureStatus.VERIFIED, is_held=True)
-            )
-        changed += _changed_ids(session, statement)
+    if event.action == RELEASE:
+        changed = states.hold_again(session, ids=ids)
+    else:
+        changed = states.verify_and_hold_again(session, ids=ids)
     if event.action == INVALIDATE and changed:
         _renumber_retracted(session, ids=changed)
     audit.record(
@@ -356,13 +308,7 @@ def _renumber_retracted(session: Session, *, ids: list[int]) -> None:
         ExportRetraction.petition_id == Signature.petition_id,
         ExportRetraction.sequence == Signature.sequence,
     )
-    for start in range(0, len(ids), _CHUNK):
-        _changed(
-            session,
-            sa.update(Signature)
-            .where(Signature.id.in_(ids[start : start + _CHUNK]), retracted)
-            .values(sequence=None),
-        )
+    states.forget_sequences(session, ids=ids, where=retracted)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,18 +323,8 @@ def purge(
     """Erase IP hashes older than ``ip_hash_retention`` and delete pending
     signatures whose confirmation link has expired (nobody answered the mailbox)."""
     now = now or utcnow()
-    erased = _changed(
-        session,
-        sa.update(Signature)
-        .where(Signature.ip_hash.is_not(None), Signature.created_at < now - ip_hash_retention)
-        .values(ip_hash=None),
-    )
-    deleted = _changed(
-        session,
-        sa.delete(Signature).where(
-            Signature.status == SignatureStatus.PENDING, Signature.confirm_expires_at < now
-        ),
-    )
+    erased = states.erase_ip_hashes(session, created_before=now - ip_hash_retention)
+    deleted = states.delete_expired_pending(session, now=now)
     result = PurgeResult(ip_hashes_erased=erased, expired_pending_deleted=deleted)
     audit.record(
         session,

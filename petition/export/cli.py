@@ -1,0 +1,168 @@
+"""``flask petition export | verify | delivered | batches | data-export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
+
+from petition.audit.service import cli_actor
+from petition.db import db, session_scope
+from petition.export import batch_key, batches, data_export, delivery
+from petition.export import verify as export_verify
+from petition.petitions.cli import petition_or_fail
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+@click.command("export")
+@click.option("--petition", "slug", required=True, help="The petition's slug.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the batch ZIP into.",
+)
+@click.option(
+    "--all", "full", is_flag=True, help="Re-export every current signature (marked as such)."
+)
+@with_appcontext
+def export_command(slug: str, out_dir: Path, full: bool) -> None:
+    """Write the petition's next signed batch: DIR/<slug>-batch-<n>.zip."""
+    key = _batch_key()
+    # Build without holding a transaction (typesetting a big batch takes minutes and
+    # must not keep SQLite's write lock from signers), then record in a short one.
+    with session_scope(write=False) as session:
+        petition = petition_or_fail(session, slug)
+    try:
+        built = batches.build_batch(
+            db.engine, petition=petition, out_dir=out_dir, key=key, is_full_reexport=full
+        )
+        with session_scope() as session:
+            batch = batches.record_batch(session, petition=petition, built=built, actor=cli_actor())
+    except batches.ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except IntegrityError as exc:
+        raise click.ClickException(
+            f"{slug}: another export took this batch number at the same time; run again"
+        ) from exc
+    span = f"{batch.first_sequence}–{batch.last_sequence}" if batch.first_sequence else "none"
+    click.echo(
+        f"{built.path}: batch {batch.sequence}, {batch.signature_count} signatures "
+        f"({span}), {batch.withdrawn_count} withdrawn since earlier batches\n"
+        f"manifest SHA-256 {batch.manifest_sha256}\nsigning key {batch.key_fingerprint}"
+    )
+
+
+def _batch_key() -> Ed25519PrivateKey:
+    try:
+        return batch_key.app_key()
+    except batch_key.SigningKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command("verify")
+@click.argument("batch_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The service's public key (PEM); by default this service's own key.",
+)
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The batch before this one, to check the chain.",
+)
+@with_appcontext
+def verify_command(batch_file: Path, public_key: Path | None, previous: Path | None) -> None:
+    """Check a batch: signature, every file, the rows and (with --previous) the chain."""
+    if public_key is not None:
+        try:
+            key = batch_key.load_public_key(public_key.read_bytes())
+        except batch_key.SigningKeyError as exc:
+            raise click.ClickException(f"{public_key}: {exc}") from exc
+    else:
+        key = _batch_key().public_key()
+    report = export_verify.verify_batch(batch_file, public_key=key, previous=previous)
+    for line in report.checked:
+        click.echo(f"ok    {line}")
+    for line in report.failures:
+        click.echo(f"FAIL  {line}")
+    if not report.is_valid:
+        click.echo(f"{batch_file}: NOT VALID ({len(report.failures)} problems)")
+        raise SystemExit(1)
+    click.echo(f"{batch_file}: valid")
+
+
+@click.command("delivered")
+@click.argument("slug")
+@click.argument("sequence", type=click.IntRange(min=1))
+@click.option("--to", "to", required=True, help="Whom the batch was handed to.")
+@click.option(
+    "--petition-delivered",
+    is_flag=True,
+    help="Also mark the petition delivered (every batch must be delivered).",
+)
+@with_appcontext
+def delivered_command(slug: str, sequence: int, to: str, petition_delivered: bool) -> None:
+    """Record that batch SEQUENCE of petition SLUG was delivered."""
+    try:
+        with session_scope() as session:
+            petition = petition_or_fail(session, slug)
+            batch = delivery.mark_delivered(
+                session, petition=petition, sequence=sequence, to=to, actor=cli_actor()
+            )
+            click.echo(f"{slug} batch {batch.sequence}: delivered to {batch.delivered_to}")
+            if petition_delivered:
+                delivery.mark_petition_delivered(session, petition=petition, actor=cli_actor())
+                click.echo(f"{slug}: delivered")
+    except batches.ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command("batches")
+@click.argument("slug")
+@with_appcontext
+def batches_command(slug: str) -> None:
+    """List a petition's batches and where they were delivered."""
+    with session_scope(write=False) as session:
+        for batch in batches.list_batches(session, petition=petition_or_fail(session, slug)):
+            where = (
+                f"delivered to {batch.delivered_to} {batch.delivered_at:%Y-%m-%d}"
+                if batch.delivered_at
+                else "not delivered"
+            )
+            click.echo(
+                f"{batch.sequence}\t{batch.signature_count} signatures\t"
+                f"{batch.first_sequence}–{batch.last_sequence}\t{batch.created_by}\t"
+                f"{batch.created_at:%Y-%m-%d %H:%M}Z\t{where}\t{batch.manifest_sha256}"
+            )
+
+
+@click.command("data-export")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def data_export_command(slug: str, fmt: data_export.DataFormat, out_file: Path) -> None:
+    """Write every signature with email and consent (organizers' records, not a batch)."""
+    with session_scope() as session, out_file.open("w", encoding="utf-8", newline="") as out:
+        for chunk in data_export.full_data_export(
+            session, petition=petition_or_fail(session, slug), fmt=fmt, actor=cli_actor()
+        ):
+            out.write(chunk)
+    click.echo(f"{out_file}: written")
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    export_command,
+    verify_command,
+    delivered_command,
+    batches_command,
+    data_export_command,
+)

@@ -1,0 +1,261 @@
+"""The batch ZIP: its member names and manifest, and its members written from the rows.
+
+The rows are streamed into ``signatures.csv`` through a hashing writer (nothing holds
+the list) while their names are spooled for the delivery PDF; then come the texts
+signed, the PDF parts, ``SHA256SUMS`` and the manifest. The member names are shared
+with the verifier (:mod:`petition.export.verify`). :mod:`petition.export.batches`
+numbers, builds and records batches with these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+
+from petition.export import pdf
+from petition.export.serializers import (
+    BATCH_COLUMNS,
+    WITHDRAWN_COLUMNS,
+    CsvLines,
+    batch_row,
+    iso_utc,
+)
+from petition.petitions import service as petitions
+from petition.petitions.models import Petition, PetitionVersion
+from petition.signing.counts import in_count
+from petition.signing.models import Signature
+
+MANIFEST_FORMAT = "petition-export-batch"
+MANIFEST_VERSION = 1
+SIGNATURES_FILE = "signatures.csv"
+WITHDRAWN_FILE = "withdrawn.csv"
+CHECKSUMS_FILE = "SHA256SUMS"
+MANIFEST_FILE = "manifest.json"
+SIGNATURE_FILE = "manifest.sig"
+_READ_CHUNK = 1 << 16
+# Rows fetched at a time from a streamed read (a server-side cursor on PostgreSQL).
+YIELD_PER = 2000
+
+
+@dataclasses.dataclass
+class Entry:
+    """A member written to the ZIP, as the manifest lists it."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+class HashingWriter:
+    """Writes into a ZIP member while hashing and counting the bytes written."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.hasher.update(data)
+        self.size += len(data)
+        self.out.write(data)
+
+
+def zip_info(name: str, created_at: dt.datetime, *, compress: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=created_at.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def add_bytes(
+    zf: zipfile.ZipFile, name: str, data: bytes, created_at: dt.datetime, *, compress: bool = True
+) -> Entry:
+    zf.writestr(zip_info(name, created_at, compress=compress), data)
+    return Entry(name, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def add_file(zf: zipfile.ZipFile, name: str, source: Path, created_at: dt.datetime) -> Entry:
+    with zf.open(zip_info(name, created_at, compress=False), "w") as out, source.open("rb") as f:
+        writer = HashingWriter(out)
+        while chunk := f.read(_READ_CHUNK):
+            writer.write(chunk)
+    return Entry(name, writer.hasher.hexdigest(), writer.size)
+
+
+def manifest_dump(manifest: dict[str, Any]) -> bytes:
+    """The manifest's bytes: indented and key-sorted so a person can read and diff it."""
+    return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def counted(petition: Petition) -> list[sa.ColumnElement[bool]]:
+    # What the count holds (petition.signing.counts.in_count): held or flagged ones
+    # (moderation) and ones verified a moment ago without a sequence stay out.
+    return [*in_count(petition.id), Signature.sequence.is_not(None)]
+
+
+@dataclasses.dataclass
+class BuiltBatch:
+    """A batch written to a temporary file, not yet recorded (see :func:`record_batch`)."""
+
+    petition_id: int
+    sequence: int
+    is_full_reexport: bool
+    first_sequence: int | None
+    last_sequence: int | None
+    through_sequence: int
+    count: int
+    withdrawn: list[int]
+    already_gone: list[int]
+    manifest_sha256: str
+    previous_manifest_sha256: str | None
+    key_fingerprint: str
+    created_at: dt.datetime
+    tmp_path: Path
+    path: Path
+
+    def discard(self) -> None:
+        self.tmp_path.unlink(missing_ok=True)
+
+
+def write_members(
+    conn: sa.Connection,
+    zf: zipfile.ZipFile,
+    *,
+    petition: Petition,
+    built: BuiltBatch,
+    after: int,
+    work: Path,
+) -> list[Entry]:
+    """Write every member but the manifest and its signature; returns them, hashed.
+
+    ``built`` gets its count and first and last numbers as the rows stream by.
+    """
+    created_at = built.created_at
+    version_sha = petitions.version_hashes(conn, petition_id=petition.id)
+    used_versions: set[int] = set()
+    document = pdf.DeliveryDocument(work, title=petition.title, batch_sequence=built.sequence)
+    entries: list[Entry] = []
+
+    rows = conn.execute(
+        sa.select(
+            Signature.sequence,
+            Signature.name,
+            Signature.country,
+            Signature.postcode,
+            Signature.verified_at,
+            Signature.version_id,
+        )
+        .where(
+            *counted(petition),
+            Signature.sequence > after,
+            Signature.sequence <= built.through_sequence,
+        )
+        .order_by(Signature.sequence)
+        .execution_options(yield_per=YIELD_PER)
+    )
+
+    def delivered_rows() -> Iterator[dict[str, object]]:
+        for row in rows:
+            built.count += 1
+            if built.first_sequence is None:
+                built.first_sequence = row.sequence
+            built.last_sequence = row.sequence
+            used_versions.add(row.version_id)
+            document.add(row.sequence, row.name or "", row.country)
+            yield batch_row(
+                sequence=row.sequence,
+                name=row.name,
+                country=row.country,
+                postcode=row.postcode,
+                verified_at=row.verified_at,
+                text_sha256=version_sha[row.version_id],
+            )
+
+    lines = CsvLines(BATCH_COLUMNS)
+    with zf.open(zip_info(SIGNATURES_FILE, created_at, compress=True), "w") as out:
+        writer = HashingWriter(out)
+        writer.write(lines.header().encode())
+        for chunk in lines.rows(delivered_rows()):
+            writer.write(chunk.encode())
+    signatures_sha256 = writer.hasher.hexdigest()
+    entries.append(Entry(SIGNATURES_FILE, signatures_sha256, writer.size))
+
+    withdrawn = CsvLines(WITHDRAWN_COLUMNS)
+    text = withdrawn.header() + "".join(withdrawn.rows({"sequence": n} for n in built.withdrawn))
+    entries.append(add_bytes(zf, WITHDRAWN_FILE, text.encode(), created_at))
+
+    versions = conn.execute(
+        sa.select(PetitionVersion.sha256, PetitionVersion.body_markdown, PetitionVersion.body_html)
+        .where(PetitionVersion.id.in_(used_versions or {-1}))
+        .order_by(PetitionVersion.number)
+    ).all()
+    for version in versions:
+        entries.append(
+            add_bytes(
+                zf,
+                f"petition/{version.sha256}.md",
+                version.body_markdown.encode("utf-8"),
+                created_at,
+            )
+        )
+
+    total_parts = document.typeset()
+    cover = pdf.Cover(
+        title=petition.title,
+        addressed_to=petition.addressed_to,
+        language=petition.language,
+        batch_sequence=built.sequence,
+        count=built.count,
+        first_sequence=built.first_sequence,
+        last_sequence=built.last_sequence,
+        is_full_reexport=built.is_full_reexport,
+        created_at=iso_utc(created_at),
+        signatures_sha256=signatures_sha256,
+        key_fingerprint=built.key_fingerprint,
+        withdrawn_count=len(built.withdrawn),
+        parts=total_parts,
+        versions=[pdf.VersionText(v.sha256, v.body_html) for v in versions],
+    )
+    for name, content in document.parts(cover):
+        if isinstance(content, bytes):
+            entries.append(add_bytes(zf, name, content, created_at, compress=False))
+        else:
+            entries.append(add_file(zf, name, content, created_at))
+
+    checksums = "".join(f"{e.sha256}  {e.path}\n" for e in entries).encode()
+    entries.append(add_bytes(zf, CHECKSUMS_FILE, checksums, created_at))
+    return entries
+
+
+def manifest(*, petition: Petition, built: BuiltBatch, entries: list[Entry]) -> dict[str, Any]:
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "petition": {
+            "slug": petition.slug,
+            "title": petition.title,
+            "addressed_to": petition.addressed_to,
+            "language": petition.language,
+        },
+        "batch": {
+            "sequence": built.sequence,
+            "created_at": iso_utc(built.created_at),
+            "count": built.count,
+            "first_sequence": built.first_sequence,
+            "last_sequence": built.last_sequence,
+            "through_sequence": built.through_sequence,
+            "is_full_reexport": built.is_full_reexport,
+            "withdrawn_count": len(built.withdrawn),
+        },
+        "files": [{"path": e.path, "sha256": e.sha256, "size": e.size} for e in entries],
+        "previous_manifest_sha256": built.previous_manifest_sha256,
+        "signing_key": {"algorithm": "Ed25519", "fingerprint_sha256": built.key_fingerprint},
+    }
