@@ -397,6 +397,8 @@ def page_context(
         "petition": petition,
         "version": version,
         "signers": public_signers(session, petition),
+        # A few folded rows (petition_country_counts), largest first.
+        "countries": country_counts(session, petition),
         "translation": translation,
         "shown_translation": shown,
         "text_title": shown.title if shown else petition.title,
