@@ -332,23 +332,6 @@ def title_in(session: Session, petition: Petition, language: str) -> str:
     return translation.title if translation else petition.title
 
 
-def translated_titles(session: Session, petitions: list[Petition], language: str) -> dict[int, str]:
-    """Petition id → title in ``language``, for the petitions whose current text has one."""
-    versions = {p.current_version_id: p.id for p in petitions if p.current_version_id}
-    if not versions:
-        return {}
-    rows = session.execute(
-        sa.select(PetitionTranslation.version_id, PetitionTranslation.title)
-        .join(PetitionVersion, PetitionVersion.id == PetitionTranslation.version_id)
-        .where(
-            PetitionTranslation.version_id.in_(versions),
-            PetitionTranslation.language == language,
-            PetitionTranslation.source_sha256 == PetitionVersion.sha256,
-        )
-    )
-    return {versions[version_id]: title for version_id, title in rows}
-
-
 # Built once: every public page, API read and signature looks a petition up by slug.
 _BY_SLUG = sa.select(Petition).where(
     Petition.slug == sa.bindparam("slug"), Petition.status != PetitionStatus.DRAFT
@@ -401,6 +384,8 @@ def page_context(
     return {
         "petition": petition,
         "version": version,
+        # A few folded rows (petition_country_counts), largest first.
+        "countries": country_counts(session, petition),
         "translation": translation,
         "shown_translation": shown,
         "text_title": shown.title if shown else petition.title,

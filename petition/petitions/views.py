@@ -6,12 +6,14 @@ The petition page itself, with its sign form, is the signing domain's view
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import Response, abort, render_template
 from flask_babel import force_locale, format_number, get_translations
 
 from petition import i18n
+from petition.config import current_settings
 from petition.db import get_session
-from petition.petitions import bp, service
+from petition.petitions import activity, bp, service, sharing
 from petition.petitions.models import Petition
 
 
@@ -21,13 +23,45 @@ def petition_title(petition: Petition) -> str:
     return service.title_in(get_session(), petition, i18n.reader_language())
 
 
+@bp.app_template_global()
+def petition_url(petition: Petition) -> str:
+    """The petition's canonical address, from PETITION_BASE_URL, never the request's Host."""
+    base = current_settings().base_url.rstrip("/")
+    return f"{base}/p/{petition.slug}"
+
+
+@bp.app_template_global()
+def share_links(*, url: str, text: str, subject: str) -> list[sharing.ShareLink]:
+    """For templates: the plain share addresses (petition.petitions.sharing)."""
+    return sharing.share_links(url=url, text=text, subject=subject)
+
+
+@bp.app_template_global()
+def signed_in_last_day(petition: Petition) -> int | None:
+    """For templates: signatures counted in the last 24 hours (``None``: unknown)."""
+    return activity.signed_in_last_day(get_session(), petition)
+
+
+@bp.app_template_filter()
+def country_name(code: str) -> str:
+    """An ISO 3166-1 code as the country's name in the reader's language (CLDR)."""
+    return str(Locale.parse(i18n.reader_language()).territories.get(code, code))
+
+
 @bp.get("/")
 def index() -> str:
     """List the open petitions."""
     session = get_session()
     found = service.list_open(session)
-    titles = service.translated_titles(session, found, i18n.reader_language())
-    return render_template("petitions/index.html", petitions=found, titles=titles)
+    reader = i18n.reader_language()
+    translations = {
+        p.id: t
+        for p in found
+        if p.current_version is not None
+        and reader != p.language
+        and (t := service.translation_for(session, version=p.current_version, language=reader))
+    }
+    return render_template("petitions/index.html", petitions=found, translations=translations)
 
 
 @bp.get("/p/<slug>/count")
@@ -37,6 +71,18 @@ def count(slug: str) -> Response:
     response = Response(render_template("petitions/_count.html", petition=petition))
     # As short as the API's: a proxy absorbs a crowd of open pages.
     response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
+    return response
+
+
+@bp.get("/p/<slug>/countries")
+def countries(slug: str) -> Response:
+    """Every country the petition's verified signers gave, with its count (folded)."""
+    petition = service.get_by_slug(get_session(), slug) or abort(404)
+    found = service.country_counts(get_session(), petition)
+    response = Response(
+        render_template("petitions/countries.html", petition=petition, countries=found)
+    )
+    response.headers["Cache-Control"] = "public, max-age=60, stale-while-revalidate=300"
     return response
 
 

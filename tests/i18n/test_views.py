@@ -85,7 +85,9 @@ def test_count_is_formatted_for_the_locale_with_arabic_plurals(
     ]:
         set_count(count)
         assert words in client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
-    assert "100 signatures" in client.get("/?lang=en").get_data(as_text=True)
+    assert "<strong>100</strong> verified signatures" in client.get("/?lang=en").get_data(
+        as_text=True
+    )
 
 
 def test_dates_are_formatted_for_the_locale(

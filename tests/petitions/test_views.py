@@ -47,10 +47,12 @@ def test_page_shows_title_addressee_text_count_and_form(client: FlaskClient) -> 
         .count('<option value="SY">سوريا</option>')
         == 1
     )
-    # Works without JavaScript (tests/functional/…_without_javascript.py): the one
-    # script is the optional live count, from this host, never inline.
-    [script] = re.findall(r"<script[^>]*>", html)
-    assert re.fullmatch(r'<script src="/static/live-count\.js\?v=\w+" defer>', script)
+    # Works without JavaScript (tests/functional/…_without_javascript.py): the two
+    # scripts are optional (the live count, copying the link), from this host, never inline.
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert len(scripts) == 2
+    for script, name in zip(scripts, ("live-count", "share"), strict=True):
+        assert re.fullmatch(rf'<script src="/static/{name}\.js\?v=\w+" defer>', script)
 
 
 def test_progress_bar_towards_the_goal(app: Flask, client: FlaskClient) -> None:
@@ -132,3 +134,103 @@ def test_page_cache_serves_a_few_seconds_of_one_render_with_each_readers_token(
     assert "5</strong>" in first.get(f"/p/{SLUG}").get_data(as_text=True)
     with cached_app.app_context():
         db.engine.dispose()
+
+
+def _set_counts(app: Flask, by_country: dict[str, int], **values: object) -> None:
+    """The folded figures as the worker leaves them (no signature rows needed)."""
+    from petition.petitions.models import PetitionCountryCount
+
+    with app.app_context(), session_scope() as session:
+        petition = session.scalars(sa.select(Petition).where(Petition.slug == SLUG)).one()
+        petition.signature_count = sum(by_country.values())
+        for name, value in values.items():
+            setattr(petition, name, value)
+        session.add_all(
+            PetitionCountryCount(petition_id=petition.id, country=code, signature_count=count)
+            for code, count in by_country.items()
+        )
+
+
+@pytest.mark.usefixtures("petition")
+def test_the_last_day_line_shows_only_when_the_figure_is_known(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petition.petitions import activity
+
+    # Nothing folded records time yet (issue 17's per-hour table): the line is left out.
+    page = client.get(f"/p/{SLUG}").get_data(as_text=True)
+    assert "count-recent" not in page
+    assert "in the last 24 hours" not in page
+    # Once the fold knows it, the page, the live count and the widget say it.
+    monkeypatch.setattr(activity, "signed_in_last_day", lambda session, petition: 1234)
+    for path in (f"/p/{SLUG}", f"/p/{SLUG}/count", f"/embed/{SLUG}?mode=count"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<p class="count-recent">1,234 signed in the last 24 hours</p>' in html, path
+    arabic = client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
+    assert "وقّع 1,234 شخصًا في الساعات الأربع والعشرين الماضية" in arabic
+
+
+def test_signed_in_last_day_is_unknown_until_the_fold_records_time(
+    app: Flask, petition: Petition
+) -> None:
+    from petition.petitions import activity
+
+    with app.app_context(), session_scope() as session:
+        assert activity.signed_in_last_day(session, petition) is None
+
+
+def test_top_countries_in_the_reader_language_with_the_full_list(
+    app: Flask, client: FlaskClient, petition: Petition
+) -> None:
+    counts = {"SY": 50, "TR": 20, "DE": 12, "JO": 9, "LB": 7, "FR": 3, "SE": 1}
+    _set_counts(app, counts)
+    page = client.get(f"/p/{SLUG}").get_data(as_text=True)
+    table = page.split('<table class="country-table">')[1].split("</table>")[0]
+    assert re.findall(r'<th scope="row">([^<]+)</th>', table) == [
+        "Syria", "Türkiye", "Germany", "Jordan", "Lebanon",
+    ]  # fmt: skip
+    assert '<span class="country-figure">50</span>' in table
+    assert f'href="/p/{SLUG}/countries">See all 7 countries</a>' in page
+    arabic = client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
+    assert '<th scope="row">سوريا</th>' in arabic
+    full = client.get(f"/p/{SLUG}/countries?lang=en").get_data(as_text=True)
+    assert len(re.findall(r'<th scope="row">', full)) == len(counts)
+    assert '<th scope="row">Sweden</th>' in full
+    assert client.get("/p/nothing/countries").status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.usefixtures("petition")
+def test_no_country_table_before_anyone_is_counted(client: FlaskClient) -> None:
+    page = client.get(f"/p/{SLUG}").get_data(as_text=True)
+    assert "country-table" not in page
+
+
+def test_share_links_and_card_use_the_configured_address_not_the_host(
+    app: Flask, client: FlaskClient, petition: Petition
+) -> None:
+    """A request's Host is whatever the sender wrote; shared links must not carry it."""
+    page = client.get(f"/p/{SLUG}", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" not in page
+    canonical = f"http://localhost/p/{SLUG}"  # settings.base_url in the tests
+    assert f'<link rel="canonical" href="{canonical}">' in page
+    assert f'<meta property="og:url" content="{canonical}">' in page
+    encoded = "http%3A%2F%2Flocalhost%2Fp%2Fdefend-the-people-of-daraa"
+    hrefs = re.findall(r'<a class="share-link share-(\w+)" href="([^"]+)"', page)
+    assert [network for network, _ in hrefs] == ["whatsapp", "telegram", "x", "facebook", "email"]
+    assert all(encoded in href.replace("&amp;", "&") for _, href in hrefs)
+    assert f'id="share-url" type="text" value="{canonical}" readonly' in page
+
+
+def test_the_list_shows_each_petition_with_its_count_progress_and_a_sign_button(
+    app: Flask, client: FlaskClient, petition: Petition
+) -> None:
+    _set_counts(app, {"SY": 1500}, goal=5000)
+    html = client.get("/").get_data(as_text=True)
+    assert f'<a href="/p/{SLUG}">Defend the People of Daraa</a>' in html
+    assert "To: Decision-makers worldwide" in html
+    assert "<strong>1,500</strong> verified signatures of a goal of 5,000" in html
+    assert '<progress max="5000" value="1500"' in html
+    assert f'href="/p/{SLUG}#sign"' in html
+    arabic = client.get("/?lang=ar").get_data(as_text=True)
+    assert "دافعوا عن أهل درعا" not in arabic  # no translation loaded in this test
+    assert 'lang="en"><a href="/p/' in arabic  # so the English title says it is English
