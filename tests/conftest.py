@@ -42,6 +42,7 @@ from petition.db import db, session_scope, utcnow
 from petition.mail import worker
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
+from tests import system
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PETITION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -72,12 +73,22 @@ def _backends() -> list[object]:
 @pytest.fixture(scope="session", autouse=True)
 def compiled_catalogs() -> None:
     """Compile the message catalogs when a .po is newer than its .mo (``make install``
-    does this too; running pytest directly must not test an Arabic site in English)."""
+    does this too; running pytest directly must not test an Arabic site in English).
+    Each test process (pytest-xdist) may do it at once: each writes a file of its own and
+    renames it into place, so no process ever reads a half-written catalog."""
     for po in (PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as source, mo.open("wb") as target:
+            part = mo.with_name(f"{mo.name}.{os.getpid()}")
+            with po.open("rb") as source, part.open("wb") as target:
                 write_mo(target, read_po(source, locale=po.parent.parent.name))
+            part.replace(mo)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def system_libraries() -> None:
+    """A test that makes a PDF without Pango on the machine skips, naming the fix."""
+    system.guard_weasyprint()
 
 
 # --- databases -------------------------------------------------------------------
@@ -105,7 +116,10 @@ def postgres_database() -> Iterator[str]:
         if REQUIRE_ALL:
             pytest.fail(f"PostgreSQL is required in CI but not reachable at {POSTGRES_ADMIN_URL}")
         pytest.skip("PostgreSQL not reachable")
-    name = f"petition_test_{uuid.uuid4().hex[:12]}"
+    # One per test process (pytest-xdist's worker id in the name, for a person reading
+    # pg_stat_activity); the random part keeps parallel runs of the suite apart.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"petition_test_{worker}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
@@ -310,9 +324,7 @@ def playwright() -> Iterator[Playwright]:
     """One Playwright for the session: a second sync Playwright cannot start in the same
     thread while one runs, so every browser fixture launches through this one."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        if REQUIRE_ALL:
-            pytest.fail(f"Chromium is required in CI but missing at {CHROMIUM}")
-        pytest.skip("no Chromium")
+        system.unavailable(f"no Chromium at {CHROMIUM}: run {system.install_command()}")
     with sync_playwright() as running:
         yield running
 
