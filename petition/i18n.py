@@ -109,7 +109,11 @@ def _compiled_from(po: Path, mo: Path) -> bool:
 
 
 def _entries(catalog: Catalog) -> dict[tuple[object, str | None], object]:
-    return {(m.id, m.context): m.string for m in catalog}
+    # A plural entry's id and strings come back as lists from read_mo: make them keys.
+    def frozen(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {(frozen(m.id), m.context): frozen(m.string) for m in catalog}
 
 
 def check_catalogs(*, production: bool, folder: Path = TRANSLATIONS) -> None:
