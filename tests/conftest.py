@@ -25,7 +25,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -147,12 +146,46 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("postgres_database")
+    empty_tables = request.getfixturevalue("empty_postgres_tables")
     yield url
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        tables = [name for name in sa.inspect(conn).get_table_names() if name != "alembic_version"]
-        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    empty_tables()
+
+
+@pytest.fixture(scope="session")
+def empty_postgres_tables(postgres_database: str) -> Iterator[Callable[[], None]]:
+    """Empty every table and restart every sequence after a PostgreSQL test, over one
+    connection kept for the run. DELETE with foreign-key triggers off (a superuser's
+    ``session_replication_role``, as the test server's trust login is) takes a few
+    milliseconds; TRUNCATE makes new files for every table and index and took about a
+    quarter of a second per test here, a fifth of the suite's PostgreSQL half. Without
+    that privilege, TRUNCATE as before."""
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT quote_ident(tablename) FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ]
+        restart = (
+            "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"
+        )
+        # The names come from pg_tables, quoted by quote_ident.
+        deletes = "".join(f"DELETE FROM {table};" for table in tables)  # noqa: S608
+        fast = f"BEGIN; SET LOCAL session_replication_role = replica; {deletes} {restart}; COMMIT"
+        slow = f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+        try:
+            conn.execute(fast)
+            statement = fast
+        except psycopg.errors.InsufficientPrivilege:
+            conn.execute("ROLLBACK")
+            statement = slow
+
+        def empty() -> None:
+            conn.execute(statement)
+
+        yield empty
 
 
 @pytest.fixture
