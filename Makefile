@@ -5,15 +5,21 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker test lint bench bench-export clean translations compile-translations add-language
+# Test processes (pytest-xdist): "auto" is one per core; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+
+.PHONY: help install system-packages requirements run worker test lint bench bench-export clean translations compile-translations add-language
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The pins (made from pyproject.toml), then the project itself in place: the `petition`
+# command, with the checkout's templates, migrations and catalogs used where they are.
+$(BIN)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 # The keywords that mark a string for translation; tests/i18n/test_catalogs.py uses the same.
@@ -26,10 +32,14 @@ MO_FILES := $(PO_FILES:.po=.mo)
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
 	$(BIN)/pybabel -q compile -i $< -o $@ -l $*
 
-# axe-core for the accessibility tests, at the version package-lock.json pins.
+# axe-core for the accessibility tests, at the version package-lock.json pins. Without npm
+# (scripts/install-system-packages brings it) those tests skip and say so.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm missing: the accessibility tests will skip (sudo scripts/install-system-packages)"; \
+	fi
 
 install: $(BIN)/.installed $(MO_FILES) node_modules/.installed ## Create .venv, install the pinned requirements, compile the catalogs
 
@@ -52,19 +62,27 @@ run: install ## Serve on http://127.0.0.1:5000 with the worker (SQLite; mail at 
 	$(FLASK) petition import content/*.md
 	./scripts/run-dev
 
-test: install ## Run the whole test suite (SQLite; PostgreSQL and Redis when reachable)
-	$(BIN)/pytest
+system-packages: ## Install the Debian packages the tests need, when missing and this user can
+	./scripts/install-system-packages --if-possible
+
+requirements: ## Write requirements*.txt from pyproject.toml (the one list of pins)
+	$(PYTHON) -m scripts.requirements
+
+# System packages first: `install` runs npm, which they may bring.
+test: system-packages install ## Run the whole test suite in parallel (SQLite; PostgreSQL and Redis when reachable)
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: install ## ruff, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m scripts.requirements --check
 
 bench-export: install ## Time export + verify of 10k, 100k, 1M signatures (SQLite; peak memory)
 	$(BIN)/python bench/export.py
 
 clean: ## Remove the virtualenv and local data
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage node_modules $(MO_FILES)
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage node_modules dist build $(MO_FILES)
 
 bench: install ## Load benchmarks side by side with reference endpoints (installs wrk)
 	./scripts/install-system-packages

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from petition.config import PROJECT_ROOT, Settings
+from petition.config import RESOURCES, TRANSLATIONS, Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -20,8 +20,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=settings.instance_path,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(RESOURCES / "templates"),
+        static_folder=str(RESOURCES / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         PREFERRED_URL_SCHEME="https" if settings.base_url.startswith("https://") else "http",
         # The sign form may sit open while someone reads a long text.
         WTF_CSRF_TIME_LIMIT=None,
-        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     if settings.proxy_hops:
@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from petition import db as database
     from petition.abuse import limits
     from petition.extensions import babel, csrf
+
+    # A catalog left uncompiled would serve that language in English without a word.
+    i18n.check_catalogs(production=settings.is_production)
 
     # Order matters: the database first (others may need it), CSRF before any view,
     # the limiter, and the locale for templates and mail. Migrations are bound only

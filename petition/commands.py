@@ -19,7 +19,7 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from petition.config import PROJECT_ROOT
+from petition.config import RESOURCES
 from petition.db import db
 
 
@@ -50,7 +50,7 @@ def init_migrate(app: Flask) -> None:
         return
     from flask_migrate import Migrate  # imports Alembic: only where migrations run
 
-    Migrate(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    Migrate(app, db, directory=str(RESOURCES / "migrations"), render_as_batch=True)
 
 
 def _migrate_group(app: Flask) -> click.Group:
@@ -85,3 +85,12 @@ def _petition_group(app: Flask) -> click.Group:
 def init_app(app: Flask) -> None:
     app.cli.add_command(LazyGroup("db", load=_migrate_group, help="Perform database migrations."))
     app.cli.add_command(LazyGroup("petition", load=_petition_group, help=PETITION_HELP))
+
+
+def main() -> None:
+    """The ``petition`` console command: ``flask --app wsgi petition …`` from any folder,
+    with the app that ``create_app()`` makes from the environment."""
+    from petition import create_app
+
+    info = ScriptInfo(create_app=create_app, set_debug_flag=False)
+    _petition_group(info.load_app()).main(prog_name="petition", obj=info)

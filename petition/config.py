@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import limits
 from flask import Flask, current_app
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Templates, static files, migrations, catalogs and petition texts: at the root of a
+# checkout, or inside the package when installed from the wheel (pyproject.toml maps
+# them there), so the app finds them whatever the working directory.
+IS_INSTALLED = (PACKAGE_DIR / "templates").is_dir()
+RESOURCES = PACKAGE_DIR if IS_INSTALLED else PACKAGE_DIR.parent
+TRANSLATIONS = RESOURCES / "translations"
+# The checkout (tests, bench, docs); only meaningful when running from one.
+PROJECT_ROOT = PACKAGE_DIR.parent
+# A checkout keeps its data in instance/; an installed package never writes into
+# site-packages, so it uses Flask's place for an installed app's instance folder.
+DEFAULT_INSTANCE = (
+    Path(sys.prefix) / "var" / "petition-instance" if IS_INSTALLED else PROJECT_ROOT / "instance"
+)
 # Known on purpose: production refuses to start with it.
 DEV_SECRET = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105
 

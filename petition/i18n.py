@@ -7,17 +7,28 @@ README, "Adding a language"); its name and direction come from CLDR via Babel.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from flask import request
 from flask_babel import get_locale
 
-from petition.config import PROJECT_ROOT
+from petition.config import TRANSLATIONS
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 SOURCE_LANGUAGE = "en"
-TRANSLATIONS = PROJECT_ROOT / "translations"
 LANG_COOKIE = "lang"
+
+logger = logging.getLogger(__name__)
+
+
+class CatalogError(RuntimeError):
+    """A language's catalog is not compiled: its pages would be shown in English."""
 
 
 def reader_language() -> str:
@@ -72,3 +83,61 @@ def language_name(code: str, in_locale: str) -> str:
     locale = _parse(code)
     name = locale.get_display_name(in_locale) if locale else None
     return name or code
+
+
+def stale_catalogs(folder: Path = TRANSLATIONS) -> list[Path]:
+    """The ``messages.po`` files in ``folder`` without a ``messages.mo`` compiled from them."""
+    stale = []
+    for po in sorted(folder.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.is_file() or (
+            mo.stat().st_mtime < po.stat().st_mtime and not _compiled_from(po, mo)
+        ):
+            stale.append(po)
+    return stale
+
+
+def _compiled_from(po: Path, mo: Path) -> bool:
+    """Whether ``mo`` holds exactly what compiling ``po`` gives. Only asked when the .mo
+    looks older: pip and image layers do not keep a wheel's file times, so an installed
+    .mo may be a moment older than the .po it was compiled from."""
+    import io
+
+    from babel.messages.mofile import read_mo, write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as source:
+        compiled = io.BytesIO()
+        write_mo(compiled, read_po(source, locale=po.parent.parent.name))
+    compiled.seek(0)
+    with mo.open("rb") as existing:
+        return _entries(read_mo(compiled)) == _entries(read_mo(existing))
+
+
+def _entries(catalog: Catalog) -> dict[tuple[object, str | None], object]:
+    # A plural entry's id and strings come back as lists from read_mo: make them keys.
+    def frozen(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {(frozen(m.id), m.context): frozen(m.string) for m in catalog}
+
+
+def check_catalogs(*, production: bool, folder: Path = TRANSLATIONS) -> None:
+    """Refuse to start in production, and warn in development, when a catalog is not
+    compiled: Flask-Babel would show that language's pages in English and say nothing.
+
+    Raises :class:`CatalogError` in production.
+    """
+    stale = stale_catalogs(folder)
+    if not stale:
+        return
+    names = ", ".join(str(po.relative_to(folder)) for po in stale)
+    message = (
+        f"catalogs not compiled (messages.mo missing or older than its .po): {names} in "
+        f"{folder}; those languages would be shown in English. Compile them with `make install` "
+        f"in a checkout, or `pybabel compile -d {folder}`; a wheel built by `pip install .` "
+        "carries them compiled"
+    )
+    if production:
+        raise CatalogError(message)
+    logger.warning("%s", message)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from petition.config import PROJECT_ROOT
+from tests import system
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="wrk not installed (scripts/install-system-packages)"
-)
 def test_load_benchmark_smoke_run() -> None:
+    system.require("wrk")
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--databases", "sqlite"],
         cwd=PROJECT_ROOT,

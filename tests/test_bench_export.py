@@ -8,10 +8,12 @@ import sys
 import pytest
 
 from petition.config import PROJECT_ROOT
+from tests import system
 
 
 @pytest.mark.slow
 def test_export_benchmark_smoke_run() -> None:
+    system.require("libpango-1.0-0", "libpangoft2-1.0-0")  # the export makes delivery PDFs
     done = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "bench" / "export.py"), "--sizes", "300"],
         cwd=PROJECT_ROOT,

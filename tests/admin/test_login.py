@@ -3,7 +3,6 @@ a logout that ends the session on the server, cookie flags and timeouts."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -93,7 +92,9 @@ def test_unknown_address_costs_as_much_time_as_a_wrong_password(
         wrong.append(timed(accounts.admin if i % 2 else accounts.other))
         timings.append(0)
     # Without the dummy hash an unknown address answers in well under a tenth of the time.
-    ratio = statistics.median(unknown) / statistics.median(wrong)
+    # The fastest of each is its own cost: other processes on the cores (parallel test
+    # workers) only ever add time, and a median of four still caught their pauses.
+    ratio = min(unknown) / min(wrong)
     assert 0.5 < ratio < 2, (unknown, wrong)
 
 

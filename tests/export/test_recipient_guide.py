@@ -14,6 +14,7 @@ from flask import Flask
 
 from petition.config import PROJECT_ROOT
 from petition.export import batch_key
+from tests import system
 from tests.export.conftest import Signatures, make_batch
 
 GUIDE = PROJECT_ROOT / "docs" / "verifying-a-batch.md"
@@ -34,8 +35,7 @@ def run_block(block: str, folder: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def recipient(app: Flask, signatures: Signatures, out_dir: Path, tmp_path: Path) -> Path:
     """A folder as the recipient has it: two batches and the downloaded key."""
-    for tool in ("openssl", "sha256sum", "unzip"):
-        assert shutil.which(tool), f"{tool} missing: run scripts/install-system-packages"
+    system.require("openssl", "unzip")
     signatures.add(["ليلى حداد", "Omar"])
     make_batch(app, out_dir)
     signatures.add(["Sara", "=1+1"])

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from petition import create_app
 from petition.config import Settings
 from petition.db import db
-from tests.helpers import REQUIRE_ALL
+from tests import system
 from tests.helpers.servers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -91,9 +91,7 @@ def host_site() -> Iterator[HostSite]:
 def browser_context(tmp_path: Path, playwright):  # type: ignore[no-untyped-def]
     """Headless Chromium with third-party cookies blocked in its profile."""
     if not os.path.exists(CHROMIUM):
-        if REQUIRE_ALL:
-            pytest.fail(f"{CHROMIUM} is required in CI")
-        pytest.skip("no Chromium")
+        system.unavailable(f"no Chromium at {CHROMIUM}: run {system.install_command()}")
     profile = tmp_path / "chromium-profile"
     (profile / "Default").mkdir(parents=True)
     # The user setting "Block third-party cookies" (cookie_controls_mode 1).
