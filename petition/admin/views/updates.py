@@ -10,7 +10,7 @@ from flask_babel import force_locale, format_date, ngettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from petition import i18n
+from petition import i18n, urls
 from petition.admin import bp, service
 from petition.admin.access import Access, access
 from petition.admin.views.base import current_petition, signed_in_user
@@ -43,7 +43,7 @@ def _previews(texts: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
                 "emails/_update_body.html",
                 body_html=markdown.render(body),
                 petition_title=petitions.title_in(get_session(), petition, language),
-                petition_url=url_for("petitions.page", slug=petition.slug, _external=True),
+                petition_url=urls.external_url("petitions.page", slug=petition.slug),
                 unsubscribe_url="#unsubscribe",
             )
         shown.append(
