@@ -1,7 +1,7 @@
 """signature receipt ids: a random id in each signature's row of every batch
 
 Revision ID: 7e1c5b0a3d21
-Revises: 098e65ec598c
+Revises: 872ed7a10a8a
 Create Date: 2026-12-03 06:00:00
 
 Each row of a batch's signatures.csv is a leaf of the batch's Merkle tree; the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7e1c5b0a3d21'
-down_revision = '098e65ec598c'
+down_revision = '872ed7a10a8a'
 branch_labels = None
 depends_on = None
 
