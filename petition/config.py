@@ -132,6 +132,9 @@ class Settings:
     admin_require_totp: bool = False
     # Where batches made in the browser are kept (default: instance/batches).
     batch_dir: str = ""
+    # Updates to signers: at most one per petition in this many days (an admin may
+    # override with a reason).
+    updates_min_days: int = 7
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -185,6 +188,8 @@ class Settings:
                 "PETITION_MAIL_LEASE_SECONDS must be longer than PETITION_MAIL_SEND_TIMEOUT_SECONDS"
                 " (a message is taken again only when no worker can still be sending it)"
             )
+        if self.updates_min_days < 0:
+            raise ConfigError("PETITION_UPDATES_MIN_DAYS must not be negative")
         if self.widget_token_ttl_minutes < 1:
             raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
 

@@ -1,7 +1,7 @@
 """outbox: priority, a stable Message-ID, and leases for at-most-once delivery
 
 Revision ID: 7c2f0e91d4a3
-Revises: 098e65ec598c
+Revises: 872ed7a10a8a
 Create Date: 2026-12-03 06:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7c2f0e91d4a3'
-down_revision = '098e65ec598c'
+down_revision = '872ed7a10a8a'
 branch_labels = None
 depends_on = None
 
