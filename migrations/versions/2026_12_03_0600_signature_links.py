@@ -1,7 +1,7 @@
 """signature links: every link mailed to a signer, each with its own hash
 
 Revision ID: 7e3a91c4d2b8
-Revises: 872ed7a10a8a
+Revises: 7c2f0e91d4a3
 Create Date: 2026-12-03 06:00:00
 
 Signing again used to replace a signature's one confirm and one withdraw token hash,
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7e3a91c4d2b8'
-down_revision = '872ed7a10a8a'
+down_revision = '7c2f0e91d4a3'
 branch_labels = None
 depends_on = None
 

@@ -21,7 +21,7 @@ from petition.signing import service
 from petition.signing.tokens import token_hash
 from tests.helpers import DARAA, REQUIRE_ALL
 
-BEFORE = "872ed7a10a8a"
+BEFORE = "7c2f0e91d4a3"
 
 
 def _database(kind: str, tmp_path: Path) -> str:
