@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from petition.mail.models import OutboxMessage
+from petition.mail.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +25,35 @@ def enqueue(
     session.execute(
         _INSERT, {"template": template, "to_address": to, "locale": locale, "payload": payload}
     )
+
+
+def cancel_queued(session: Session, *, ids: sa.Select[Any] | list[int], reason: str) -> int:
+    """Cancel the messages of ``ids`` that still wait to be sent; returns how many.
+
+    They are marked failed with ``reason`` and their address and payload erased, like
+    any message that will never be sent. A message already sent is left alone.
+    """
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.FAILED, last_error=reason, to_address=None, payload=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def enqueue_many(
+    session: Session, *, template: str, messages: list[tuple[str, str, dict[str, Any]]]
+) -> list[int]:
+    """Write one message per ``(to, locale, payload)`` in one statement; returns their
+    ids in the same order (a bulk sender links each recipient to its message)."""
+    if not messages:
+        return []
+    result = session.execute(
+        sa.insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+        [
+            {"template": template, "to_address": to, "locale": locale, "payload": payload}
+            for to, locale, payload in messages
+        ],
+    )
+    return [int(i) for i in result.scalars()]
