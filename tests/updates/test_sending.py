@@ -3,17 +3,24 @@ which language, with which headers; one-click unsubscribe; refusals; resuming.""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
+import signal
 import time
+from collections import Counter
 from email.message import EmailMessage
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
 
-from petition.db import session_scope
+from petition import create_app, worker
+from petition.config import Settings
+from petition.db import db, session_scope
 from petition.mail.models import OutboxMessage, OutboxStatus
 from petition.petitions.models import Petition
 from petition.signing.models import Signature
@@ -22,6 +29,7 @@ from petition.updates import service as updates
 from petition.updates.models import Update, UpdateDelivery, UpdateKind, UpdateStatus
 from tests.helpers.mail import Mailbox, run_worker, text_body
 from tests.helpers.servers import free_port
+from tests.mail.test_delivery import HoldingMailbox, worker_process
 from tests.updates.conftest import SLUG, Signers, add_signer
 
 EN = updates.TextSource(
@@ -273,3 +281,86 @@ def test_fan_out_queues_at_most_the_limit(app: Flask, signers: Signers) -> None:
             sa.select(OutboxMessage.status).where(OutboxMessage.template == "update")
         ).all()
     assert queued == [OutboxStatus.QUEUED, OutboxStatus.QUEUED]
+
+
+def _clear_outbox(app: Flask) -> None:
+    """The signers' own confirmation mail is not what these tests count."""
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.delete(OutboxMessage))
+
+
+def test_a_signing_surge_is_mailed_before_the_queued_update(
+    app: Flask, mail_app: Flask, mailbox: Mailbox, signers: Signers
+) -> None:
+    for n in range(10):
+        add_signer(app, f"more{n}@example.org")
+    _clear_outbox(app)
+    _send_update(app)
+    with app.app_context(), session_scope() as session:
+        assert fanout.fan_out(session, base_url="http://localhost", limit=200) == 12
+    # A surge signs while the update waits in the outbox.
+    surge = [f"surge{n}@example.org" for n in range(8)]
+    for email in surge:
+        add_signer(app, email, consent=False)
+    run_worker(mail_app)
+
+    order = [m["To"] for m in mailbox.messages]
+    assert len(order) == 20
+    assert set(order[:8]) == set(surge)
+    assert all(m["Subject"] in {EN.subject, AR.subject} for m in mailbox.messages[8:])
+
+
+@pytest.mark.slow
+def test_a_worker_killed_during_an_update_then_restarted_delivers_each_once(
+    settings: Settings, signers: Signers, tmp_path: Path
+) -> None:
+    holding = HoldingMailbox(hold_after=10)
+    controller = Controller(holding, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = dataclasses.replace(
+            settings,
+            mail_url=f"smtp://127.0.0.1:{controller.port}",
+            mail_lease_seconds=4,
+            mail_send_timeout_seconds=2,
+        )
+        app = create_app(settings)
+        for n in range(28):
+            add_signer(app, f"more{n}@example.org")
+        expected = {*signers.recipients, *(f"more{n}@example.org" for n in range(28))}
+        _clear_outbox(app)
+        update_id = _send_update(app)
+        log = tmp_path / "worker.log"
+        with log.open("wb") as output:
+            # Five a second: the worker fans the update out in several batches.
+            process = worker_process(settings, output, PETITION_UPDATES_PER_SECOND="5")
+            try:
+                assert holding.holding.wait(60), log.read_text()
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+        holding.release.set()
+        with app.app_context(), session_scope(write=False) as session:
+            update = session.get(Update, update_id)
+            assert update is not None
+            # Killed halfway: some of the update still to fan out, some sent.
+            assert update.status == UpdateStatus.SENDING
+            assert 10 < update.queued_count < 30
+        worker.run(app, once=True)
+        time.sleep(settings.mail_lease_seconds + 0.5)
+        worker.run(app, once=True)
+
+        received = Counter(m["To"] for m in holding.messages)
+        assert received == dict.fromkeys(expected, 1)
+        with app.app_context(), session_scope(write=False) as session:
+            update = session.get(Update, update_id)
+            assert update is not None
+            assert update.status == UpdateStatus.SENT
+            assert updates.delivery_figures(session, update=update).sent == 30
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        holding.release.set()
+        controller.stop()
