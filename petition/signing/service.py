@@ -27,6 +27,7 @@ from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
 from petition.mail import service as mail
+from petition.mail.models import MailPriority
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import Signature, SignatureSource, SignatureStatus
@@ -89,6 +90,7 @@ _SIGNATURE_VALUES = (
     "country",
     "is_public",
     "has_update_consent",
+    "locale",
     "status",
     "source",
     "source_origin",
@@ -181,6 +183,7 @@ def sign(
             "country": signer.country,
             "is_public": signer.is_public,
             "has_update_consent": signer.has_update_consent,
+            "locale": client.locale,
             "status": SignatureStatus.PENDING,
             "source": client.source,
             "source_origin": client.origin,
@@ -207,6 +210,7 @@ def sign(
                 "withdraw_url": links.withdraw(withdraw_token),
                 "expires_days": token_ttl.days,
             },
+            priority=MailPriority.HIGH,
         )
         return SignResult(SignOutcome.NEW, inserted)
 
@@ -238,7 +242,12 @@ def sign(
     if values:
         session.execute(sa.update(Signature).where(Signature.id == existing.id).values(**values))
     mail.enqueue(
-        session, template="already_signed", to=signer.email, locale=client.locale, payload=payload
+        session,
+        template="already_signed",
+        to=signer.email,
+        locale=client.locale,
+        payload=payload,
+        priority=MailPriority.HIGH,
     )
     return SignResult(SignOutcome.ALREADY_SIGNED, existing.id)
 
