@@ -10,9 +10,9 @@ lines of names, so this module sets them itself, the way Pango does for WeasyPri
   right to left, marks placed, Latin kerned. Names repeat words ("Mohammad", "Smith",
   "حداد"), so each shaped word is kept and reused; digits are set glyph by glyph;
 - the fonts are the template's own list (Noto Sans, Noto Naskh Arabic, DejaVu Sans,
-  found through fontconfig), each part embedding a subset of exactly the glyphs it uses
-  (TrueType ``glyf`` cut down here, glyph ids kept) with a ToUnicode map, so the text
-  can be searched and copied.
+  found through fontconfig; :mod:`petition.export.fonts`), each part embedding a subset
+  of exactly the glyphs it uses, glyph ids kept, with a ToUnicode map so the text can be
+  searched and copied (:mod:`petition.export.pdf_objects` writes the file).
 
 It looks like WeasyPrint's name pages (A4, the template's margins, 9 pt on 11.7 pt,
 56 lines a page, the footer "Batch n, part m · page / pages"). Where it cannot set a
@@ -25,15 +25,13 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import functools
-import hashlib
 import re
-import struct
 import unicodedata
-import zlib
 from collections.abc import Sequence
-from typing import Any
 
-FAMILIES = ("Noto Sans", "Noto Naskh Arabic", "DejaVu Sans")  # templates/export/delivery.html
+from petition.export import pdf_objects
+from petition.export.fonts import FAMILIES, Font, Run, Uncovered, font_file
+
 MM = 72 / 25.4
 PAGE_WIDTH, PAGE_HEIGHT = 210 * MM, 297 * MM
 MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_LEFT = 18 * MM, 16 * MM, 20 * MM, 16 * MM
@@ -50,199 +48,6 @@ _NEEDS_BIDI = re.compile(
     "\u061c\u200f\u202a-\u202e\u2066-\u2069]"
 )
 _FRIBIDI_PAR_ON = 0x40  # FRIBIDI_PAR_ON: direction from the first strong character
-
-
-class Uncovered(Exception):
-    """A character that none of the fonts has: the part goes to WeasyPrint instead."""
-
-
-@dataclasses.dataclass(frozen=True, eq=False)  # compared and hashed by identity: fast
-class Run:
-    """Shaped glyphs of one font, ready to sit inside a PDF ``[...] TJ`` array.
-
-    ``inner`` may close and reopen the array (``] TJ 1.2 Ts [``) to raise a mark.
-    """
-
-    font: int
-    inner: str
-    width: float  # in points
-    glyphs: frozenset[int]
-
-
-class Font:
-    """One TrueType font: metrics, shaping, and subsets of its glyphs for embedding."""
-
-    def __init__(self, path: str) -> None:
-        import uharfbuzz
-        from fontTools.ttLib import TTFont
-
-        with TTFont(path, lazy=True) as tt:  # read what is needed, then close the file
-            self._read(tt, path)
-        self.to_unicode: dict[int, str] = {}
-        face = uharfbuzz.Face(uharfbuzz.Blob.from_file_path(path))
-        self.hb = uharfbuzz.Font(face)
-        self._subsets: dict[frozenset[int], bytes] = {}
-
-    def _read(self, tt: Any, path: str) -> None:
-        if "glyf" not in tt:
-            raise ValueError(f"{path}: not a TrueType-outline font")
-        self.path = path
-        head, hhea = tt["head"], tt["hhea"]
-        self.upem: int = head.unitsPerEm
-        self.cmap = frozenset(tt.getBestCmap())
-        hmtx = tt["hmtx"].metrics
-        self.widths = [round(hmtx[name][0] * 1000 / self.upem) for name in tt.getGlyphOrder()]
-        self.ascent = hhea.ascent * 1000 / self.upem
-        self.descent = hhea.descent * 1000 / self.upem
-        self.bbox = [
-            round(v * 1000 / self.upem) for v in (head.xMin, head.yMin, head.xMax, head.yMax)
-        ]
-        cap = getattr(tt.get("OS/2"), "sCapHeight", 0) or hhea.ascent
-        self.cap_height = round(cap * 1000 / self.upem)
-        self.ps_name = re.sub(r"[^A-Za-z0-9-]", "", tt["name"].getDebugName(6) or "Font")
-        self.tables = {
-            tag: tt.reader[tag]
-            for tag in ("head", "hhea", "maxp", "hmtx", "cvt ", "fpgm", "prep", "OS/2", "post")
-            if tag in tt.reader
-        }
-        glyf = tt.reader["glyf"]
-        loca_raw = tt.reader["loca"]
-        count = len(self.widths)
-        if head.indexToLocFormat == 0:
-            offsets = [2 * v for v in struct.unpack(f">{count + 1}H", loca_raw[: 2 * count + 2])]
-        else:
-            offsets = list(struct.unpack(f">{count + 1}I", loca_raw[: 4 * count + 4]))
-        self.glyph_data = [glyf[offsets[g] : offsets[g + 1]] for g in range(count)]
-        # The post table's glyph names are not needed; format 3 drops them.
-        if "post" in self.tables:
-            self.tables["post"] = b"\x00\x03\x00\x00" + self.tables["post"][4:32]
-
-    def shape(self, text: str, *, rtl: bool, size: float) -> Run:
-        import uharfbuzz
-
-        buf = uharfbuzz.Buffer()
-        buf.add_str(text)
-        buf.guess_segment_properties()
-        buf.direction = "rtl" if rtl else "ltr"
-        # A mark gets its own cluster, so each glyph maps back to its own characters.
-        buf.cluster_level = uharfbuzz.BufferClusterLevel.MONOTONE_CHARACTERS
-        uharfbuzz.shape(self.hb, buf, {})
-        infos, positions = buf.glyph_infos, buf.glyph_positions
-        scale = 1000 / self.upem
-        # Clusters in logical order: each glyph's text for the ToUnicode map.
-        starts = sorted({info.cluster for info in infos})
-        ends = dict(zip(starts, [*starts[1:], len(text)], strict=True))
-        parts: list[str] = []
-        width = 0.0
-        pending = 0.0  # TJ adjustment carried to before the next glyph
-        mapped: set[int] = set()
-        order = range(len(infos) - 1, -1, -1) if rtl else range(len(infos))
-        for at in order:  # logical order: a cluster's text goes to its first glyph
-            cluster = infos[at].cluster
-            if cluster not in mapped:
-                mapped.add(cluster)
-                self.to_unicode.setdefault(infos[at].codepoint, text[cluster : ends[cluster]])
-        for info, pos in zip(infos, positions, strict=True):
-            gid = info.codepoint
-            advance = pos.x_advance * scale
-            natural = self.widths[gid]
-            glyph = f"<{gid:04x}>"
-            if pos.x_offset or pos.y_offset:
-                x_off, y_off = pos.x_offset * scale, pos.y_offset * scale
-                pending -= x_off
-                parts.append(_number(pending))
-                rise = y_off * size / 1000
-                parts.append(f"] TJ {rise:.2f} Ts [{glyph}] TJ 0 Ts [")
-                pending = natural - advance + x_off
-            else:
-                parts.append(_number(pending) + glyph)
-                pending = natural - advance
-            width += advance
-        parts.append(_number(pending))
-        return Run(
-            font=-1,
-            inner="".join(parts),
-            width=width * size / 1000,
-            glyphs=frozenset(info.codepoint for info in infos),
-        )
-
-    def subset(self, gids: frozenset[int]) -> bytes:
-        """A TrueType file holding only ``gids`` (and their components), ids unchanged."""
-        if gids in self._subsets:
-            return self._subsets[gids]
-        keep = set(gids) | {0}
-        todo = list(keep)
-        while todo:  # composite glyphs need their components
-            for component in _components(self.glyph_data[todo.pop()]):
-                if component not in keep:
-                    keep.add(component)
-                    todo.append(component)
-        glyf = bytearray()
-        offsets = []
-        for gid, data in enumerate(self.glyph_data):
-            offsets.append(len(glyf))
-            if gid in keep:
-                glyf += data
-                glyf += b"\0" * (-len(data) % 4)
-        offsets.append(len(glyf))
-        tables = dict(self.tables)
-        tables["glyf"] = bytes(glyf)
-        tables["loca"] = struct.pack(f">{len(offsets)}I", *offsets)
-        head = bytearray(tables["head"])
-        head[8:12] = b"\0\0\0\0"  # checkSumAdjustment: not checked by PDF readers
-        head[50:52] = b"\x00\x01"  # indexToLocFormat: long offsets
-        tables["head"] = bytes(head)
-        data = _sfnt(tables)
-        if len(self._subsets) > 64:
-            self._subsets.clear()
-        self._subsets[gids] = data
-        return data
-
-
-def _number(value: float) -> str:
-    """A TJ adjustment; spaced, so that two in a row (where runs meet) stay two numbers."""
-    if abs(value) < 0.005:
-        return ""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return f" {text} " if text not in ("-0", "0") else ""
-
-
-def _components(data: bytes) -> list[int]:
-    if len(data) < 10 or struct.unpack(">h", data[:2])[0] >= 0:
-        return []
-    found, at = [], 10
-    while True:
-        flags, gid = struct.unpack(">HH", data[at : at + 4])
-        found.append(gid)
-        at += 4 + (4 if flags & 0x0001 else 2)
-        if flags & 0x0008:
-            at += 2
-        elif flags & 0x0040:
-            at += 4
-        elif flags & 0x0080:
-            at += 8
-        if not flags & 0x0020:
-            return found
-
-
-def _sfnt(tables: dict[str, bytes]) -> bytes:
-    tags = sorted(tables)
-    count = len(tags)
-    power = 1 << (count.bit_length() - 1)
-    header = struct.pack(
-        ">IHHHH", 0x00010000, count, power * 16, power.bit_length() - 1, count * 16 - power * 16
-    )
-    directory, body = bytearray(), bytearray()
-    offset = 12 + 16 * count
-    for tag in tags:
-        data = tables[tag]
-        padded = data + b"\0" * (-len(data) % 4)
-        checksum = sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
-        directory += struct.pack(
-            ">4sIII", tag.encode("latin-1"), checksum, offset + len(body), len(data)
-        )
-        body += padded
-    return header + bytes(directory) + bytes(body)
 
 
 class Typesetter:
@@ -432,43 +237,12 @@ def typesetter() -> Typesetter | None:
     """The process's typesetter, or ``None`` when a font of the template is not installed
     (or FriBidi or fontconfig is missing): then WeasyPrint sets every part."""
     try:
-        paths = [_font_file(family) for family in FAMILIES]
+        paths = [font_file(family) for family in FAMILIES]
         if None in paths:
             return None
         return Typesetter([Font(path) for path in paths if path])
     except (OSError, ValueError, KeyError):
         return None
-
-
-def _font_file(family: str) -> str | None:
-    """The file fontconfig (which Pango asks too) gives for ``family``, if it is that family."""
-    fc = ctypes.CDLL("libfontconfig.so.1")
-    pointer, string = ctypes.c_void_p, ctypes.c_char_p
-    fc.FcNameParse.argtypes, fc.FcNameParse.restype = [string], pointer
-    fc.FcConfigSubstitute.argtypes = [pointer, pointer, ctypes.c_int]
-    fc.FcDefaultSubstitute.argtypes = [pointer]
-    fc.FcFontMatch.argtypes = [pointer, pointer, ctypes.POINTER(ctypes.c_int)]
-    fc.FcFontMatch.restype = pointer
-    fc.FcPatternGetString.argtypes = [pointer, string, ctypes.c_int, ctypes.POINTER(string)]
-    fc.FcPatternDestroy.argtypes = [pointer]
-    pattern = fc.FcNameParse(f"{family}:style=Regular".encode())
-    fc.FcConfigSubstitute(None, pattern, 0)  # FcMatchPattern
-    fc.FcDefaultSubstitute(pattern)
-    result = ctypes.c_int()
-    match = fc.FcFontMatch(None, pattern, ctypes.byref(result))
-    fc.FcPatternDestroy(pattern)
-    if not match:
-        return None
-    try:
-        value = string()
-        families: list[str] = []
-        while fc.FcPatternGetString(match, b"family", len(families), ctypes.byref(value)) == 0:
-            families.append((value.value or b"").decode())
-        if family not in families or fc.FcPatternGetString(match, b"file", 0, ctypes.byref(value)):
-            return None  # fontconfig offers a stand-in: not the font the template names
-        return (value.value or b"").decode()
-    finally:
-        fc.FcPatternDestroy(match)
 
 
 def render(*, lines: Sequence[tuple[str, str, str]], footer: str, title: str) -> bytes | None:
@@ -573,7 +347,7 @@ def _paginate(lines: list[list[Row]]) -> list[list[tuple[float, Row]]]:
 def _write_pdf(
     setter: Typesetter, pages: list[list[tuple[float, Row]]], *, footer: str, title: str
 ) -> bytes:
-    writer = _Writer()
+    writer = pdf_objects.Writer()
     catalog, tree, info = writer.reserve(), writer.reserve(), writer.reserve()
     used: set[Run] = set()
     page_ids = []
@@ -600,7 +374,9 @@ def _write_pdf(
         glyphs.setdefault(run.font, set()).update(run.glyphs)
     font_refs = {}
     for index in sorted(glyphs):
-        font_refs[index] = _write_font(writer, setter.fonts[index], frozenset(glyphs[index]))
+        font_refs[index] = pdf_objects.write_font(
+            writer, setter.fonts[index], frozenset(glyphs[index])
+        )
     fonts = " ".join(f"/F{i} {ref} 0 R" for i, ref in font_refs.items())
     resources = f"<< /Font << {fonts} >> >>"
     for stream in streams:
@@ -615,7 +391,7 @@ def _write_pdf(
     kids = " ".join(f"{p} 0 R" for p in page_ids)
     writer.put(tree, f"<< /Type /Pages /Kids [{kids}] /Count {len(page_ids)} >>")
     writer.put(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>")
-    writer.put(info, f"<< /Title {_text_string(title)} /Producer (petition) >>")
+    writer.put(info, f"<< /Title {pdf_objects.text_string(title)} /Producer (petition) >>")
     return writer.finish(root=catalog, info=info)
 
 
@@ -634,105 +410,3 @@ def _show(out: list[str], runs: Sequence[Run], current: int, size: float, used: 
     if group:
         out.append("[" + "".join(group) + "] TJ")
     return current
-
-
-def _write_font(writer: _Writer, font: Font, gids: frozenset[int]) -> int:
-    tag = "".join(
-        chr(65 + b % 26) for b in hashlib.sha256(repr(sorted(gids)).encode()).digest()[:6]
-    )
-    name = f"{tag}+{font.ps_name}"
-    program = font.subset(gids)
-    file_ref = writer.stream(program, extra=f"/Length1 {len(program)}")
-    descriptor = writer.reserve()
-    writer.put(
-        descriptor,
-        f"<< /Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox {font.bbox} "
-        f"/ItalicAngle 0 /Ascent {round(font.ascent)} /Descent {round(font.descent)} "
-        f"/CapHeight {font.cap_height} /StemV 80 /FontFile2 {file_ref} 0 R >>",
-    )
-    widths = " ".join(f"{g} [{font.widths[g]}]" for g in sorted(gids))
-    cid = writer.reserve()
-    writer.put(
-        cid,
-        f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} "
-        "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
-        f"/FontDescriptor {descriptor} 0 R /W [{widths}] /CIDToGIDMap /Identity >>",
-    )
-    to_unicode = writer.stream(_to_unicode(font, gids))
-    ref = writer.reserve()
-    writer.put(
-        ref,
-        f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
-        f"/DescendantFonts [{cid} 0 R] /ToUnicode {to_unicode} 0 R >>",
-    )
-    return ref
-
-
-def _utf16_hex(text: str) -> str:
-    return text.encode("utf-16-be").hex().upper()
-
-
-def _to_unicode(font: Font, gids: frozenset[int]) -> bytes:
-    pairs = [(g, font.to_unicode[g]) for g in sorted(gids) if font.to_unicode.get(g)]
-    blocks = []
-    for at in range(0, len(pairs), 100):
-        chunk = pairs[at : at + 100]
-        body = "\n".join(f"<{g:04X}> <{_utf16_hex(t)}>" for g, t in chunk)
-        blocks.append(f"{len(chunk)} beginbfchar\n{body}\nendbfchar")
-    return (
-        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-        + "\n".join(blocks)
-        + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
-    ).encode("ascii")
-
-
-def _text_string(text: str) -> str:
-    return f"<FEFF{_utf16_hex(text)}>"
-
-
-class _Writer:
-    """Numbered PDF objects written in order, with the cross-reference table at the end."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"]
-        self.size = len(self.chunks[0])
-        self.offsets: dict[int, int] = {}
-        self.count = 0
-
-    def reserve(self) -> int:
-        self.count += 1
-        return self.count
-
-    def _add(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.size += len(data)
-
-    def put(self, number: int, body: str) -> None:
-        self.offsets[number] = self.size
-        self._add(f"{number} 0 obj\n{body}\nendobj\n".encode("ascii"))
-
-    def stream(self, data: bytes, *, extra: str = "") -> int:
-        number = self.reserve()
-        packed = zlib.compress(data, 6)
-        self.offsets[number] = self.size
-        self._add(
-            f"{number} 0 obj\n<< /Length {len(packed)} /Filter /FlateDecode {extra}>>\nstream\n".encode(
-                "ascii"
-            )
-        )
-        self._add(packed + b"\nendstream\nendobj\n")
-        return number
-
-    def finish(self, *, root: int, info: int) -> bytes:
-        start = self.size
-        xref = [f"xref\n0 {self.count + 1}\n0000000000 65535 f \n"]
-        xref.extend(f"{self.offsets[n]:010d} 00000 n \n" for n in range(1, self.count + 1))
-        xref.append(
-            f"trailer\n<< /Size {self.count + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
-            f"startxref\n{start}\n%%EOF\n"
-        )
-        self._add("".join(xref).encode("ascii"))
-        return b"".join(self.chunks)
