@@ -246,6 +246,19 @@ def typesetter() -> Typesetter | None:
         return None
 
 
+def write_part(
+    path: str, lines: list[tuple[str, str, str]], footer: str, title: str
+) -> list[tuple[str, str, str]] | None:
+    """Writes the part to ``path`` (in the export's worker process); returns ``lines``
+    back if WeasyPrint must set them instead."""
+    data = render(lines=lines, footer=footer, title=title)
+    if data is None:
+        return lines
+    with open(path, "wb") as out:
+        out.write(data)
+    return None
+
+
 def render(*, lines: Sequence[tuple[str, str, str]], footer: str, title: str) -> bytes | None:
     """A PDF of name lines ``(number, name, country)``; ``None`` if WeasyPrint must do it.
 
