@@ -267,14 +267,32 @@ def seed_pending_tokens(url: str, n: int) -> list[str]:
         conn.execute(
             sa.text(
                 "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
-                " is_public, has_update_consent, status, source, confirm_token_hash, confirm_expires_at,"
+                " is_public, has_update_consent, status, source, confirm_expires_at,"
                 " is_counted, created_at) VALUES (:p, :v, 'Bench', :e, :e, 'SY', false, false, 'pending',"
-                " 'page', :h, :x, false, :now)"
+                " 'page', :x, false, :now)"
             ),
             [
                 {
                     "p": petition_id,
                     "v": version_id,
+                    "e": f"c{tag}-{i}@example.org",
+                    "h": hashlib.sha256(t.encode()).hexdigest(),
+                    "x": "2999-01-01 00:00:00+00:00",
+                    "now": "2026-01-01 00:00:00+00:00",
+                }
+                for i, t in enumerate(tokens)
+            ],
+        )
+        # Each signature's confirm link (signature_links), found by its address.
+        conn.execute(
+            sa.text(
+                "INSERT INTO signature_links (signature_id, purpose, token_hash, created_at,"
+                " expires_at) SELECT id, 'confirm', :h, :now, :x FROM signatures"
+                " WHERE petition_id = :p AND canonical_email = :e"
+            ),
+            [
+                {
+                    "p": petition_id,
                     "e": f"c{tag}-{i}@example.org",
                     "h": hashlib.sha256(t.encode()).hexdigest(),
                     "x": "2999-01-01 00:00:00+00:00",

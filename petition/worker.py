@@ -4,8 +4,11 @@ Two loops, each with its own unit of work and its own backoff:
 
 - **mail** (this thread): :class:`petition.mail.worker.Courier` claims, sends and records
   one message at a time;
-- **the fold** (a thread of its own): every ``PETITION_FOLD_INTERVAL_SECONDS`` it folds
-  changed signatures into the counts (:func:`petition.signing.counts.fold_counts`).
+- **the database's jobs** (a thread of its own): every ``PETITION_FOLD_INTERVAL_SECONDS``
+  the fold brings changed signatures into the counts
+  (:func:`petition.signing.counts.fold_counts`), and every second the fan-out of updates
+  to signers queues their messages at ``PETITION_UPDATES_PER_SECOND``
+  (:func:`petition.updates.fanout.fan_out`).
 
 The fold has its own thread so that counting never waits on mail: an SMTP server that
 hangs holds the mail loop for up to a send timeout per attempt, and the count must still
@@ -40,6 +43,7 @@ from petition.db import session_scope
 from petition.mail.senders import ServerUnavailable
 from petition.mail.worker import Courier, make_sender
 from petition.signing.counts import fold_counts
+from petition.updates.fanout import Throttle, fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -130,14 +134,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _drain(courier: Courier) -> None:
+    settings = courier.settings
+    batch = Throttle(settings.updates_per_second).batch
     while True:
+        with session_scope() as session:
+            # With ``once`` every update message is queued at once (no throttle).
+            queued = fan_out(session, base_url=settings.base_url, limit=batch)
         try:
             sent = courier.deliver_due()
         except ServerUnavailable:
             sent = 0  # released; it waits for the server
         with session_scope() as session:
             folded = fold_counts(session, limit=FOLD_LIMIT)
-        if not sent and not folded:
+        if not sent and not folded and not queued:
             return
 
 
@@ -184,22 +193,37 @@ def _record_before_exit(courier: Courier) -> None:
             time.sleep(FIRST_BACKOFF)
 
 
+FAN_OUT_INTERVAL = 1.0
+
+
 def _fold_loop(app: Flask, settings: Settings, stop: threading.Event) -> None:
-    """The fold's own loop, in its own thread and app context (so its own session)."""
+    """The fold and the fan-out, in their own thread and app context (own session):
+    database work only, so neither waits on mail."""
     database = Outage("database (fold)")
+    throttle = Throttle(settings.updates_per_second)
+    next_fold = 0.0
     with app.app_context():
         while not stop.is_set():
             try:
                 with session_scope() as session:
-                    folded = fold_counts(session, limit=FOLD_LIMIT)
+                    # Updates enter the outbox at PETITION_UPDATES_PER_SECOND.
+                    throttle.spent(
+                        fan_out(session, base_url=settings.base_url, limit=throttle.allowance())
+                    )
+                folded = 0
+                if time.monotonic() >= next_fold:
+                    with session_scope() as session:
+                        folded = fold_counts(session, limit=FOLD_LIMIT)
+                    # A full fold means more are waiting: fold again at once.
+                    if folded < FOLD_LIMIT:
+                        next_fold = time.monotonic() + settings.fold_interval_seconds
             except Exception as exc:  # the database, or a bug: logged, retried
                 if not isinstance(exc, sa.exc.SQLAlchemyError):
                     logger.exception("fold failed")
                 stop.wait(database.failed(exc))
                 continue
             database.answered()
-            if folded < FOLD_LIMIT:  # a full fold means more are waiting
-                stop.wait(settings.fold_interval_seconds)
+            stop.wait(min(FAN_OUT_INTERVAL, max(0.0, next_fold - time.monotonic())))
 
 
 def new_worker_id() -> str:
