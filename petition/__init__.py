@@ -37,6 +37,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    from petition import requests
+
+    # Before any route exists: every <int:…> in a path becomes a bounded id.
+    requests.init_app(app)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
