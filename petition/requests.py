@@ -7,9 +7,10 @@ Each refusal is a clear 4xx raised before a database or a parser sees the input.
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask import Request as FlaskRequest
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
@@ -82,8 +83,25 @@ class Request(FlaskRequest):
         raise BadRequest("The body is not valid JSON.")
 
 
+def refuse_nul() -> None:
+    """400 for a NUL character in the path, the query or a form field.
+
+    No text the service keeps may hold one (PostgreSQL refuses it in any text value,
+    so a slug or a field with one was a 500 there), and a browser never sends one.
+    Other control characters are each field's validators' business.
+    """
+    values = [request.path]
+    values += [value for _, found in request.args.lists() for value in found]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [value for _, found in request.form.lists() for value in found]
+    if any("\x00" in value for value in values):
+        abort(HTTPStatus.BAD_REQUEST, description="The request holds a NUL character.")
+
+
 def init_app(app: Flask) -> None:
-    """Bind the limits; before any blueprint registers, so every rule gets the converter."""
+    """Bind the limits; before any blueprint registers, so every rule gets the converter,
+    and before CSRF, so a NUL is refused before anything reads the form's fields."""
     app.url_map.converters["int"] = BoundedId
     app.request_class = Request
     app.json = JSONProvider(app)
+    app.before_request(refuse_nul)

@@ -64,7 +64,7 @@ ROWS = [
         "sign-text-plain", "POST", SIGN, 415, reach="csrf", raw=b"name=x", content_type="text/plain"
     ),
     Hostile("sign-no-csrf", "POST", SIGN, 400, form=SIGNER),
-    Hostile("sign-name-nul", "POST", SIGN, 422, reach="csrf", form={"name": "Layla\x00Haddad"}),
+    Hostile("sign-name-nul", "POST", SIGN, 400, reach="csrf", form={"name": "Layla\x00Haddad"}),
     Hostile("sign-name-huge", "POST", SIGN, 422, reach="csrf", form={"name": "L" * 10_000}),
     Hostile(
         "sign-email-header",
@@ -75,10 +75,10 @@ ROWS = [
         form={"email": "a@example.org\r\nBcc: x@evil.example"},
     ),
     Hostile(
-        "sign-email-nul", "POST", SIGN, 422, reach="csrf", form={"email": "layla\x00@example.org"}
+        "sign-email-nul", "POST", SIGN, 400, reach="csrf", form={"email": "layla\x00@example.org"}
     ),
     Hostile("sign-country-markup", "POST", SIGN, 422, reach="csrf", form={"country": "<b>SY</b>"}),
-    Hostile("sign-postcode-nul", "POST", SIGN, 422, reach="csrf", form={"postcode": "AB\x001"}),
+    Hostile("sign-postcode-nul", "POST", SIGN, 400, reach="csrf", form={"postcode": "AB\x001"}),
     Hostile("sign-too-large", "POST", SIGN, 413, reach="csrf", form={"name": "L" * 70_000}),
     # --- the widget's form (CSRF-exempt: its signed token stands in)
     *[
@@ -130,7 +130,7 @@ ROWS = [
         "widget-name-nul",
         "POST",
         WIDGET_SIGN,
-        422,
+        400,
         reach="widget",
         form={"name": "\x00"},
         headers=FRAME_POST,
@@ -194,13 +194,15 @@ ROWS = [
         json={**SIGNER, "name": "L" * 70_000},
     ),
     # --- addresses no link points to
-    Hostile("page-slug-nul", "GET", "/p/%00", 404),
+    Hostile("page-slug-nul", "GET", "/p/%00", 400),
     Hostile("page-slug-huge", "GET", "/p/" + "a" * 5000, 404),
-    Hostile("confirm-token-nul", "GET", f"/p/{SLUG}/confirm/%00", 404),
+    Hostile("confirm-token-nul", "GET", f"/p/{SLUG}/confirm/%00", 400),
     Hostile("confirm-token-huge", "GET", f"/p/{SLUG}/confirm/" + "t" * 5000, 404),
-    Hostile("withdraw-token-nul", "GET", f"/p/{SLUG}/withdraw/%00", 404),
-    Hostile("api-slug-nul", "GET", "/api/v1/petitions/%00", 404),
-    Hostile("embed-slug-nul", "GET", "/embed/%00", 404),
+    Hostile("withdraw-token-nul", "GET", f"/p/{SLUG}/withdraw/%00", 400),
+    Hostile("api-slug-nul", "GET", "/api/v1/petitions/%00", 400),
+    Hostile("page-query-nul", "GET", f"/p/{SLUG}?lang=%00", 400),
+    Hostile("page-slug-control", "GET", "/p/%01%1b", 404),
+    Hostile("embed-slug-nul", "GET", "/embed/%00", 400),
 ]
 
 
