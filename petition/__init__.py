@@ -37,6 +37,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    from petition import urls
+
+    if settings.is_production:
+        # Before ProxyFix runs (it wraps this), so the host checked is the one the
+        # trusted proxy passed on (X-Forwarded-Host), never one anyone can set.
+        hosts = urls.trusted_hosts(settings.base_url, settings.trusted_hosts)
+        app.wsgi_app = urls.TrustedHosts(app.wsgi_app, hosts)  # type: ignore[method-assign]
     from petition import requests
 
     # Before any route exists: every <int:…> in a path becomes a bounded id.
@@ -61,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limits.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
+    urls.init_app(app, settings.base_url)
     templating.init_app(app)
     errors.init_app(app)
 

@@ -75,7 +75,11 @@ class Settings:
     env: str = "development"
     secret_key: str = DEV_SECRET
     database_url: str = ""
+    # The service's public address: every absolute address it renders starts with it.
     base_url: str = "http://127.0.0.1:5000"
+    # In production, host names answered besides base_url's (comma-separated, e.g. a
+    # health check's 127.0.0.1); a request for any other host gets 400.
+    trusted_hosts: str = ""
     mail_url: str = ""
     mail_from: str = "Petitions <petitions@localhost>"
     instance_path: str = str(DEFAULT_INSTANCE)

@@ -90,6 +90,9 @@ def test_wheel_holds_the_package_and_the_root_folders_inside_it(wheel: Path) -> 
         assert files
         for path in files:
             assert f"{inside}/{path.relative_to(PROJECT_ROOT / folder).as_posix()}" in names
+    # The recipient's guide, which /verify serves, in each language it is written in.
+    for guide in (PROJECT_ROOT / "docs").glob("verifying-a-batch*.md"):
+        assert f"petition/docs/{guide.name}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # Nothing of the checkout's tooling or tests.
     assert not [n for n in names if n.split("/")[0] in {"tests", "bench", "scripts", "docs"}]

@@ -24,6 +24,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from petition import i18n
+from petition.config import current_settings
+from petition.export import guide
 
 NAMES_PER_PART = 2000
 LINES_PER_PAGE = 56
@@ -137,6 +139,12 @@ def name_line(sequence: int, name: str, country: str) -> str:
     return f"{sequence}.  {FSI}{flat}{PDI}  ({country})"
 
 
+def guide_url() -> str:
+    """The address of the recipient's guide on this service (/verify), printed on the cover:
+    a recipient holding the paper can type it."""
+    return current_settings().base_url.rstrip("/") + guide.PATH
+
+
 def _pages(lines: Sequence[str]) -> list[str]:
     return ["\n".join(lines[i : i + LINES_PER_PAGE]) for i in range(0, len(lines), LINES_PER_PAGE)]
 
@@ -159,7 +167,7 @@ def _labels() -> dict[str, str]:
             "This document is part of a signed batch (ZIP). The file manifest.json in it "
             "lists the SHA-256 of signatures.csv shown above and of this PDF, and "
             "manifest.sig proves that the service holding the key above wrote it. "
-            "See docs/verifying-a-batch.md."
+            "How to check it, step by step, with the key's fingerprint:"
         ),
     }
 
@@ -195,6 +203,7 @@ def _render(
         # Labels fall back to English where no translation exists yet: then they run
         # left to right even in a right-to-left document.
         "labels_dir": i18n.direction(language) if labels["batch"] != "Batch number" else "ltr",
+        "guide_url": guide_url(),
     }
     if cover is not None:
         if cover.first_sequence is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, abort
+from flask import Response, abort, render_template
 
-from petition.export import batch_key, bp
+from petition import i18n
+from petition.config import current_settings
+from petition.export import batch_key, bp, guide
 
 logger = logging.getLogger(__name__)
 _warned: list[bool] = []  # say once per process that the key is missing, not per page
@@ -27,6 +29,26 @@ def signing_key() -> Response:
     response = Response(pem, mimetype="application/x-pem-file")
     response.headers["Cache-Control"] = KEY_CACHE_CONTROL
     response.headers["Content-Disposition"] = 'inline; filename="petition-signing-key.pem"'
+    return response
+
+
+@bp.get(guide.PATH)
+def verify_guide() -> Response:
+    """Show recipients how to check a batch, in their language, with this service's key."""
+    language = i18n.reader_language()
+    try:
+        body = guide.render_guide(language, base_url=current_settings().base_url)
+    except OSError:
+        logger.exception("the recipient's guide is missing from this installation")
+        abort(404)
+    response = Response(
+        render_template(
+            "export/verify.html",
+            guide_html=body,
+            guide_language=guide.guide_language(language),
+        )
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 

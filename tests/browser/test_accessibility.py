@@ -89,6 +89,16 @@ def test_every_public_page_passes_axe(
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_recipients_guide_passes_axe(site: LiveServer, new_page: Any, lang: str) -> None:
+    page: Page = new_page(bypass_csp=True)
+    problems: list[str] = []
+    page.goto(f"{site.url}/verify?lang={lang}")
+    assert page.locator("html").get_attribute("lang") == lang
+    check(page, "/verify", problems)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_widget_passes_axe(site: LiveServer, new_page: Any, lang: str) -> None:
     page: Page = new_page(bypass_csp=True, viewport={"width": 320, "height": 640})
     problems: list[str] = []

@@ -65,6 +65,8 @@ def test_english_delivery_pdf(
         "SHA-256 of signatures.csv",
         "Omar Khaled (SY)",
         "The Syrian revolution began in Daraa",
+        # Where a recipient holding the paper reads how to check it (/verify).
+        "http://localhost/verify",
     ):
         assert expected in text
     assert "Noto-Naskh-Arabic" in fonts_of(pdf)  # the Arabic names are set in an Arabic font
