@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     import petition.petitions.cache
     import petition.petitions.views
     import petition.signing.views
+    import petition.updates.models
+    import petition.updates.views
     import petition.widget.views
 
     for domain in (
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         petition.mail,
         petition.export,
         petition.widget,
+        petition.updates,
         petition.admin,
     ):
         app.register_blueprint(domain.bp)

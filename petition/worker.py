@@ -10,7 +10,10 @@ other. ``flask petition worker`` runs it.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import threading
 import time
 
@@ -35,12 +38,12 @@ def run(
     if not once and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sender = make_sender(settings)
+    worker_id = new_worker_id()
     last_fold = 0.0
     try:
         with app.app_context():
             while not stop.is_set():
-                with session_scope() as session:
-                    sent = deliver_due(session, sender=sender, settings=settings)
+                sent = deliver_due(sender=sender, settings=settings, worker_id=worker_id, stop=stop)
                 folded = 0
                 if once or time.monotonic() - last_fold >= settings.fold_interval_seconds:
                     with session_scope() as session:
@@ -54,6 +57,12 @@ def run(
         logger.info("worker stopped")
     finally:
         sender.close()
+
+
+def new_worker_id() -> str:
+    """Who holds a claimed message (``outbox_messages.claimed_by``): host, process, and a
+    random part, as a process id is reused after a restart."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @click.command("worker")

@@ -105,6 +105,9 @@ class Signature(Base):
     country: Mapped[str] = mapped_column(sa.String(2))
     is_public: Mapped[bool] = mapped_column(default=False)
     has_update_consent: Mapped[bool] = mapped_column(default=False)
+    # The language the signer read the page in: updates reach them in it (NULL for
+    # signatures from before it was kept: they get the petition's language).
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
     status: Mapped[SignatureStatus] = mapped_column(
         str_enum(SignatureStatus), default=SignatureStatus.PENDING
     )
@@ -115,10 +118,9 @@ class Signature(Base):
     # HMAC of the client address with a server key: groups abuse, cannot be reversed
     # without the key, and is purged after a retention period.
     ip_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    # Only SHA-256 hashes of the tokens mailed to the signer are kept.
-    confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # While pending: when its last confirmation link expires (the links themselves are
+    # SignatureLink rows); the purge deletes a pending signature after it.
     confirm_expires_at: Mapped[dt.datetime | None]
-    withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Why the signature was flagged when it came in (petition.abuse.models.FlagReason,
     # comma-separated), kept after a moderator decided.
     flag_reasons: Mapped[str | None] = mapped_column(sa.String(100))
@@ -140,3 +142,34 @@ class Signature(Base):
     @classmethod
     def _counts_expression(cls) -> sa.ColumnElement[bool]:
         return sa.and_(*(_is(getattr(cls, name), value) for name, value in COUNTS_WHEN))
+
+
+class LinkPurpose(enum.StrEnum):
+    CONFIRM = "confirm"
+    WITHDRAW = "withdraw"
+
+
+class SignatureLink(Base):
+    """One link mailed to a signer: only the SHA-256 of its token is kept.
+
+    A signature has as many links as mails were sent for it (signing again adds
+    links, never replaces them), so whoever types a signer's address into the form
+    cannot break the links in the signer's earlier mails: each works until it is
+    used or expires. Confirm links expire; withdraw links do not (``expires_at``
+    NULL), so a signer can withdraw years later.
+    """
+
+    __tablename__ = "signature_links"
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('confirm', 'withdraw')", name="purpose_known"),
+    )
+
+    id: Mapped[int_pk]
+    signature_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime | None]
+    used_at: Mapped[dt.datetime | None]

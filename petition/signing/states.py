@@ -65,14 +65,13 @@ def release(session: Session, *, where: list[sa.ColumnElement[bool]]) -> list[in
 
 def invalidate(session: Session, *, where: list[sa.ColumnElement[bool]]) -> list[int]:
     """Invalidate the signatures matching ``where``: they never count, and a pending one
-    can no longer be confirmed (its link is erased). Returns the ids invalidated."""
+    can no longer be confirmed (confirm links work only while pending). Returns the ids
+    invalidated."""
     return _changed_ids(
         session,
         sa.update(Signature)
         .where(*where)
-        .values(
-            status=SignatureStatus.INVALIDATED, confirm_token_hash=None, confirm_expires_at=None
-        ),
+        .values(status=SignatureStatus.INVALIDATED, confirm_expires_at=None),
     )
 
 
