@@ -107,6 +107,10 @@ login_per_ip = limiter.shared_limit(
 UNLIMITED_BLUEPRINTS = frozenset({"petitions", "signing", "widget", "mail", "export", "api"})
 
 
+# Flask-Limiter registers it as partial(Limiter.__inject_headers, limiter).
+_LIMITER_AFTER_REQUEST = getattr(type(limiter), "_Limiter__inject_headers", None)
+
+
 def _skip_unlimited_blueprints(app: Flask) -> None:
     """Run Flask-Limiter's before-request check only outside UNLIMITED_BLUEPRINTS.
 
@@ -121,6 +125,17 @@ def _skip_unlimited_blueprints(app: Flask) -> None:
             check()
 
     hooks[hooks.index(check)] = check_limited_blueprints
+    # Its after-request hook too (a fifteenth of a kept widget frame): it only sends
+    # X-RateLimit headers (off) and settles deductions for limits checked above.
+    after = app.after_request_funcs.setdefault(None, [])
+    [inject] = [f for f in after if getattr(f, "func", None) is _LIMITER_AFTER_REQUEST]
+
+    def after_limited_blueprints(response: Response) -> Response:
+        if request.blueprint in UNLIMITED_BLUEPRINTS:
+            return response
+        return cast(Response, inject(response))
+
+    after[after.index(inject)] = after_limited_blueprints
 
 
 def signing_checks() -> list[Check]:
