@@ -133,8 +133,10 @@ class Settings:
     # Where batches made in the browser are kept (default: instance/batches).
     batch_dir: str = ""
     # Updates to signers: at most one per petition in this many days (an admin may
-    # override with a reason).
+    # override with a reason), and the worker queues at most this many messages of
+    # updates per second, so that they never crowd out mail a person waits for.
     updates_min_days: int = 7
+    updates_per_second: int = 20
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -190,6 +192,8 @@ class Settings:
             )
         if self.updates_min_days < 0:
             raise ConfigError("PETITION_UPDATES_MIN_DAYS must not be negative")
+        if self.updates_per_second < 1:
+            raise ConfigError("PETITION_UPDATES_PER_SECOND must be at least 1")
         if self.widget_token_ttl_minutes < 1:
             raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
 

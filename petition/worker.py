@@ -25,6 +25,7 @@ from petition.config import current_settings
 from petition.db import session_scope
 from petition.mail.worker import deliver_due, make_sender
 from petition.signing.counts import fold_counts
+from petition.updates.fanout import Throttle, fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +40,29 @@ def run(
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sender = make_sender(settings)
     worker_id = new_worker_id()
+    # Updates to signers enter the outbox at PETITION_UPDATES_PER_SECOND (all at once
+    # with ``once``, which drains everything).
+    throttle = Throttle(settings.updates_per_second)
     last_fold = 0.0
     try:
         with app.app_context():
             while not stop.is_set():
                 sent = deliver_due(sender=sender, settings=settings, worker_id=worker_id, stop=stop)
+                with session_scope() as session:
+                    queued = fan_out(
+                        session,
+                        base_url=settings.base_url,
+                        limit=throttle.batch if once else throttle.allowance(),
+                    )
+                throttle.spent(queued)
                 folded = 0
                 if once or time.monotonic() - last_fold >= settings.fold_interval_seconds:
                     with session_scope() as session:
                         folded = fold_counts(session)
                     last_fold = time.monotonic()
-                if once and not sent and not folded:
+                if once and not sent and not folded and not queued:
                     return
-                if not sent and not folded:
+                if not sent and not folded and not queued:
                     stop.wait(idle_sleep)
     except KeyboardInterrupt:
         logger.info("worker stopped")

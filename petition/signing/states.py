@@ -143,3 +143,16 @@ def delete_expired_pending(session: Session, *, now: dt.datetime) -> int:
             Signature.status == SignatureStatus.PENDING, Signature.confirm_expires_at < now
         ),
     )
+
+
+def end_update_consent(session: Session, *, signature_id: int) -> bool:
+    """The signer asked for no more updates (their unsubscribe link); True if it changed."""
+    return (
+        _changed(
+            session,
+            sa.update(Signature)
+            .where(Signature.id == signature_id, Signature.has_update_consent.is_(True))
+            .values(has_update_consent=False),
+        )
+        > 0
+    )
