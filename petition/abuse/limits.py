@@ -5,9 +5,8 @@ the README):
 
 - signing per client address (a burst window and a sustained one);
 - signing per petition as a whole: a high ceiling that protects the mail sender;
-- mail per canonical email address (confirmations and "already signed" alike), so
-  nobody can mail-bomb a mailbox through us; this one never answers 429, see
-  :func:`mail_allowed`;
+- (mail per canonical email address is not here: it must be exact whatever the
+  store, so it lives in the database, :mod:`petition.abuse.mailbox`);
 - API reads per client address;
 - login attempts per client address and per account (for the organizers' login).
 
@@ -23,10 +22,11 @@ the store is tried again with growing pauses: signing goes on (a flood is still
 slowed by each process) instead of answering 500 or letting everything through.
 An error is logged when that happens, a warning when the store is back.
 
-API reads and logins use Flask-Limiter's decorators. Signing, the hot path, makes
+Logins use Flask-Limiter's decorators. API reads are counted in process and added
+to the store in batches (:mod:`petition.abuse.batched`). Signing, the hot path, makes
 its own calls on the same store and fallback, because each Redis round trip shows
 in its throughput: a valid sign attempt is admitted against the address and
-petition limits and counted against its mail and burst counters in one Lua call,
+petition limits and counted against its burst counter in one Lua call,
 which also keeps a refused attempt from counting anywhere; an attempt refused for
 its form is admitted alone (one call too).
 """
@@ -42,13 +42,14 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from petition.abuse import counters
+from petition.abuse.batched import BatchedLimit
 from petition.abuse.blocklist import DomainBlocklist
 from petition.abuse.counters import Check
 from petition.addresses import keyed_hash
@@ -76,12 +77,22 @@ def _petition_slug() -> str:
 
 # --- limits on views ------------------------------------------------------------
 
-api_reads = limiter.shared_limit(
-    lambda: current_settings().ratelimit_api_per_ip,
-    scope="api-read",
-    key_func=client_ip,
-    methods=["GET", "HEAD"],
-)
+
+def api_reads(bp: Blueprint) -> None:
+    """Limit every GET and HEAD of ``bp`` per client address
+    (PETITION_RATELIMIT_API_PER_IP), counted in process and added to the store in
+    batches (:mod:`petition.abuse.batched`): a Redis round trip per read cost more
+    than a kept answer itself."""
+
+    @bp.before_request
+    def _limit_reads() -> None:
+        if request.method in ("GET", "HEAD"):
+            read_limit: BatchedLimit = current_app.extensions["petition.api_read_limit"]
+            retry_after = read_limit.hit(client_ip())
+            if retry_after is not None:
+                raise TooManyRequests(retry_after=retry_after)
+
+
 login_per_ip = limiter.shared_limit(
     lambda: current_settings().ratelimit_login_per_ip,
     scope="login-ip",
@@ -89,10 +100,17 @@ login_per_ip = limiter.shared_limit(
     methods=["POST"],
 )
 
-# The blueprints whose views carry none of the decorators above. Flask-Limiter checks
-# every request otherwise, also pages that have none: a seventh of a kept petition
-# page's time. Signing counts through its own calls below.
-UNLIMITED_BLUEPRINTS = frozenset({"petitions", "signing", "widget", "mail", "export"})
+# The blueprints whose views carry none of Flask-Limiter's decorators. Flask-Limiter
+# checks every request otherwise, also pages that have none: a seventh of a kept
+# petition page's time. Signing and API reads count through their own calls below;
+# the updates' unsubscribe links, like confirm and withdraw, carry a one-time token.
+UNLIMITED_BLUEPRINTS = frozenset(
+    {"petitions", "signing", "widget", "mail", "export", "updates", "api"}
+)
+
+
+# Flask-Limiter registers it as partial(Limiter.__inject_headers, limiter).
+_LIMITER_AFTER_REQUEST = getattr(type(limiter), "_Limiter__inject_headers", None)
 
 
 def _skip_unlimited_blueprints(app: Flask) -> None:
@@ -109,6 +127,17 @@ def _skip_unlimited_blueprints(app: Flask) -> None:
             check()
 
     hooks[hooks.index(check)] = check_limited_blueprints
+    # Its after-request hook too (a fifteenth of a kept widget frame): it only sends
+    # X-RateLimit headers (off) and settles deductions for limits checked above.
+    after = app.after_request_funcs.setdefault(None, [])
+    [inject] = [f for f in after if getattr(f, "func", None) is _LIMITER_AFTER_REQUEST]
+
+    def after_limited_blueprints(response: Response) -> Response:
+        if request.blueprint in UNLIMITED_BLUEPRINTS:
+            return response
+        return cast(Response, inject(response))
+
+    after[after.index(inject)] = after_limited_blueprints
 
 
 def signing_checks() -> list[Check]:
@@ -172,8 +201,6 @@ def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
 
 @dataclasses.dataclass(frozen=True)
 class SignCounts:
-    # Whether one more mail may go to this mailbox now (confirmation or "already signed").
-    mail_allowed: bool
     # Whether this attempt goes beyond the quiet burst threshold of its address on
     # this petition.
     is_burst: bool
@@ -181,13 +208,13 @@ class SignCounts:
 
 def count_sign_attempt(
     *,
-    canonical_email: str,
     petition_id: int,
     ip_hash: str | None,
     admit: list[Check] | None = None,
 ) -> SignCounts:
-    """Count a sign attempt against its mailbox's mail limit and its address's burst
-    threshold on the petition; no database query.
+    """Count a sign attempt against its address's burst threshold on the petition; no
+    database query. (The mailbox's mail limit is counted in the database, by
+    :func:`petition.abuse.mailbox.allow_mail`.)
 
     With ``admit`` (:func:`signing_checks`), first admit the attempt against those
     limits, in the same round trip to the store: a sign attempt costs one, not two
@@ -199,18 +226,17 @@ def count_sign_attempt(
     Raises :class:`werkzeug.exceptions.TooManyRequests` when ``admit`` refuses.
     """
     settings = current_settings()
-    mail_key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
-    checks: list[Check] = [(settings.ratelimit_mail_per_email, ("mail", mail_key))]
+    checks: list[Check] = []
     if ip_hash:
         checks.append((settings.flag_burst_per_ip, ("flag-burst", str(petition_id), ip_hash)))
     if admit:
         refused, found = counters.admit_and_hit(admit, checks)
         _refuse_if_full(refused)
-    else:
+    elif checks:
         found = counters.hit_many(checks)
-    return SignCounts(
-        mail_allowed=found[0] is None, is_burst=len(found) > 1 and found[1] is not None
-    )
+    else:
+        found = []
+    return SignCounts(is_burst=bool(found) and found[0] is not None)
 
 
 def check_login_attempt(account: str) -> None:
@@ -322,6 +348,9 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     _skip_unlimited_blueprints(app)
     app.register_error_handler(TooManyRequests, too_many_requests)
+    app.extensions["petition.api_read_limit"] = BatchedLimit(
+        settings.ratelimit_api_per_ip, scope="api-read"
+    )
     app.extensions["petition.blocklist"] = DomainBlocklist(
         use_disposable=settings.flag_disposable_domains,
         domains=settings.flag_blocked_domains,

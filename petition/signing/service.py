@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from petition import addresses
+from petition.abuse import mailbox as abuse_mailbox
 from petition.abuse import screening as abuse_screening
 from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason, join_reasons
@@ -362,9 +363,11 @@ def take(
 ) -> None:
     """The one way a signature comes in, from the page, the widget or the API.
 
-    Screens the attempt (:func:`petition.abuse.screening.screen`: the mailbox's mail
-    limit, then the quiet flags), then signs, flagged or not. The caller answers the
-    same whatever happened. ``form`` carries our HTML form's bot traps (None for the
+    Screens the attempt (:func:`petition.abuse.screening.screen`: the quiet flags),
+    counts its mail against the mailbox's limit in this transaction
+    (:func:`petition.abuse.mailbox.allow_mail`; over it, nothing is stored or sent),
+    then signs, flagged or not. The caller answers the same whatever happened (a 429
+    would tell anyone that the address was used). ``form`` carries our HTML form's bot traps (None for the
     API); ``burst_by_ip`` is false where the address is a partner's server.
     ``admit``: the hard rate limits, when the caller has not checked them yet (the
     page and the widget: :func:`petition.abuse.limits.signing_checks`), checked with
@@ -382,17 +385,24 @@ def take(
         has_form=form is not None,
         admit=admit,
     )
-    if screening.take:
-        sign(
-            session,
-            petition=petition,
-            signer=signer,
-            client=client,
-            ip_key=key,
-            base_url=settings.base_url,
-            token_ttl=dt.timedelta(days=settings.token_ttl_days),
-            flags=screening.flags,
-        )
+    if not abuse_mailbox.allow_mail(
+        session,
+        canonical_email=addresses.canonical(signer.email),
+        limits=settings.ratelimit_mail_per_email,
+        secret_key=settings.secret_key,
+    ):
+        logger.warning("sign on petition %d not taken: mail limit of the address", petition.id)
+        return
+    sign(
+        session,
+        petition=petition,
+        signer=signer,
+        client=client,
+        ip_key=key,
+        base_url=settings.base_url,
+        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+        flags=screening.flags,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
