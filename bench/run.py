@@ -268,8 +268,8 @@ def seed_pending_tokens(url: str, n: int) -> list[str]:
             sa.text(
                 "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
                 " is_public, has_update_consent, status, source, confirm_expires_at,"
-                " is_counted, created_at) VALUES (:p, :v, 'Bench', :e, :e, 'SY', false, false, 'pending',"
-                " 'page', :x, false, :now)"
+                " is_counted, receipt_id, created_at) VALUES (:p, :v, 'Bench', :e, :e, 'SY', false, false,"
+                " 'pending', 'page', :x, false, :r, :now)"
             ),
             [
                 {
@@ -277,6 +277,7 @@ def seed_pending_tokens(url: str, n: int) -> list[str]:
                     "v": version_id,
                     "e": f"c{tag}-{i}@example.org",
                     "h": hashlib.sha256(t.encode()).hexdigest(),
+                    "r": secrets.token_hex(16),
                     "x": "2999-01-01 00:00:00+00:00",
                     "now": "2026-01-01 00:00:00+00:00",
                 }
@@ -319,9 +320,12 @@ def seed_verified(url: str, n: int) -> None:
             conn.execute(
                 sa.text(
                     "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
-                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at)"
+                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at,"
+                    " receipt_id)"
                     " SELECT :p, :v, 'Seeded ' || g, 'seed' || g || '@example.org', 'seed' || g || '@example.org',"
-                    " 'SY', g % 3 = 0, false, 'verified', 'import', true, :start + g, now(), now()"
+                    " 'SY', g % 3 = 0, false, 'verified', 'import', true, :start + g, now(), now(),"
+                    # Bench rows only: md5 of random() is not the app's 16 random bytes.
+                    " md5(random()::text || g)"
                     " FROM generate_series(1, :n) AS g"
                 ),
                 {"p": petition_id, "v": version_id, "n": n, "start": start},
@@ -331,10 +335,11 @@ def seed_verified(url: str, n: int) -> None:
                 sa.text(
                     "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < :n)"
                     " INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
-                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at)"
+                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at,"
+                    " receipt_id)"
                     " SELECT :p, :v, 'Seeded ' || x, 'seed' || x || '@example.org', 'seed' || x || '@example.org',"
                     " 'SY', x % 3 = 0, 0, 'verified', 'import', 1, :start + x, '2026-01-01 00:00:00+00:00',"
-                    " '2026-01-01 00:00:00+00:00' FROM g"
+                    " '2026-01-01 00:00:00+00:00', lower(hex(randomblob(16))) FROM g"
                 ),
                 {"p": petition_id, "v": version_id, "n": n, "start": start},
             )

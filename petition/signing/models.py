@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +63,14 @@ def _counts_text() -> str:
 # or counted but since withdrawn, invalidated or held. The fold reads exactly this
 # text, so SQLite matches it to the partial index ix_signatures_fold_pending.
 NEEDS_FOLD = _counts_text()
+
+
+RECEIPT_ID_BYTES = 16
+
+
+def new_receipt_id() -> str:
+    """A random receipt id: 16 bytes, as 32 hex digits."""
+    return secrets.token_hex(RECEIPT_ID_BYTES)
 
 
 class Signature(Base):
@@ -129,6 +138,11 @@ class Signature(Base):
     released_at: Mapped[dt.datetime | None]
     is_counted: Mapped[bool] = mapped_column(default=False)
     sequence: Mapped[int | None]
+    # Written into the signature's row of every batch (petition.export.merkle): the
+    # sibling hashes in someone else's receipt then cannot be matched against guessed
+    # names. Random, not derived from anything, and not secret once delivered. No
+    # unique index: 128 random bits do not collide, and the sign path pays per index.
+    receipt_id: Mapped[str] = mapped_column(sa.String(32), default=new_receipt_id)
     created_at: Mapped[created_at]
     verified_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
