@@ -115,6 +115,9 @@ class Settings:
     # signature reads nothing before it writes; the count moves every fold anyway.
     page_cache_seconds: int = 2
     mail_max_attempts: int = 8
+    # How long a web process or the worker waits to connect to PostgreSQL (or for a
+    # pooled connection) before it answers 503 or backs off.
+    database_connect_timeout_seconds: int = 5
     # SMTP bounds: opening a connection, each command's answer, and one whole message
     # (connection included), so a server that hangs cannot hold the worker.
     mail_connect_timeout_seconds: int = 10
@@ -181,6 +184,7 @@ class Settings:
             path = Path(self.instance_path) / "blocked-domains.txt"
             object.__setattr__(self, "flag_blocked_domains_file", str(path))
         for name in (
+            "database_connect_timeout_seconds",
             "mail_connect_timeout_seconds",
             "mail_command_timeout_seconds",
             "mail_send_timeout_seconds",
