@@ -334,6 +334,6 @@ def test_flask_limiter_skips_only_blueprints_without_decorated_limits(app: Flask
         if get_qualified_name(view) in limiter._marked_for_limiting
     }
     decorated |= set(limiter.limit_manager._blueprint_limits)
-    assert decorated == {"api", "admin"}
+    assert decorated == {"admin"}
     assert not decorated & limits.UNLIMITED_BLUEPRINTS
     assert set(app.blueprints) - limits.UNLIMITED_BLUEPRINTS == decorated
