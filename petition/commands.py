@@ -69,6 +69,7 @@ COMMAND_MODULES = (
     "petition.moderation.cli",
     "petition.admin.cli",
     "petition.worker",
+    "petition.status",
 )
 PETITION_HELP = "Run and manage the petition service."
 

@@ -92,7 +92,9 @@ login_per_ip = limiter.shared_limit(
 # every request otherwise, also pages that have none: a seventh of a kept petition
 # page's time. Signing counts through its own calls below; the updates' unsubscribe
 # links, like confirm and withdraw, carry a one-time token.
-UNLIMITED_BLUEPRINTS = frozenset({"petitions", "signing", "widget", "mail", "export", "updates"})
+UNLIMITED_BLUEPRINTS = frozenset(
+    {"petitions", "signing", "widget", "mail", "export", "updates", "health"}
+)
 
 
 def _skip_unlimited_blueprints(app: Flask) -> None:
