@@ -1,7 +1,7 @@
 """worker heartbeats: each running worker's last sign of life
 
 Revision ID: 3b8d5e1f9a27
-Revises: 7e1c5b0a3d21
+Revises: 4b9d2e6f8a13
 Create Date: 2026-12-03 07:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3b8d5e1f9a27'
-down_revision = '7e1c5b0a3d21'
+down_revision = '4b9d2e6f8a13'
 branch_labels = None
 depends_on = None
 
