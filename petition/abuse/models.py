@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from flask_babel import lazy_pgettext
+
+from petition.i18n import register_labels
+
 
 class FlagReason(enum.StrEnum):
     # More signatures from one address on one petition than people usually send.
@@ -17,6 +21,19 @@ class FlagReason(enum.StrEnum):
     TOO_FAST = "too_fast"
     # The form's signed start time was missing or forged: it was not our page.
     NO_FORM_TIME = "no_form_time"
+
+
+register_labels(
+    "flag_reason",
+    FlagReason,
+    {
+        FlagReason.BURST: lazy_pgettext("flag reason", "burst from one address"),
+        FlagReason.DOMAIN: lazy_pgettext("flag reason", "throwaway or listed email domain"),
+        FlagReason.HONEYPOT: lazy_pgettext("flag reason", "hidden field filled in"),
+        FlagReason.TOO_FAST: lazy_pgettext("flag reason", "sent too fast"),
+        FlagReason.NO_FORM_TIME: lazy_pgettext("flag reason", "not sent from our form"),
+    },
+)
 
 
 def join_reasons(reasons: Iterable[FlagReason]) -> str | None:

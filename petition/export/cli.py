@@ -13,6 +13,7 @@ from petition.audit.service import cli_actor
 from petition.db import db, session_scope
 from petition.export import batch_key, batches, data_export, delivery
 from petition.export import verify as export_verify
+from petition.i18n import english_count
 from petition.petitions.cli import petition_or_fail
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ def export_command(slug: str, out_dir: Path, full: bool) -> None:
         ) from exc
     span = f"{batch.first_sequence}–{batch.last_sequence}" if batch.first_sequence else "none"
     click.echo(
-        f"{built.path}: batch {batch.sequence}, {batch.signature_count} signatures "
+        f"{built.path}: batch {batch.sequence}, "
+        f"{english_count(batch.signature_count, 'signature', 'signatures')} "
         f"({span}), {batch.withdrawn_count} withdrawn since earlier batches\n"
         f"manifest SHA-256 {batch.manifest_sha256}\nsigning key {batch.key_fingerprint}"
     )
@@ -94,7 +96,8 @@ def verify_command(batch_file: Path, public_key: Path | None, previous: Path | N
     for line in report.failures:
         click.echo(f"FAIL  {line}")
     if not report.is_valid:
-        click.echo(f"{batch_file}: NOT VALID ({len(report.failures)} problems)")
+        problems = english_count(len(report.failures), "problem", "problems")
+        click.echo(f"{batch_file}: NOT VALID ({problems})")
         raise SystemExit(1)
     click.echo(f"{batch_file}: valid")
 
@@ -138,7 +141,8 @@ def batches_command(slug: str) -> None:
                 else "not delivered"
             )
             click.echo(
-                f"{batch.sequence}\t{batch.signature_count} signatures\t"
+                f"{batch.sequence}\t"
+                f"{english_count(batch.signature_count, 'signature', 'signatures')}\t"
                 f"{batch.first_sequence}–{batch.last_sequence}\t{batch.created_by}\t"
                 f"{batch.created_at:%Y-%m-%d %H:%M}Z\t{where}\t{batch.manifest_sha256}"
             )

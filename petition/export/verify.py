@@ -31,6 +31,7 @@ from petition.export.zipfiles import (
     SIGNATURES_FILE,
     WITHDRAWN_FILE,
 )
+from petition.i18n import english_count
 
 _CHUNK = 1 << 16
 
@@ -199,11 +200,13 @@ def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -
         report.fail(f"{SIGNATURES_FILE}: {problem}")
     if count != batch.get("count"):
         report.fail(
-            f"{SIGNATURES_FILE}: {count} rows, manifest says {batch.get('count')} "
+            f"{SIGNATURES_FILE}: {english_count(count, 'row', 'rows')}, "
+            f"manifest says {batch.get('count')} "
             "(rows deleted or added)"
         )
     elif not problems:
-        report.ok(f"{SIGNATURES_FILE}: {count} rows in signature order, as the manifest says")
+        rows_text = english_count(count, "row", "rows")
+        report.ok(f"{SIGNATURES_FILE}: {rows_text} in signature order, as the manifest says")
     if (first, last) != (batch.get("first_sequence"), batch.get("last_sequence")):
         report.fail(
             f"{SIGNATURES_FILE}: signatures {first}–{last}, manifest says "
@@ -216,11 +219,16 @@ def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -
             report.fail(f"{WITHDRAWN_FILE}: header is not {list(WITHDRAWN_COLUMNS)}")
         elif len(rows) - 1 != batch.get("withdrawn_count"):
             report.fail(
-                f"{WITHDRAWN_FILE}: {len(rows) - 1} rows, manifest says "
+                f"{WITHDRAWN_FILE}: {english_count(len(rows) - 1, 'row', 'rows')}, manifest says "
                 f"{batch.get('withdrawn_count')}"
             )
         else:
-            report.ok(f"{WITHDRAWN_FILE}: {len(rows) - 1} withdrawn or invalidated signatures")
+            gone = english_count(
+                len(rows) - 1,
+                "withdrawn or invalidated signature",
+                "withdrawn or invalidated signatures",
+            )
+            report.ok(f"{WITHDRAWN_FILE}: {gone}")
     else:
         report.fail(f"{WITHDRAWN_FILE}: missing from the ZIP")
 

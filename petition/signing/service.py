@@ -14,7 +14,8 @@ import datetime as dt
 import enum
 import functools
 import logging
-from typing import cast
+from collections.abc import Mapping
+from typing import ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,6 +27,7 @@ from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
+from petition.i18n import N_, ServiceError
 from petition.mail import service as mail
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
@@ -450,13 +452,22 @@ def withdraw_signature(session: Session, *, signature: Signature) -> bool:
     return True
 
 
+class WithdrawnSignature(ServiceError, ValueError):
+    """The signature was withdrawn: its details are erased and stay so."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "keeps-no-name": N_("A withdrawn signature keeps no name."),
+    }
+
+
 def correct_name(session: Session, *, signature: Signature, name: str) -> None:
     """Replace the name of a signature (the signer asked for a correction).
 
     ``name`` must already be cleaned (``petition.signing.forms.clean_name``).
-    Raises ``ValueError`` for a withdrawn signature, which has no name to correct.
+    Raises :class:`WithdrawnSignature` (a ``ValueError``) for a withdrawn signature,
+    which has no name to correct.
     """
     if signature.status == SignatureStatus.WITHDRAWN:
-        raise ValueError("a withdrawn signature keeps no name")
+        raise WithdrawnSignature("keeps-no-name")
     signature.name = name
     session.flush()

@@ -49,7 +49,7 @@ def test_verify_names_failures_and_exits_non_zero(
     result = run(app, "verify", str(path))
     assert result.exit_code == 1
     assert "FAIL  smuggled.txt: in the ZIP but not listed in the manifest (added)" in result.output
-    assert "NOT VALID (1 problems)" in result.output
+    assert "NOT VALID (1 problem)" in result.output
 
 
 def test_verify_with_previous_checks_the_chain(
@@ -142,3 +142,20 @@ def test_the_key_file_named_in_settings_is_used(
     with app.app_context(), session_scope(write=False) as session:
         batch = session.scalars(sa.select(ExportBatch)).one()
     assert batch.key_fingerprint == batch_key.fingerprint(batch_key.app_key(app).public_key())
+
+
+def test_commands_count_one_signature_in_the_singular(
+    app: Flask, signatures: Signatures, out_dir: Path, tmp_path: Path
+) -> None:
+    signatures.add(["Omar"])
+    made = run(app, "export", "--petition", SLUG, "--out", str(out_dir))
+    path = out_dir / f"{SLUG}-batch-1.zip"
+    assert f"{path}: batch 1, 1 signature (1–1)" in made.output
+    listed = run(app, "batches", SLUG)
+    assert "\t1 signature\t" in listed.output, listed.output
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(app.test_client().get("/.well-known/petition-signing-key.pem").data)
+    checked = run(app, "verify", str(path), "--public-key", str(pem))
+    assert "signatures.csv: 1 row in signature order" in checked.output
+    assert "withdrawn.csv: 0 withdrawn or invalidated signatures" in checked.output
+    assert "1 signatures" not in made.output + listed.output + checked.output

@@ -75,8 +75,10 @@ def signature_name(slug: str, signature_id: int) -> Response | tuple[str, int]:
             service.correct_name(
                 get_session(), user=signed_in_user(), signature=signature, name=name
             )
-        except (ValueError, ValidationError) as exc:
-            form.name.errors.append(str(exc))
+        except ValidationError as exc:
+            form.name.errors.append(str(exc))  # a lazy string: in the reader's language
+        except signing.WithdrawnSignature as exc:
+            form.name.errors.append(exc.translated())
         else:
             flash(_("Name corrected."), "info")
             return redirect(url_for("admin.signature_search", slug=slug), HTTPStatus.SEE_OTHER)
