@@ -48,7 +48,8 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="petition-profile-") as tmp,
         database(args.database, Path(tmp)) as url,
     ):
-        env = service_env(url, Path(tmp))
+        # Flask's test client sends Host: localhost, a host production would refuse.
+        env = {**service_env(url, Path(tmp)), "PETITION_TRUSTED_HOSTS": "localhost"}
         flask(env, "db", "upgrade")
         flask(env, "petition", "import", str(ROOT / "content" / f"{SLUG}.md"))
         subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], capture_output=True, check=False)

@@ -37,6 +37,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    from petition import urls
+
+    if settings.is_production:
+        # Before ProxyFix runs (it wraps this), so the host checked is the one the
+        # trusted proxy passed on (X-Forwarded-Host), never one anyone can set.
+        hosts = urls.trusted_hosts(settings.base_url, settings.trusted_hosts)
+        app.wsgi_app = urls.TrustedHosts(app.wsgi_app, hosts)  # type: ignore[method-assign]
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -57,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limits.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
+    urls.init_app(app, settings.base_url)
     templating.init_app(app)
     errors.init_app(app)
 
@@ -72,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     import petition.petitions.cache
     import petition.petitions.views
     import petition.signing.views
+    import petition.updates.models
+    import petition.updates.views
     import petition.widget.views
 
     for domain in (
@@ -81,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         petition.mail,
         petition.export,
         petition.widget,
+        petition.updates,
         petition.admin,
     ):
         app.register_blueprint(domain.bp)

@@ -75,7 +75,11 @@ class Settings:
     env: str = "development"
     secret_key: str = DEV_SECRET
     database_url: str = ""
+    # The service's public address: every absolute address it renders starts with it.
     base_url: str = "http://127.0.0.1:5000"
+    # In production, host names answered besides base_url's (comma-separated, e.g. a
+    # health check's 127.0.0.1); a request for any other host gets 400.
+    trusted_hosts: str = ""
     mail_url: str = ""
     mail_from: str = "Petitions <petitions@localhost>"
     instance_path: str = str(DEFAULT_INSTANCE)
@@ -120,6 +124,9 @@ class Settings:
     admin_require_totp: bool = False
     # Where batches made in the browser are kept (default: instance/batches).
     batch_dir: str = ""
+    # Updates to signers: at most one per petition in this many days (an admin may
+    # override with a reason).
+    updates_min_days: int = 7
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -161,6 +168,8 @@ class Settings:
         if not self.flag_blocked_domains_file:
             path = Path(self.instance_path) / "blocked-domains.txt"
             object.__setattr__(self, "flag_blocked_domains_file", str(path))
+        if self.updates_min_days < 0:
+            raise ConfigError("PETITION_UPDATES_MIN_DAYS must not be negative")
         if self.widget_token_ttl_minutes < 1:
             raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
 

@@ -136,7 +136,8 @@ def test_the_layer_list_is_the_one_decided() -> None:
         "widget": 6,
         "api": 6,
         "moderation": 7,
-        "admin": 8,
+        "updates": 8,
+        "admin": 9,
     }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -29,6 +29,7 @@ from petition.signing import service as signing
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 from petition.signing.tokens import token_hash
+from petition.urls import external_url
 
 # Short enough that a count looks live, long enough that a proxy absorbs a surge.
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
@@ -92,8 +93,9 @@ def _kept(build: Callable[[], Any], cache_control: str) -> Response:
     cache = micro_cache()
     if cache is None:
         return _cacheable(build(), cache_control)
-    # The answer names its own address (url), so the host is part of the key.
-    key = ("api", request.endpoint, request.path, request.scheme, request.host)
+    # Addresses in the answer come from PETITION_BASE_URL (petition.urls), so one
+    # kept answer serves every reader; nothing from the request's Host is in it.
+    key = ("api", request.endpoint, request.path)
     kept: tuple[bytes, str] | None = cache.get(key)
     if kept is None:
         answer = _cacheable(build(), cache_control)
@@ -109,7 +111,7 @@ def _kept(build: Callable[[], Any], cache_control: str) -> Response:
 def _public(petition: Petition) -> dict[str, Any]:
     return {
         **petitions.summary(petition, signing_key_fingerprint=batch_key.app_fingerprint()),
-        "url": url_for("petitions.page", slug=petition.slug, _external=True),
+        "url": external_url("petitions.page", slug=petition.slug),
     }
 
 
@@ -150,7 +152,9 @@ def countries(slug: str) -> Response:
 @bp.get("/openapi.json")
 def openapi_document() -> Response:
     """The OpenAPI 3.1 description of this API."""
-    return _cacheable(openapi.document(server_url=request.host_url), OPENAPI_CACHE_CONTROL)
+    return _cacheable(
+        openapi.document(server_url=current_settings().base_url), OPENAPI_CACHE_CONTROL
+    )
 
 
 def _bearer() -> str | None:

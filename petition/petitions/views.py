@@ -11,10 +11,10 @@ from flask import Response, abort, render_template
 from flask_babel import force_locale, format_number, get_translations
 
 from petition import i18n
-from petition.config import current_settings
 from petition.db import get_session
 from petition.petitions import activity, bp, service, sharing
 from petition.petitions.models import Petition
+from petition.urls import external_url
 
 
 @bp.app_template_global()
@@ -26,8 +26,7 @@ def petition_title(petition: Petition) -> str:
 @bp.app_template_global()
 def petition_url(petition: Petition) -> str:
     """The petition's canonical address, from PETITION_BASE_URL, never the request's Host."""
-    base = current_settings().base_url.rstrip("/")
-    return f"{base}/p/{petition.slug}"
+    return external_url("petitions.page", slug=petition.slug)
 
 
 @bp.app_template_global()

@@ -129,6 +129,9 @@ class Signature(Base):
     country: Mapped[str] = mapped_column(sa.String(2))
     is_public: Mapped[bool] = mapped_column(default=False)
     has_update_consent: Mapped[bool] = mapped_column(default=False)
+    # The language the signer read the page in: updates reach them in it (NULL for
+    # signatures from before it was kept: they get the petition's language).
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
     status: Mapped[SignatureStatus] = mapped_column(
         str_enum(SignatureStatus), default=SignatureStatus.PENDING
     )

@@ -56,9 +56,10 @@ def test_every_admin_view_declares_its_access() -> None:
     assert len(RULES) >= 20
 
 
-def _url(rule: str, *, signature_id: int, user_id: int) -> str:
+def _url(rule: str, *, signature_id: int, user_id: int, update_id: int = 0) -> str:
     return (
         rule.replace("<slug>", SLUG)
+        .replace("<int:update_id>", str(update_id))
         .replace("<int:signature_id>", str(signature_id))
         .replace("<int:user_id>", str(user_id))
         .replace("<int:sequence>", "1")
@@ -108,6 +109,23 @@ def _signature(app: Flask, petition: Petition) -> int:
         return result.signature_id
 
 
+def _draft_update(app: Flask, petition: Petition) -> int:
+    from petition.updates import service as updates
+    from petition.updates.models import UpdateKind
+
+    with app.app_context(), session_scope() as session:
+        draft = updates.save_draft(
+            session,
+            petition=session.merge(petition),
+            source=updates.DraftSource(
+                kind=UpdateKind.NEWS,
+                texts={"en": updates.TextSource(subject="Delivered", body="We delivered it.")},
+            ),
+            actor="test",
+        )
+        return draft.id
+
+
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize(("endpoint", "rule", "method"), RULES)
 def test_permission_boundary(
@@ -125,7 +143,8 @@ def test_permission_boundary(
     signature_id = _signature(app, petition)
     if "<int:sequence>" in rule:
         _batch(app, petition, signature_id)
-    url = _url(rule, signature_id=signature_id, user_id=accounts.organizer_id)
+    update_id = _draft_update(app, petition) if "<int:update_id>" in rule else 0
+    url = _url(rule, signature_id=signature_id, user_id=accounts.organizer_id, update_id=update_id)
     if who != "anonymous":
         email = {
             "other_organizer": accounts.other,

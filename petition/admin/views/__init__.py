@@ -17,6 +17,7 @@ from petition.admin.views import (
     moderation,
     petitions,
     signers,
+    updates,
 )
 from petition.admin.views.base import safe_next
 
@@ -31,4 +32,5 @@ __all__ = [
     "petitions",
     "safe_next",
     "signers",
+    "updates",
 ]
