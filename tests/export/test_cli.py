@@ -85,7 +85,7 @@ def test_export_errors_are_clear(app: Flask, signatures: Signatures, out_dir: Pa
     assert "no petition nope" in result.output
     result = run(app, "export", "--petition", SLUG, "--out", str(out_dir))
     assert result.exit_code != 0
-    assert "no verified signature to export yet" in result.output
+    assert "No verified signature to export yet." in result.output
     assert list(out_dir.iterdir()) == []
 
 
