@@ -7,7 +7,9 @@ HTTP). Then the real commands run in child processes, each measured on its own:
     flask --app wsgi petition export --petition SLUG --out DIR
     flask --app wsgi petition verify DIR/SLUG-batch-1.zip
 
-Printed for each: wall seconds and the child's peak resident memory (ru_maxrss).
+Printed for each: wall seconds, the child's CPU seconds (user + system: on a machine
+shared with other jobs, wall time mostly measures the others) and its peak resident
+memory (ru_maxrss).
 The database is filled by a child process too: this parent stays small, because a
 child's ru_maxrss also counts the parent's pages it was forked with.
 Run: ``.venv/bin/python bench/export.py`` (sizes 10000 100000 1000000 by default,
@@ -91,8 +93,8 @@ def populate(instance: str, database_url: str, count: int) -> None:
         db.engine.dispose()
 
 
-def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one child process."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -104,7 +106,7 @@ def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{output}")
-    return elapsed, usage.ru_maxrss / 1024, output
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
 
 
 def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
@@ -123,18 +125,20 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
         # The flask beside this interpreter: whichever virtualenv runs the benchmark.
         flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "petition"]
         out = folder / "out"
-        export_s, export_mb, _ = measure(
+        export_s, export_cpu, export_mb, _ = measure(
             [*flask, "export", "--petition", SLUG, "--out", str(out)], env
         )
         batch = out / f"{SLUG}-batch-1.zip"
-        verify_s, verify_mb, report = measure([*flask, "verify", str(batch)], env)
+        verify_s, verify_cpu, verify_mb, report = measure([*flask, "verify", str(batch)], env)
         assert f"{count} rows in signature order" in report, report
         return {
             "n": count,
             "populate_s": populated,
             "export_s": export_s,
+            "export_cpu": export_cpu,
             "export_mb": export_mb,
             "verify_s": verify_s,
+            "verify_cpu": verify_cpu,
             "verify_mb": verify_mb,
             "zip_mb": batch.stat().st_size / 1e6,
         }
@@ -153,6 +157,51 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def compare_parts(repeats: int) -> None:
+    """Typeset one delivery part of 2,000 names both ways, in turn, in this process.
+
+    WeasyPrint (as every part was before) against petition.export.name_pages: the ratio
+    of the two medians holds up on a busy machine better than either time alone.
+    """
+    import statistics
+
+    sys.path.insert(0, str(ROOT))
+    from petition import create_app
+    from petition.config import Settings
+    from petition.export import name_pages, pdf
+
+    app = create_app(Settings(instance_path=tempfile.mkdtemp(prefix="bench-parts-")))
+    lines = [
+        (str(n), f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]} {n}", "SY")
+        for n in range(1, pdf.NAMES_PER_PART + 1)
+    ]
+    ways = {
+        "weasyprint": lambda: pdf.render_part(
+            number=2, lines=lines, cover=None, title="Bench", batch_sequence=1
+        ),
+        "name_pages": lambda: pdf.render_names(
+            number=2, lines=lines, title="Bench", batch_sequence=1
+        ),
+    }
+    times: dict[str, list[float]] = {way: [] for way in ways}
+    with app.app_context():
+        assert name_pages.typesetter() is not None, "fonts missing: name_pages would not run"
+        for render in ways.values():
+            render()  # warm: imports, fonts, shaped words
+        for _ in range(repeats):
+            for way, render in ways.items():
+                started = time.process_time()
+                render()
+                times[way].append(time.process_time() - started)
+    medians = {way: statistics.median(t) for way, t in times.items()}
+    for way, median in medians.items():
+        print(
+            f"{way:>11}: {median * 1e6 / len(lines):7.1f} µs CPU per name "
+            f"(median of {repeats} parts of {len(lines):,})"
+        )
+    print(f"{'ratio':>11}: {medians['weasyprint'] / medians['name_pages']:.1f}×")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--populate"]:
         populate(sys.argv[3], sys.argv[4], int(sys.argv[2]))
@@ -164,17 +213,26 @@ def main() -> None:
         help="a scratch PostgreSQL database to use instead of SQLite (it is emptied!)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    parser.add_argument(
+        "--compare-parts",
+        type=int,
+        metavar="REPEATS",
+        help="only typeset one PDF part with WeasyPrint and name_pages in turn, REPEATS times",
+    )
     options = parser.parse_args()
+    if options.compare_parts:
+        compare_parts(options.compare_parts)
+        return
     print(
-        f"{'N':>9} {'export s':>9} {'export MB':>10} {'verify s':>9} {'verify MB':>10} "
-        f"{'ZIP MB':>7} {'µs/sig':>7}",
+        f"{'N':>9} {'export s':>9} {'CPU s':>6} {'export MB':>10} {'verify s':>9} {'CPU s':>6} "
+        f"{'verify MB':>10} {'ZIP MB':>7} {'µs/sig':>7}",
         flush=True,
     )
     for count in options.sizes:
         r = run(count, options.database_url, options.keep)
         print(
-            f"{r['n']:>9,} {r['export_s']:>9.1f} {r['export_mb']:>10.0f} {r['verify_s']:>9.1f} "
-            f"{r['verify_mb']:>10.0f} {r['zip_mb']:>7.1f} "
+            f"{r['n']:>9,} {r['export_s']:>9.1f} {r['export_cpu']:>6.1f} {r['export_mb']:>10.0f} "
+            f"{r['verify_s']:>9.1f} {r['verify_cpu']:>6.1f} {r['verify_mb']:>10.0f} {r['zip_mb']:>7.1f} "
             f"{(r['export_s'] + r['verify_s']) / count * 1e6:>7.0f}",
             flush=True,
         )

@@ -267,14 +267,33 @@ def seed_pending_tokens(url: str, n: int) -> list[str]:
         conn.execute(
             sa.text(
                 "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
-                " is_public, has_update_consent, status, source, confirm_token_hash, confirm_expires_at,"
-                " is_counted, created_at) VALUES (:p, :v, 'Bench', :e, :e, 'SY', false, false, 'pending',"
-                " 'page', :h, :x, false, :now)"
+                " is_public, has_update_consent, status, source, confirm_expires_at,"
+                " is_counted, receipt_id, created_at) VALUES (:p, :v, 'Bench', :e, :e, 'SY', false, false,"
+                " 'pending', 'page', :x, false, :r, :now)"
             ),
             [
                 {
                     "p": petition_id,
                     "v": version_id,
+                    "e": f"c{tag}-{i}@example.org",
+                    "h": hashlib.sha256(t.encode()).hexdigest(),
+                    "r": secrets.token_hex(16),
+                    "x": "2999-01-01 00:00:00+00:00",
+                    "now": "2026-01-01 00:00:00+00:00",
+                }
+                for i, t in enumerate(tokens)
+            ],
+        )
+        # Each signature's confirm link (signature_links), found by its address.
+        conn.execute(
+            sa.text(
+                "INSERT INTO signature_links (signature_id, purpose, token_hash, created_at,"
+                " expires_at) SELECT id, 'confirm', :h, :now, :x FROM signatures"
+                " WHERE petition_id = :p AND canonical_email = :e"
+            ),
+            [
+                {
+                    "p": petition_id,
                     "e": f"c{tag}-{i}@example.org",
                     "h": hashlib.sha256(t.encode()).hexdigest(),
                     "x": "2999-01-01 00:00:00+00:00",
@@ -301,9 +320,12 @@ def seed_verified(url: str, n: int) -> None:
             conn.execute(
                 sa.text(
                     "INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
-                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at)"
+                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at,"
+                    " receipt_id)"
                     " SELECT :p, :v, 'Seeded ' || g, 'seed' || g || '@example.org', 'seed' || g || '@example.org',"
-                    " 'SY', g % 3 = 0, false, 'verified', 'import', true, :start + g, now(), now()"
+                    " 'SY', g % 3 = 0, false, 'verified', 'import', true, :start + g, now(), now(),"
+                    # Bench rows only: md5 of random() is not the app's 16 random bytes.
+                    " md5(random()::text || g)"
                     " FROM generate_series(1, :n) AS g"
                 ),
                 {"p": petition_id, "v": version_id, "n": n, "start": start},
@@ -313,10 +335,11 @@ def seed_verified(url: str, n: int) -> None:
                 sa.text(
                     "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < :n)"
                     " INSERT INTO signatures (petition_id, version_id, name, email, canonical_email, country,"
-                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at)"
+                    " is_public, has_update_consent, status, source, is_counted, sequence, created_at, verified_at,"
+                    " receipt_id)"
                     " SELECT :p, :v, 'Seeded ' || x, 'seed' || x || '@example.org', 'seed' || x || '@example.org',"
                     " 'SY', x % 3 = 0, 0, 'verified', 'import', 1, :start + x, '2026-01-01 00:00:00+00:00',"
-                    " '2026-01-01 00:00:00+00:00' FROM g"
+                    " '2026-01-01 00:00:00+00:00', lower(hex(randomblob(16))) FROM g"
                 ),
                 {"p": petition_id, "v": version_id, "n": n, "start": start},
             )
@@ -417,6 +440,7 @@ def bench_worker_and_fold(url: str, folder: Path, n_mail: int, n_fold: int) -> d
                             "to_address": f"m{i}@example.org",
                             "locale": "en",
                             "payload": payload,
+                            "message_id": f"<bench.{i}.{time.time_ns()}@127.0.0.1>",
                         }
                         for i in range(n_mail)
                     ],
@@ -424,10 +448,10 @@ def bench_worker_and_fold(url: str, folder: Path, n_mail: int, n_fold: int) -> d
             sender = worker.make_sender(settings)
             sent_before = count(url, "outbox_messages", "status = 'sent'")
             started = time.perf_counter()
-            while True:
-                with session_scope() as session:
-                    if not worker.deliver_due(session, sender=sender, settings=settings, limit=200):
-                        break
+            while worker.deliver_due(
+                sender=sender, settings=settings, worker_id="bench", limit=200
+            ):
+                pass
             mail_seconds = time.perf_counter() - started
             sender.close()
             received = count(url, "outbox_messages", "status = 'sent'") - sent_before

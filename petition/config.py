@@ -113,6 +113,14 @@ class Settings:
     # signature reads nothing before it writes; the count moves every fold anyway.
     page_cache_seconds: int = 2
     mail_max_attempts: int = 8
+    # SMTP bounds: opening a connection, each command's answer, and one whole message
+    # (connection included), so a server that hangs cannot hold the worker.
+    mail_connect_timeout_seconds: int = 10
+    mail_command_timeout_seconds: int = 30
+    mail_send_timeout_seconds: int = 60
+    # How long a worker holds a message it took: another worker takes it again only
+    # after this, so it must outlast one send and a database outage while recording it.
+    mail_lease_seconds: int = 600
     # PEM file of the Ed25519 key that signs export batches; in development an empty
     # value means instance/petition-signing-key.pem, created on first use.
     signing_key_file: str = ""
@@ -125,8 +133,10 @@ class Settings:
     # Where batches made in the browser are kept (default: instance/batches).
     batch_dir: str = ""
     # Updates to signers: at most one per petition in this many days (an admin may
-    # override with a reason).
+    # override with a reason), and the worker queues at most this many messages of
+    # updates per second, so that they never crowd out mail a person waits for.
     updates_min_days: int = 7
+    updates_per_second: int = 20
     testing: bool = False
 
     def __post_init__(self) -> None:
@@ -168,8 +178,22 @@ class Settings:
         if not self.flag_blocked_domains_file:
             path = Path(self.instance_path) / "blocked-domains.txt"
             object.__setattr__(self, "flag_blocked_domains_file", str(path))
+        for name in (
+            "mail_connect_timeout_seconds",
+            "mail_command_timeout_seconds",
+            "mail_send_timeout_seconds",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"PETITION_{name.upper()} must be at least 1")
+        if self.mail_lease_seconds <= self.mail_send_timeout_seconds:
+            raise ConfigError(
+                "PETITION_MAIL_LEASE_SECONDS must be longer than PETITION_MAIL_SEND_TIMEOUT_SECONDS"
+                " (a message is taken again only when no worker can still be sending it)"
+            )
         if self.updates_min_days < 0:
             raise ConfigError("PETITION_UPDATES_MIN_DAYS must not be negative")
+        if self.updates_per_second < 1:
+            raise ConfigError("PETITION_UPDATES_PER_SECOND must be at least 1")
         if self.widget_token_ttl_minutes < 1:
             raise ConfigError("PETITION_WIDGET_TOKEN_TTL_MINUTES must be at least 1")
 

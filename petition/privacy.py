@@ -18,8 +18,9 @@ import re
 import threading
 from typing import Any
 
-# Path segments followed by a secret: /p/<slug>/confirm/<token>, /p/<slug>/withdraw/<token>.
-SECRET_PATH_SEGMENTS = ("confirm", "withdraw")
+# Path segments followed by a secret: /p/<slug>/confirm/<token>, /p/<slug>/withdraw/<token>,
+# /p/<slug>/unsubscribe/<token>.
+SECRET_PATH_SEGMENTS = ("confirm", "withdraw", "unsubscribe")
 _SECRET_PATH = re.compile(r"(/(?:%s)/)[^/\s?#\"']+" % "|".join(SECRET_PATH_SEGMENTS))  # noqa: UP031
 _SECRET_QUERY = re.compile(r"([?&](?:token|key|code)=)[^&\s#\"']+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")

@@ -10,7 +10,10 @@ other. ``flask petition worker`` runs it.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import threading
 import time
 
@@ -22,6 +25,7 @@ from petition.config import current_settings
 from petition.db import session_scope
 from petition.mail.worker import deliver_due, make_sender
 from petition.signing.counts import fold_counts
+from petition.updates.fanout import Throttle, fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -35,25 +39,41 @@ def run(
     if not once and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sender = make_sender(settings)
+    worker_id = new_worker_id()
+    # Updates to signers enter the outbox at PETITION_UPDATES_PER_SECOND (all at once
+    # with ``once``, which drains everything).
+    throttle = Throttle(settings.updates_per_second)
     last_fold = 0.0
     try:
         with app.app_context():
             while not stop.is_set():
+                sent = deliver_due(sender=sender, settings=settings, worker_id=worker_id, stop=stop)
                 with session_scope() as session:
-                    sent = deliver_due(session, sender=sender, settings=settings)
+                    queued = fan_out(
+                        session,
+                        base_url=settings.base_url,
+                        limit=throttle.batch if once else throttle.allowance(),
+                    )
+                throttle.spent(queued)
                 folded = 0
                 if once or time.monotonic() - last_fold >= settings.fold_interval_seconds:
                     with session_scope() as session:
                         folded = fold_counts(session)
                     last_fold = time.monotonic()
-                if once and not sent and not folded:
+                if once and not sent and not folded and not queued:
                     return
-                if not sent and not folded:
+                if not sent and not folded and not queued:
                     stop.wait(idle_sleep)
     except KeyboardInterrupt:
         logger.info("worker stopped")
     finally:
         sender.close()
+
+
+def new_worker_id() -> str:
+    """Who holds a claimed message (``outbox_messages.claimed_by``): host, process, and a
+    random part, as a process id is reused after a restart."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @click.command("worker")

@@ -5,9 +5,8 @@ the README):
 
 - signing per client address (a burst window and a sustained one);
 - signing per petition as a whole: a high ceiling that protects the mail sender;
-- mail per canonical email address (confirmations and "already signed" alike), so
-  nobody can mail-bomb a mailbox through us; this one never answers 429, see
-  :func:`mail_allowed`;
+- (mail per canonical email address is not here: it must be exact whatever the
+  store, so it lives in the database, :mod:`petition.abuse.mailbox`);
 - API reads per client address;
 - login attempts per client address and per account (for the organizers' login).
 
@@ -26,7 +25,7 @@ An error is logged when that happens, a warning when the store is back.
 API reads and logins use Flask-Limiter's decorators. Signing, the hot path, makes
 its own calls on the same store and fallback, because each Redis round trip shows
 in its throughput: a valid sign attempt is admitted against the address and
-petition limits and counted against its mail and burst counters in one Lua call,
+petition limits and counted against its burst counter in one Lua call,
 which also keeps a refused attempt from counting anywhere; an attempt refused for
 its form is admitted alone (one call too).
 """
@@ -91,8 +90,9 @@ login_per_ip = limiter.shared_limit(
 
 # The blueprints whose views carry none of the decorators above. Flask-Limiter checks
 # every request otherwise, also pages that have none: a seventh of a kept petition
-# page's time. Signing counts through its own calls below.
-UNLIMITED_BLUEPRINTS = frozenset({"petitions", "signing", "widget", "mail", "export"})
+# page's time. Signing counts through its own calls below; the updates' unsubscribe
+# links, like confirm and withdraw, carry a one-time token.
+UNLIMITED_BLUEPRINTS = frozenset({"petitions", "signing", "widget", "mail", "export", "updates"})
 
 
 def _skip_unlimited_blueprints(app: Flask) -> None:
@@ -172,8 +172,6 @@ def api_signing_limits(partner_key: Callable[[], str]) -> Callable[[F], F]:
 
 @dataclasses.dataclass(frozen=True)
 class SignCounts:
-    # Whether one more mail may go to this mailbox now (confirmation or "already signed").
-    mail_allowed: bool
     # Whether this attempt goes beyond the quiet burst threshold of its address on
     # this petition.
     is_burst: bool
@@ -181,13 +179,13 @@ class SignCounts:
 
 def count_sign_attempt(
     *,
-    canonical_email: str,
     petition_id: int,
     ip_hash: str | None,
     admit: list[Check] | None = None,
 ) -> SignCounts:
-    """Count a sign attempt against its mailbox's mail limit and its address's burst
-    threshold on the petition; no database query.
+    """Count a sign attempt against its address's burst threshold on the petition; no
+    database query. (The mailbox's mail limit is counted in the database, by
+    :func:`petition.abuse.mailbox.allow_mail`.)
 
     With ``admit`` (:func:`signing_checks`), first admit the attempt against those
     limits, in the same round trip to the store: a sign attempt costs one, not two
@@ -199,18 +197,17 @@ def count_sign_attempt(
     Raises :class:`werkzeug.exceptions.TooManyRequests` when ``admit`` refuses.
     """
     settings = current_settings()
-    mail_key = keyed_hash((settings.secret_key + ":mail-limit").encode(), canonical_email)
-    checks: list[Check] = [(settings.ratelimit_mail_per_email, ("mail", mail_key))]
+    checks: list[Check] = []
     if ip_hash:
         checks.append((settings.flag_burst_per_ip, ("flag-burst", str(petition_id), ip_hash)))
     if admit:
         refused, found = counters.admit_and_hit(admit, checks)
         _refuse_if_full(refused)
-    else:
+    elif checks:
         found = counters.hit_many(checks)
-    return SignCounts(
-        mail_allowed=found[0] is None, is_burst=len(found) > 1 and found[1] is not None
-    )
+    else:
+        found = []
+    return SignCounts(is_burst=bool(found) and found[0] is not None)
 
 
 def check_login_attempt(account: str) -> None:

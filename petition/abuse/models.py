@@ -1,12 +1,17 @@
-"""Why a signature was flagged. Stored on the signature, comma-separated."""
+"""Why a signature was flagged (stored on the signature, comma-separated); the mails
+sent to each mailbox, for the mail limit per mailbox."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from flask_babel import lazy_pgettext
+from sqlalchemy.orm import Mapped, mapped_column
 
+from petition.db import Base, int_pk
 from petition.i18n import register_labels
 
 
@@ -44,3 +49,19 @@ def join_reasons(reasons: Iterable[FlagReason]) -> str | None:
 
 def split_reasons(stored: str | None) -> list[FlagReason]:
     return [FlagReason(part) for part in (stored or "").split(",") if part]
+
+
+class MailboxMail(Base):
+    """One mail sent (queued) to a mailbox because someone signed with its address.
+
+    The mailbox is a keyed hash of its canonical address (not reversible without the
+    server's key); rows older than the limit's longest window are purged. See
+    :mod:`petition.abuse.mailbox`.
+    """
+
+    __tablename__ = "mailbox_mails"
+    __table_args__ = (sa.Index("ix_mailbox_mails_mailbox_hash_sent_at", "mailbox_hash", "sent_at"),)
+
+    id: Mapped[int_pk]
+    mailbox_hash: Mapped[str] = mapped_column(sa.String(64))
+    sent_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,11 +1,11 @@
 """What to do with a sign attempt that passed the hard limits, decided before it is stored.
 
-Two quiet decisions, invisible in the answer: whether to take it at all (not when
-the mailbox is over its mail limit), and whether to flag it. A flagged signature is
-taken exactly like any other (same pages, same email), but once confirmed it waits
+One quiet decision, invisible in the answer: whether to flag it. A flagged signature
+is taken exactly like any other (same pages, same email), but once confirmed it waits
 for a moderator instead of counting, so a script learns nothing from the answers it
-gets. Every sign path (page, widget, API) calls :func:`screen`, answers as usual
-when ``take`` is false, and otherwise passes ``flags`` to
+gets. Every sign path (page, widget, API) goes through
+:func:`petition.signing.service.take`, which calls :func:`screen`, then the mailbox's
+mail limit (:mod:`petition.abuse.mailbox`, in the database), and passes ``flags`` to
 :func:`petition.signing.service.sign`.
 """
 
@@ -17,7 +17,6 @@ import logging
 from petition.abuse import limits, traps
 from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason
-from petition.addresses import canonical
 from petition.config import current_settings
 
 logger = logging.getLogger(__name__)
@@ -25,9 +24,6 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Screening:
-    # False when the mailbox is over its mail limit: answer exactly as usual, but
-    # store and send nothing (a 429 would tell anyone that the address was used).
-    take: bool
     # Why to hold the signature for a moderator; empty for most people.
     flags: frozenset[FlagReason] = frozenset()
 
@@ -46,16 +42,11 @@ def screen(
 
     ``has_form`` is false for callers without our HTML form (the JSON API): the
     form's bot traps do not apply to them, the other checks do. Costs no database
-    query: the mail and burst counters live in the limiter's store. ``admit``: the
+    query: the burst counter lives in the limiter's store. ``admit``: the
     hard limits to admit the attempt against first, in the same round trip
     (:func:`petition.abuse.limits.count_sign_attempt`; raises ``TooManyRequests``).
     """
-    counts = limits.count_sign_attempt(
-        canonical_email=canonical(email), petition_id=petition_id, ip_hash=ip_hash, admit=admit
-    )
-    if not counts.mail_allowed:
-        logger.warning("sign on petition %d not taken: mail limit of the address", petition_id)
-        return Screening(take=False)
+    counts = limits.count_sign_attempt(petition_id=petition_id, ip_hash=ip_hash, admit=admit)
     settings = current_settings()
     reasons: set[FlagReason] = set()
     if has_form:
@@ -75,4 +66,4 @@ def screen(
             petition_id,
             ",".join(sorted(reasons)),
         )
-    return Screening(take=True, flags=frozenset(reasons))
+    return Screening(flags=frozenset(reasons))

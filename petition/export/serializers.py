@@ -10,14 +10,24 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection):
 # "=HYPERLINK(…)" in a name must stay text when an organizer opens the file.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-BATCH_COLUMNS = ("sequence", "name", "country", "postcode", "verified_at", "text_sha256")
+BATCH_COLUMNS = (
+    "sequence",
+    "name",
+    "country",
+    "postcode",
+    "verified_at",
+    "text_sha256",
+    "receipt_id",
+)
+# Batches made before receipts (manifest format version 1) had no receipt id.
+BATCH_COLUMNS_V1 = BATCH_COLUMNS[:-1]
 WITHDRAWN_COLUMNS = ("sequence",)
 FULL_COLUMNS = (
     "sequence",
@@ -66,6 +76,7 @@ def batch_row(
     postcode: str | None,
     verified_at: dt.datetime | None,
     text_sha256: str,
+    receipt_id: str,
 ) -> dict[str, object]:
     """One signature as it is delivered: no email address, nothing for moderation."""
     return {
@@ -75,6 +86,7 @@ def batch_row(
         "postcode": postcode or "",
         "verified_at": iso_utc(verified_at),
         "text_sha256": text_sha256,
+        "receipt_id": receipt_id,
     }
 
 
@@ -120,13 +132,21 @@ class CsvLines:
         self._writer.writerow([safe_cell(values[c]) for c in self.columns])
         return self._take()
 
-    def rows(self, rows: Iterable[dict[str, object]]) -> Iterator[str]:
-        """Rows joined into chunks of about 64 KiB, for writing and streaming."""
+    def rows(
+        self, rows: Iterable[dict[str, object]], *, on_line: Callable[[str], object] | None = None
+    ) -> Iterator[str]:
+        """Rows joined into chunks of about 64 KiB, for writing and streaming.
+
+        ``on_line`` sees each row's exact text, terminator included, in file order
+        (the batch's Merkle tree is built from it).
+        """
         chunk: list[str] = []
         size = 0
         for values in rows:
             self._writer.writerow([safe_cell(values[c]) for c in self.columns])
             line = self._take()
+            if on_line is not None:
+                on_line(line)
             chunk.append(line)
             size += len(line)
             if size >= 65536:

@@ -11,17 +11,19 @@ import csv
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from petition.export import batch_key
-from petition.export.serializers import BATCH_COLUMNS, WITHDRAWN_COLUMNS
+from petition.export import batch_key, merkle
+from petition.export.serializers import BATCH_COLUMNS, BATCH_COLUMNS_V1, WITHDRAWN_COLUMNS
 from petition.export.zipfiles import (
     CHECKSUMS_FILE,
     MANIFEST_FILE,
@@ -87,10 +89,10 @@ def _read_signed_manifest(
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         report.fail(f"{MANIFEST_FILE}: not a {MANIFEST_FORMAT} manifest")
         return None
-    if manifest.get("format_version") != MANIFEST_VERSION:
+    if manifest.get("format_version") not in (1, MANIFEST_VERSION):
         report.fail(
             f"{MANIFEST_FILE}: format version {manifest.get('format_version')!r} "
-            f"is not {MANIFEST_VERSION}, which this tool reads"
+            f"is not 1 or {MANIFEST_VERSION}, which this tool reads"
         )
         return None
     named = (manifest.get("signing_key") or {}).get("fingerprint_sha256")
@@ -156,46 +158,112 @@ def _check_checksums(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Repo
         report.ok(f"{CHECKSUMS_FILE}: agrees with the manifest")
 
 
+def _records(raw: IO[bytes]) -> Iterator[list[bytes]]:
+    """The CSV's records as their exact bytes, each without the CRLF that ends it, in
+    lists of a few thousand (one per chunk read).
+
+    A record ends at a CRLF outside quotes (RFC 4180 doubles quotes inside a field, so
+    an odd count of them means a field is still open).
+    """
+    pending = b""
+    while chunk := raw.read(_CHUNK * 16):
+        data = pending + chunk
+        parts = data.split(b"\r\n")
+        pending = parts.pop()
+        if b'"' in data:
+            records: list[bytes] = []
+            open_record: bytes | None = None
+            for part in parts:
+                if open_record is not None:
+                    open_record += b"\r\n" + part
+                    if open_record.count(b'"') % 2 == 0:
+                        records.append(open_record)
+                        open_record = None
+                elif part.count(b'"') % 2:
+                    open_record = part
+                else:
+                    records.append(part)
+            if open_record is not None:
+                pending = open_record + b"\r\n" + pending
+            parts = records
+        yield parts
+    if pending:
+        yield [pending]
+
+
+def _check_merkle(manifest: dict[str, Any], tree: merkle.TreeBuilder, report: Report) -> None:
+    entry = manifest.get("merkle")
+    if not isinstance(entry, dict):
+        report.fail(f"{MANIFEST_FILE}: no merkle entry (format version 2 must have one)")
+        return
+    if entry.get("algorithm") != merkle.ALGORITHM:
+        report.fail(f"{MANIFEST_FILE}: Merkle algorithm {entry.get('algorithm')!r} is unknown")
+        return
+    root = tree.root().hex()
+    if entry.get("tree_size") != tree.size or entry.get("root") != root:
+        report.fail(
+            f"{SIGNATURES_FILE}: the Merkle tree of its {english_count(tree.size, 'row', 'rows')} "
+            f"has root {root}, manifest says {entry.get('tree_size')} rows with root "
+            f"{entry.get('root')}"
+        )
+    else:
+        report.ok(
+            f"{SIGNATURES_FILE}: Merkle root {root} of "
+            f"{english_count(tree.size, 'row', 'rows')}, as the manifest says"
+        )
+
+
 def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -> None:
     batch = manifest.get("batch") or {}
     names = zf.namelist()
     if SIGNATURES_FILE not in names:
         report.fail(f"{SIGNATURES_FILE}: missing from the ZIP")
         return
+    has_tree = manifest.get("format_version") != 1
+    columns = list(BATCH_COLUMNS if has_tree else BATCH_COLUMNS_V1)
     texts = {
         n.removeprefix("petition/").removesuffix(".md") for n in names if n.startswith("petition/")
     }
     count = 0
-    first = last = None
+    first_sequence = last = None
     previous: int | None = None
     problems: list[str] = []
+    tree = merkle.TreeBuilder()
     with zf.open(SIGNATURES_FILE) as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
-        header = next(reader, None)
-        if header != list(BATCH_COLUMNS):
-            report.fail(f"{SIGNATURES_FILE}: header is {header}, expected {list(BATCH_COLUMNS)}")
+        chunks = _records(raw)
+        first = next(chunks, [b""])
+        header = next(csv.reader([first[0].decode("utf-8", "replace") if first else ""]), None)
+        if header != columns:
+            report.fail(f"{SIGNATURES_FILE}: header is {header}, expected {columns}")
             return
-        for line, row in enumerate(reader, start=2):
+
+        def decoded() -> Iterator[str]:
+            for records in itertools.chain([first[1:]], chunks):
+                tree.add_many(records)
+                yield from [r.decode("utf-8", "replace") for r in records]
+
+        for line, row in enumerate(csv.reader(decoded()), start=2):
             count += 1
+            if len(problems) >= 20:
+                continue  # the tree is still built; enough problems are named
             try:
                 sequence = int(row[0])
             except (ValueError, IndexError):
                 problems.append(f"row {line} has no signature number")
                 continue
-            if len(row) != len(BATCH_COLUMNS):
+            if len(row) != len(columns):
                 problems.append(f"row {line} has {len(row)} columns")
-            if len(row) == len(BATCH_COLUMNS) and row[5] not in texts:
+            if len(row) == len(columns) and row[5] not in texts:
                 problems.append(f"row {line} names text {row[5]}, which the ZIP does not hold")
             if previous is not None and sequence <= previous:
                 problems.append(
                     f"row {line}: signature {sequence} after {previous} (rows reordered or repeated)"
                 )
             previous = sequence
-            first = sequence if first is None else first
+            first_sequence = sequence if first_sequence is None else first_sequence
             last = sequence
             if len(problems) >= 20:
                 problems.append("… stopped after 20 problems")
-                break
     for problem in problems:
         report.fail(f"{SIGNATURES_FILE}: {problem}")
     if count != batch.get("count"):
@@ -207,11 +275,13 @@ def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -
     elif not problems:
         rows_text = english_count(count, "row", "rows")
         report.ok(f"{SIGNATURES_FILE}: {rows_text} in signature order, as the manifest says")
-    if (first, last) != (batch.get("first_sequence"), batch.get("last_sequence")):
+    if (first_sequence, last) != (batch.get("first_sequence"), batch.get("last_sequence")):
         report.fail(
-            f"{SIGNATURES_FILE}: signatures {first}–{last}, manifest says "
+            f"{SIGNATURES_FILE}: signatures {first_sequence}–{last}, manifest says "
             f"{batch.get('first_sequence')}–{batch.get('last_sequence')}"
         )
+    if has_tree:
+        _check_merkle(manifest, tree, report)
     if WITHDRAWN_FILE in names:
         with zf.open(WITHDRAWN_FILE) as raw:
             rows = list(csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from petition.export import pdf
+from petition.export import merkle, pdf
 from petition.export.serializers import (
     BATCH_COLUMNS,
     WITHDRAWN_COLUMNS,
@@ -34,7 +34,8 @@ from petition.signing.counts import in_count
 from petition.signing.models import Signature
 
 MANIFEST_FORMAT = "petition-export-batch"
-MANIFEST_VERSION = 1
+# 2: signatures.csv has a receipt_id column and the manifest a "merkle" entry.
+MANIFEST_VERSION = 2
 SIGNATURES_FILE = "signatures.csv"
 WITHDRAWN_FILE = "withdrawn.csv"
 CHECKSUMS_FILE = "SHA256SUMS"
@@ -120,6 +121,8 @@ class BuiltBatch:
     created_at: dt.datetime
     tmp_path: Path
     path: Path
+    # The root of the RFC 6962 tree over the rows of signatures.csv, in hex.
+    merkle_root: str = ""
 
     def discard(self) -> None:
         self.tmp_path.unlink(missing_ok=True)
@@ -152,6 +155,7 @@ def write_members(
             Signature.postcode,
             Signature.verified_at,
             Signature.version_id,
+            Signature.receipt_id,
         )
         .where(
             *counted(petition),
@@ -177,15 +181,23 @@ def write_members(
                 postcode=row.postcode,
                 verified_at=row.verified_at,
                 text_sha256=version_sha[row.version_id],
+                receipt_id=row.receipt_id,
             )
+
+    tree = merkle.TreeBuilder()
+
+    def add_leaf(line: str) -> None:
+        # A leaf is the row's exact bytes without its CRLF (the RFC 4180 terminator).
+        tree.add(line[:-2].encode())
 
     lines = CsvLines(BATCH_COLUMNS)
     with zf.open(zip_info(SIGNATURES_FILE, created_at, compress=True), "w") as out:
         writer = HashingWriter(out)
         writer.write(lines.header().encode())
-        for chunk in lines.rows(delivered_rows()):
+        for chunk in lines.rows(delivered_rows(), on_line=add_leaf):
             writer.write(chunk.encode())
     signatures_sha256 = writer.hasher.hexdigest()
+    built.merkle_root = tree.root().hex()
     entries.append(Entry(SIGNATURES_FILE, signatures_sha256, writer.size))
 
     withdrawn = CsvLines(WITHDRAWN_COLUMNS)
@@ -256,6 +268,11 @@ def manifest(*, petition: Petition, built: BuiltBatch, entries: list[Entry]) -> 
             "withdrawn_count": len(built.withdrawn),
         },
         "files": [{"path": e.path, "sha256": e.sha256, "size": e.size} for e in entries],
+        "merkle": {
+            "algorithm": merkle.ALGORITHM,
+            "tree_size": built.count,
+            "root": built.merkle_root,
+        },
         "previous_manifest_sha256": built.previous_manifest_sha256,
         "signing_key": {"algorithm": "Ed25519", "fingerprint_sha256": built.key_fingerprint},
     }

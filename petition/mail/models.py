@@ -18,11 +18,22 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class MailPriority(enum.IntEnum):
+    """Which due message a worker takes first (higher first, then the longest due)."""
+
+    BULK = 0  # news to many signers: waits behind everything a person is waiting for
+    NORMAL = 50
+    HIGH = 100  # a signer is waiting for it: confirmation, "already signed"
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         sa.CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
-        sa.Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        # The worker's pick (mail.worker), read in index order: each priority level
+        # from the highest, the longest due first, so a bulk send of many thousands is
+        # never sorted per pick.
+        sa.Index("ix_outbox_messages_due", "status", "priority", "next_attempt_at"),
     )
 
     id: Mapped[int_pk]
@@ -35,8 +46,16 @@ class OutboxMessage(Base):
         str_enum(OutboxStatus),
         default=OutboxStatus.QUEUED,
     )
+    priority: Mapped[int] = mapped_column(default=MailPriority.NORMAL, server_default="50")
+    # The Message-ID header, made at enqueue and kept through every retry, so that a
+    # message sent again after a lost answer can be recognised downstream.
+    message_id: Mapped[str] = mapped_column(sa.String(255))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The worker that holds the message while it sends it, and until when: a message
+    # whose worker died is taken again once the lease has passed, never lost.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    lease_until: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[created_at]
     sent_at: Mapped[dt.datetime | None]

@@ -142,9 +142,15 @@ def _reinstate(slug: str | None, *, event_id: int, why: str, action: str | None)
 @with_appcontext
 def purge_command(days: int | None) -> None:
     """Erase old IP hashes and delete pending signatures whose link expired."""
-    retention = dt.timedelta(days=days or current_settings().ip_hash_retention_days)
+    settings = current_settings()
+    retention = dt.timedelta(days=days or settings.ip_hash_retention_days)
     with session_scope() as session:
-        result = moderation.purge(session, ip_hash_retention=retention, actor=cli_actor())
+        result = moderation.purge(
+            session,
+            ip_hash_retention=retention,
+            actor=cli_actor(),
+            mail_limits=settings.ratelimit_mail_per_email,
+        )
     click.echo(
         f"erased {english_count(result.ip_hashes_erased, 'IP hash', 'IP hashes')} older than "
         f"{english_count(retention.days, 'day', 'days')}, deleted "

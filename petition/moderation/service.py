@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from petition.abuse import mailbox as abuse_mailbox
 from petition.abuse.models import FlagReason, split_reasons
 from petition.audit import service as audit
 from petition.audit.models import AuditEvent
@@ -332,17 +333,29 @@ def _renumber_retracted(session: Session, *, ids: list[int]) -> None:
 class PurgeResult:
     ip_hashes_erased: int
     expired_pending_deleted: int
+    # Mails to mailboxes older than the mail limit's longest window (abuse.mailbox).
+    mailbox_mails_deleted: int = 0
 
 
 def purge(
-    session: Session, *, ip_hash_retention: dt.timedelta, actor: str, now: dt.datetime | None = None
+    session: Session,
+    *,
+    ip_hash_retention: dt.timedelta,
+    actor: str,
+    now: dt.datetime | None = None,
+    mail_limits: str | None = None,
 ) -> PurgeResult:
-    """Erase IP hashes older than ``ip_hash_retention`` and delete pending
-    signatures whose confirmation link has expired (nobody answered the mailbox)."""
+    """Erase IP hashes older than ``ip_hash_retention``, delete pending signatures
+    whose confirmation link has expired (nobody answered the mailbox) and, with
+    ``mail_limits`` (``PETITION_RATELIMIT_MAIL_PER_EMAIL``), the mails to mailboxes
+    counted for it that are older than its longest window."""
     now = now or utcnow()
     erased = states.erase_ip_hashes(session, created_before=now - ip_hash_retention)
     deleted = states.delete_expired_pending(session, now=now)
-    result = PurgeResult(ip_hashes_erased=erased, expired_pending_deleted=deleted)
+    mails = abuse_mailbox.purge(session, limits=mail_limits, now=now) if mail_limits else 0
+    result = PurgeResult(
+        ip_hashes_erased=erased, expired_pending_deleted=deleted, mailbox_mails_deleted=mails
+    )
     audit.record(
         session,
         actor=actor,

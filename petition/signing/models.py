@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
@@ -88,6 +89,14 @@ def _counts_text() -> str:
 NEEDS_FOLD = _counts_text()
 
 
+RECEIPT_ID_BYTES = 16
+
+
+def new_receipt_id() -> str:
+    """A random receipt id: 16 bytes, as 32 hex digits."""
+    return secrets.token_hex(RECEIPT_ID_BYTES)
+
+
 class Signature(Base):
     __tablename__ = "signatures"
     __table_args__ = (
@@ -142,10 +151,9 @@ class Signature(Base):
     # HMAC of the client address with a server key: groups abuse, cannot be reversed
     # without the key, and is purged after a retention period.
     ip_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    # Only SHA-256 hashes of the tokens mailed to the signer are kept.
-    confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # While pending: when its last confirmation link expires (the links themselves are
+    # SignatureLink rows); the purge deletes a pending signature after it.
     confirm_expires_at: Mapped[dt.datetime | None]
-    withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Why the signature was flagged when it came in (petition.abuse.models.FlagReason,
     # comma-separated), kept after a moderator decided.
     flag_reasons: Mapped[str | None] = mapped_column(sa.String(100))
@@ -154,6 +162,11 @@ class Signature(Base):
     released_at: Mapped[dt.datetime | None]
     is_counted: Mapped[bool] = mapped_column(default=False)
     sequence: Mapped[int | None]
+    # Written into the signature's row of every batch (petition.export.merkle): the
+    # sibling hashes in someone else's receipt then cannot be matched against guessed
+    # names. Random, not derived from anything, and not secret once delivered. No
+    # unique index: 128 random bits do not collide, and the sign path pays per index.
+    receipt_id: Mapped[str] = mapped_column(sa.String(32), default=new_receipt_id)
     created_at: Mapped[created_at]
     verified_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
@@ -167,3 +180,34 @@ class Signature(Base):
     @classmethod
     def _counts_expression(cls) -> sa.ColumnElement[bool]:
         return sa.and_(*(_is(getattr(cls, name), value) for name, value in COUNTS_WHEN))
+
+
+class LinkPurpose(enum.StrEnum):
+    CONFIRM = "confirm"
+    WITHDRAW = "withdraw"
+
+
+class SignatureLink(Base):
+    """One link mailed to a signer: only the SHA-256 of its token is kept.
+
+    A signature has as many links as mails were sent for it (signing again adds
+    links, never replaces them), so whoever types a signer's address into the form
+    cannot break the links in the signer's earlier mails: each works until it is
+    used or expires. Confirm links expire; withdraw links do not (``expires_at``
+    NULL), so a signer can withdraw years later.
+    """
+
+    __tablename__ = "signature_links"
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('confirm', 'withdraw')", name="purpose_known"),
+    )
+
+    id: Mapped[int_pk]
+    signature_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime | None]
+    used_at: Mapped[dt.datetime | None]

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from petition import addresses
+from petition.abuse import mailbox as abuse_mailbox
 from petition.abuse import screening as abuse_screening
 from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason, join_reasons
@@ -29,9 +30,16 @@ from petition.config import Settings
 from petition.db import utcnow
 from petition.i18n import N_, ServiceError
 from petition.mail import service as mail
+from petition.mail.models import MailPriority
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
-from petition.signing.models import Signature, SignatureSource, SignatureStatus
+from petition.signing.models import (
+    LinkPurpose,
+    Signature,
+    SignatureLink,
+    SignatureSource,
+    SignatureStatus,
+)
 from petition.signing.tokens import new_token, token_hash
 
 logger = logging.getLogger(__name__)
@@ -43,9 +51,16 @@ class SignOutcome(enum.StrEnum):
 
 
 class TokenState(enum.StrEnum):
+    """What a link mailed to a signer does now; only its holder learns it."""
+
     VALID = "valid"
     EXPIRED = "expired"
+    # No such link for this petition (mistyped, or its signature was invalidated).
     INVALID = "invalid"
+    # A confirm link of a signature already confirmed (through this link or another).
+    CONFIRMED = "confirmed"
+    # Any link of a signature withdrawn (through this link, another, or an organizer).
+    WITHDRAWN = "withdrawn"
 
 
 class PetitionClosed(Exception):
@@ -98,9 +113,7 @@ _SIGNATURE_VALUES = (
     "ip_hash",
     "flag_reasons",
     "is_held",
-    "confirm_token_hash",
     "confirm_expires_at",
-    "withdraw_token_hash",
     "created_at",
 )
 
@@ -142,6 +155,77 @@ def _insert_if_open(dialect: str) -> sa.Insert:
     )
 
 
+@functools.cache
+def _signed_statement() -> sa.Update:
+    """The address's signature on the petition, its pending expiry moved to the newest
+    link: ``UPDATE … RETURNING id, status``, run after every insert attempt.
+
+    It also locks the row (PostgreSQL) or holds the write lock (SQLite) until the
+    transaction ends, so the status returned holds while the links are added. A new
+    signature meets it too, though its expiry is already right: a new and an
+    already-signed address run the very same statements (insert, this, the links,
+    the outbox row), because answering the second more slowly would tell anyone
+    timing the form who has signed (issue 20, point 5).
+    """
+    table = cast(sa.Table, Signature.__table__)
+    return (
+        sa.update(table)
+        .where(
+            table.c.petition_id == sa.bindparam("b_petition_id"),
+            table.c.canonical_email == sa.bindparam("b_canonical_email"),
+        )
+        .values(
+            confirm_expires_at=sa.case(
+                (
+                    table.c.status == SignatureStatus.PENDING.value,
+                    sa.bindparam("b_expires_at", type_=table.c.confirm_expires_at.type),
+                ),
+                else_=table.c.confirm_expires_at,
+            )
+        )
+        .returning(table.c.id, table.c.status)
+    )
+
+
+# Which signatures signing again adds a link of each purpose to: a confirm link only
+# while it waits for confirmation, a withdraw link while it may count. (A withdraw link
+# mailed earlier still works on an invalidated signature, see link_state.)
+_LINK_FOR = {
+    LinkPurpose.CONFIRM: (SignatureStatus.PENDING,),
+    LinkPurpose.WITHDRAW: (SignatureStatus.PENDING, SignatureStatus.VERIFIED),
+}
+
+
+@functools.cache
+def _add_link_statement() -> sa.Insert:
+    """Add one link to a signature, if its status takes links of that purpose
+    (:data:`_LINK_FOR`): the same statement, run twice, for every sign attempt."""
+    links = cast(sa.Table, SignatureLink.__table__)
+    signatures = cast(sa.Table, Signature.__table__)
+    # Cast: PostgreSQL cannot type a bare parameter used both as a value and in a test.
+    purpose = sa.cast(sa.bindparam("link_purpose"), sa.String(16))
+    takes = sa.or_(
+        *(
+            sa.and_(
+                purpose == kind.value,
+                # Not IN (…): its expanding parameters refuse executemany.
+                sa.or_(*(signatures.c.status == status.value for status in statuses)),
+            )
+            for kind, statuses in _LINK_FOR.items()
+        )
+    )
+    return sa.insert(links).from_select(
+        ["signature_id", "purpose", "token_hash", "created_at", "expires_at"],
+        sa.select(
+            signatures.c.id,
+            purpose,
+            sa.bindparam("link_hash", type_=links.c.token_hash.type),
+            sa.bindparam("now", type_=links.c.created_at.type),
+            sa.bindparam("link_expires_at", type_=links.c.expires_at.type),
+        ).where(signatures.c.id == sa.bindparam("signature_id"), takes),
+    )
+
+
 def sign(
     session: Session,
     *,
@@ -155,9 +239,10 @@ def sign(
 ) -> SignResult:
     """Record a pending signature and queue its confirmation email.
 
-    If the address already signed, nothing new is stored; the mailbox gets an
-    "already signed" email instead, and the caller must answer exactly as for a
-    new signature so that nobody can learn whether an address has signed.
+    If the address already signed, nothing new is stored but links; the mailbox gets
+    an "already signed" email instead, with links of its own that never replace those
+    of earlier mails, and the caller must answer exactly as for a new signature so
+    that nobody can learn whether an address has signed.
 
     Callers screen first with :func:`petition.abuse.screening.screen` (the mail
     limit per mailbox, and the flags). ``flags`` hold a new signature for a
@@ -169,6 +254,7 @@ def sign(
     if not petition.is_open or petition.current_version_id is None:
         raise PetitionClosed(petition.slug)
     now = utcnow()
+    expires_at = now + token_ttl
     confirm_token, confirm_hash = new_token()
     withdraw_token, withdraw_hash = new_token()
     canonical = addresses.canonical(signer.email)
@@ -191,13 +277,43 @@ def sign(
             "ip_hash": addresses.ip_hash(ip_key, client.ip),
             "flag_reasons": join_reasons(flags),
             "is_held": bool(flags),
-            "confirm_token_hash": confirm_hash,
-            "confirm_expires_at": now + token_ttl,
-            "withdraw_token_hash": withdraw_hash,
+            "confirm_expires_at": expires_at,
             "created_at": now,
         },
     ).scalar_one_or_none()
+    row = session.execute(
+        _signed_statement(),
+        {
+            "b_petition_id": petition.id,
+            "b_canonical_email": canonical,
+            "b_expires_at": expires_at,
+        },
+    ).one_or_none()
+    if row is None:
+        # Nothing inserted and no signature of this address: the petition closed
+        # since the caller looked.
+        raise PetitionClosed(petition.slug)
+    session.execute(
+        _add_link_statement(),
+        [
+            {
+                "signature_id": row.id,
+                "link_purpose": LinkPurpose.CONFIRM.value,
+                "link_hash": confirm_hash,
+                "now": now,
+                "link_expires_at": expires_at,
+            },
+            {
+                "signature_id": row.id,
+                "link_purpose": LinkPurpose.WITHDRAW.value,
+                "link_hash": withdraw_hash,
+                "now": now,
+                "link_expires_at": None,
+            },
+        ],
+    )
     links = _Links(base_url, petition.slug)
+    title = petitions.title_in(session, petition, client.locale)
     if inserted is not None:
         mail.enqueue(
             session,
@@ -206,45 +322,34 @@ def sign(
             locale=client.locale,
             payload={
                 "name": signer.name,
-                "petition_title": petitions.title_in(session, petition, client.locale),
+                "petition_title": title,
                 "confirm_url": links.confirm(confirm_token),
                 "withdraw_url": links.withdraw(withdraw_token),
                 "expires_days": token_ttl.days,
             },
+            priority=MailPriority.HIGH,
         )
-        return SignResult(SignOutcome.NEW, inserted)
+        return SignResult(SignOutcome.NEW, row.id)
 
-    existing = session.execute(
-        sa.select(Signature.id, Signature.status).where(
-            Signature.petition_id == petition.id, Signature.canonical_email == canonical
-        )
-    ).one_or_none()
-    if existing is None:
-        # Nothing inserted and no signature of this address: the petition closed
-        # since the caller looked.
-        raise PetitionClosed(petition.slug)
     # The person typing may not be the owner of the mailbox: only the mailbox
-    # learns that it has signed, and only it receives fresh links (which replace
-    # the earlier ones).
-    payload: dict[str, object] = {
-        "petition_title": petitions.title_in(session, petition, client.locale),
-        "status": str(existing.status),
-    }
-    values: dict[str, object] = {}
-    if existing.status in (SignatureStatus.PENDING, SignatureStatus.VERIFIED):
-        values["withdraw_token_hash"] = withdraw_hash
+    # learns that it has signed, and only it receives the new links, which work
+    # beside those of its earlier mails.
+    status = SignatureStatus(row.status)
+    payload: dict[str, object] = {"petition_title": title, "status": str(status)}
+    if status in _LINK_FOR[LinkPurpose.WITHDRAW]:
         payload["withdraw_url"] = links.withdraw(withdraw_token)
-    if existing.status == SignatureStatus.PENDING:
-        values["confirm_token_hash"] = confirm_hash
-        values["confirm_expires_at"] = now + token_ttl
+    if status in _LINK_FOR[LinkPurpose.CONFIRM]:
         payload["confirm_url"] = links.confirm(confirm_token)
         payload["expires_days"] = token_ttl.days
-    if values:
-        session.execute(sa.update(Signature).where(Signature.id == existing.id).values(**values))
     mail.enqueue(
-        session, template="already_signed", to=signer.email, locale=client.locale, payload=payload
+        session,
+        template="already_signed",
+        to=signer.email,
+        locale=client.locale,
+        payload=payload,
+        priority=MailPriority.HIGH,
     )
-    return SignResult(SignOutcome.ALREADY_SIGNED, existing.id)
+    return SignResult(SignOutcome.ALREADY_SIGNED, row.id)
 
 
 def take(
@@ -260,9 +365,11 @@ def take(
 ) -> None:
     """The one way a signature comes in, from the page, the widget or the API.
 
-    Screens the attempt (:func:`petition.abuse.screening.screen`: the mailbox's mail
-    limit, then the quiet flags), then signs, flagged or not. The caller answers the
-    same whatever happened. ``form`` carries our HTML form's bot traps (None for the
+    Screens the attempt (:func:`petition.abuse.screening.screen`: the quiet flags),
+    counts its mail against the mailbox's limit in this transaction
+    (:func:`petition.abuse.mailbox.allow_mail`; over it, nothing is stored or sent),
+    then signs, flagged or not. The caller answers the same whatever happened (a 429
+    would tell anyone that the address was used). ``form`` carries our HTML form's bot traps (None for the
     API); ``burst_by_ip`` is false where the address is a partner's server.
     ``admit``: the hard rate limits, when the caller has not checked them yet (the
     page and the widget: :func:`petition.abuse.limits.signing_checks`), checked with
@@ -280,17 +387,24 @@ def take(
         has_form=form is not None,
         admit=admit,
     )
-    if screening.take:
-        sign(
-            session,
-            petition=petition,
-            signer=signer,
-            client=client,
-            ip_key=key,
-            base_url=settings.base_url,
-            token_ttl=dt.timedelta(days=settings.token_ttl_days),
-            flags=screening.flags,
-        )
+    if not abuse_mailbox.allow_mail(
+        session,
+        canonical_email=addresses.canonical(signer.email),
+        limits=settings.ratelimit_mail_per_email,
+        secret_key=settings.secret_key,
+    ):
+        logger.warning("sign on petition %d not taken: mail limit of the address", petition.id)
+        return
+    sign(
+        session,
+        petition=petition,
+        signer=signer,
+        client=client,
+        ip_key=key,
+        base_url=settings.base_url,
+        token_ttl=dt.timedelta(days=settings.token_ttl_days),
+        flags=screening.flags,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,20 +427,75 @@ class _Links:
         return f"{self.base_url.rstrip('/')}/p/{self.slug}/withdraw/{token}"
 
 
-def check_confirm_token(session: Session, *, petition: Petition, token: str) -> TokenState:
-    """Whether ``token`` would confirm a signature now. Reads only."""
+def link_state(
+    session: Session, *, petition: Petition, token: str, purpose: LinkPurpose
+) -> TokenState:
+    """What the link ``token`` (mailed for ``purpose``) would do now. Reads only.
+
+    The token is found by its SHA-256 (see :mod:`petition.signing.tokens` for why
+    that look-up leaks nothing useful through its timing).
+    """
+    links = cast(sa.Table, SignatureLink.__table__)
+    signatures = cast(sa.Table, Signature.__table__)
     row = session.execute(
-        sa.select(Signature.confirm_expires_at).where(
-            Signature.petition_id == petition.id,
-            Signature.confirm_token_hash == token_hash(token),
-            Signature.status == SignatureStatus.PENDING,
+        sa.select(links.c.expires_at, signatures.c.status)
+        .join(signatures, signatures.c.id == links.c.signature_id)
+        .where(
+            links.c.token_hash == token_hash(token),
+            links.c.purpose == purpose.value,
+            signatures.c.petition_id == petition.id,
         )
     ).one_or_none()
     if row is None:
         return TokenState.INVALID
-    if row.confirm_expires_at is None or row.confirm_expires_at <= utcnow():
+    status = SignatureStatus(row.status)
+    if status == SignatureStatus.WITHDRAWN:
+        return TokenState.WITHDRAWN
+    if purpose == LinkPurpose.CONFIRM and status == SignatureStatus.VERIFIED:
+        return TokenState.CONFIRMED
+    if purpose == LinkPurpose.CONFIRM and status != SignatureStatus.PENDING:
+        return TokenState.INVALID  # invalidated by a moderator: nothing to confirm
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return TokenState.EXPIRED
     return TokenState.VALID
+
+
+def check_confirm_token(session: Session, *, petition: Petition, token: str) -> TokenState:
+    """Whether ``token`` would confirm a signature now. Reads only."""
+    return link_state(session, petition=petition, token=token, purpose=LinkPurpose.CONFIRM)
+
+
+def check_withdraw_token(session: Session, *, petition: Petition, token: str) -> TokenState:
+    """Whether ``token`` would withdraw a signature now. Reads only."""
+    return link_state(session, petition=petition, token=token, purpose=LinkPurpose.WITHDRAW)
+
+
+def _live_link(purpose: LinkPurpose) -> sa.ScalarSelect[int]:
+    """The signature whose unused, unexpired ``purpose`` link hashes to :link_hash."""
+    links = cast(sa.Table, SignatureLink.__table__)
+    return (
+        sa.select(links.c.signature_id)
+        .where(
+            links.c.token_hash == sa.bindparam("link_hash"),
+            links.c.purpose == purpose.value,
+            links.c.used_at.is_(None),
+            sa.or_(
+                links.c.expires_at.is_(None),
+                links.c.expires_at > sa.bindparam("now", type_=links.c.expires_at.type),
+            ),
+        )
+        .scalar_subquery()
+    )
+
+
+@functools.cache
+def _use_link_statement() -> sa.Update:
+    links = cast(sa.Table, SignatureLink.__table__)
+    return (
+        sa.update(links)
+        .where(links.c.token_hash == sa.bindparam("link_hash"), links.c.used_at.is_(None))
+        .values(used_at=sa.bindparam("now", type_=links.c.used_at.type))
+    )
 
 
 @functools.cache
@@ -338,15 +507,13 @@ def _confirm_statement() -> sa.Update:
     return (
         sa.update(table)
         .where(
+            table.c.id == _live_link(LinkPurpose.CONFIRM),
             table.c.petition_id == sa.bindparam("petition"),
-            table.c.confirm_token_hash == sa.bindparam("token_hash"),
             table.c.status == SignatureStatus.PENDING.value,
-            table.c.confirm_expires_at > sa.bindparam("now", type_=table.c.verified_at.type),
         )
         .values(
             status=SignatureStatus.VERIFIED.value,
             verified_at=sa.bindparam("now"),
-            confirm_token_hash=None,
             confirm_expires_at=None,
         )
         .returning(table.c.id)
@@ -354,52 +521,49 @@ def _confirm_statement() -> sa.Update:
 
 
 def confirm(session: Session, *, petition: Petition, token: str) -> TokenState:
-    """Verify the signature that ``token`` was mailed for; the token is used up.
+    """Verify the signature that ``token`` was mailed for; the link is used up.
 
     One conditional UPDATE does the check and the change, so two confirmations at
-    the same moment verify once. The count rises at the next fold.
+    the same moment (through one link or two) verify once. The signature's other
+    confirm links then say it is confirmed. The count rises at the next fold.
     """
-    verified = session.execute(
-        _confirm_statement(),
-        {"petition": petition.id, "token_hash": token_hash(token), "now": utcnow()},
-    ).scalar_one_or_none()
+    params = {"petition": petition.id, "link_hash": token_hash(token), "now": utcnow()}
+    verified = session.execute(_confirm_statement(), params).scalar_one_or_none()
     if verified is not None:
+        session.execute(_use_link_statement(), params)
         logger.info("signature %d verified on petition %s", verified, petition.slug)
         return TokenState.VALID
     return check_confirm_token(session, petition=petition, token=token)
 
 
-def check_withdraw_token(session: Session, *, petition: Petition, token: str) -> TokenState:
-    found = session.scalar(
-        sa.select(
-            sa.exists().where(
-                Signature.petition_id == petition.id,
-                Signature.withdraw_token_hash == token_hash(token),
-                Signature.status != SignatureStatus.WITHDRAWN,
-            )
+@functools.cache
+def _withdraw_statement() -> sa.Update:
+    table = cast(sa.Table, Signature.__table__)
+    return (
+        sa.update(table)
+        .where(
+            table.c.id == _live_link(LinkPurpose.WITHDRAW),
+            table.c.petition_id == sa.bindparam("petition"),
+            table.c.status != SignatureStatus.WITHDRAWN.value,
         )
+        .values(withdrawn_at=sa.bindparam("now", type_=table.c.withdrawn_at.type), **_WITHDRAWN)
+        .returning(table.c.id)
     )
-    return TokenState.VALID if found else TokenState.INVALID
 
 
 def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
     """Withdraw a signature and erase the signer's personal data.
 
     The row stays (without name, address or postcode) so that exports can list
-    the withdrawal by sequence number; the count drops at the next fold.
+    the withdrawal by sequence number; the count drops at the next fold. Its links
+    stay too (they hold nothing but hashes of random tokens), so every other link
+    of the signature then says it was withdrawn.
     """
-    withdrawn = session.execute(
-        sa.update(Signature)
-        .where(
-            Signature.petition_id == petition.id,
-            Signature.withdraw_token_hash == token_hash(token),
-            Signature.status != SignatureStatus.WITHDRAWN,
-        )
-        .values(withdrawn_at=utcnow(), **_WITHDRAWN)
-        .returning(Signature.id)
-    ).scalar_one_or_none()
+    params = {"petition": petition.id, "link_hash": token_hash(token), "now": utcnow()}
+    withdrawn = session.execute(_withdraw_statement(), params).scalar_one_or_none()
     if withdrawn is None:
-        return TokenState.INVALID
+        return check_withdraw_token(session, petition=petition, token=token)
+    session.execute(_use_link_statement(), params)
     logger.info("signature %d withdrawn from petition %s", withdrawn, petition.slug)
     return TokenState.VALID
 
@@ -414,9 +578,7 @@ _WITHDRAWN: dict[str, object] = {
     "ip_hash": None,
     "is_public": False,
     "has_update_consent": False,
-    "confirm_token_hash": None,
     "confirm_expires_at": None,
-    "withdraw_token_hash": None,
 }
 
 

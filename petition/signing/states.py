@@ -65,14 +65,13 @@ def release(session: Session, *, where: list[sa.ColumnElement[bool]]) -> list[in
 
 def invalidate(session: Session, *, where: list[sa.ColumnElement[bool]]) -> list[int]:
     """Invalidate the signatures matching ``where``: they never count, and a pending one
-    can no longer be confirmed (its link is erased). Returns the ids invalidated."""
+    can no longer be confirmed (confirm links work only while pending). Returns the ids
+    invalidated."""
     return _changed_ids(
         session,
         sa.update(Signature)
         .where(*where)
-        .values(
-            status=SignatureStatus.INVALIDATED, confirm_token_hash=None, confirm_expires_at=None
-        ),
+        .values(status=SignatureStatus.INVALIDATED, confirm_expires_at=None),
     )
 
 
@@ -143,4 +142,17 @@ def delete_expired_pending(session: Session, *, now: dt.datetime) -> int:
         sa.delete(Signature).where(
             Signature.status == SignatureStatus.PENDING, Signature.confirm_expires_at < now
         ),
+    )
+
+
+def end_update_consent(session: Session, *, signature_id: int) -> bool:
+    """The signer asked for no more updates (their unsubscribe link); True if it changed."""
+    return (
+        _changed(
+            session,
+            sa.update(Signature)
+            .where(Signature.id == signature_id, Signature.has_update_consent.is_(True))
+            .values(has_update_consent=False),
+        )
+        > 0
     )

@@ -147,10 +147,19 @@ def withdraw(slug: str, token: str) -> tuple[str, int]:
     return _token_page("signing/withdraw.html", petition, state, token)
 
 
+# A link used up (the signature confirmed or withdrawn, through it or another) is
+# gone; one we never mailed is not found.
+_LINK_STATUS = {
+    service.TokenState.VALID: HTTPStatus.OK,
+    service.TokenState.EXPIRED: HTTPStatus.GONE,
+    service.TokenState.CONFIRMED: HTTPStatus.GONE,
+    service.TokenState.WITHDRAWN: HTTPStatus.GONE,
+    service.TokenState.INVALID: HTTPStatus.NOT_FOUND,
+}
+
+
 def _token_page(
     template: str, petition: Petition, state: service.TokenState, token: str
 ) -> tuple[str, int]:
-    status = HTTPStatus.OK if state == service.TokenState.VALID else HTTPStatus.NOT_FOUND
-    if state == service.TokenState.EXPIRED:
-        status = HTTPStatus.GONE
+    status = _LINK_STATUS[state]
     return render_template(template, petition=petition, state=str(state), token=token), status

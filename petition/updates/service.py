@@ -7,7 +7,8 @@ outbox message per recipient in small batches (:mod:`petition.updates.fanout`), 
 no request holds a transaction over every signer.
 
 Recipients are the petition's signatures that count (verified, not withdrawn or
-invalidated, not held by a moderator) whose signer consented to updates. Functions here flush and never commit.
+invalidated, not held by a moderator) whose signer consented to updates and whose
+address no earlier update found undeliverable. Functions here flush and never commit.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
+# The reason written on an update's message cancelled because its signer unsubscribed
+# (petition.updates.unsubscribe); the figures tell it from a refusal.
+CANCELLED = "cancelled: the signer unsubscribed"
 
 
 class UpdateError(ValueError):
@@ -83,6 +87,17 @@ def languages_of(session: Session, petition: Petition) -> list[str]:
     return languages
 
 
+def _undeliverable() -> sa.ColumnElement[bool]:
+    """An earlier update to this signature failed for good: the server refused it, or
+    it still failed after PETITION_MAIL_MAX_ATTEMPTS (not one cancelled on request)."""
+    return sa.exists().where(
+        UpdateDelivery.signature_id == Signature.id,
+        UpdateDelivery.outbox_message_id == OutboxMessage.id,
+        OutboxMessage.status == OutboxStatus.FAILED,
+        sa.or_(OutboxMessage.last_error.is_(None), OutboxMessage.last_error != CANCELLED),
+    )
+
+
 def recipient_filter(petition_id: int) -> list[sa.ColumnElement[bool]]:
     """Who an update of this petition goes to (see the module's docstring)."""
     return [
@@ -90,6 +105,7 @@ def recipient_filter(petition_id: int) -> list[sa.ColumnElement[bool]]:
         Signature.counts.expression,
         Signature.has_update_consent.is_(True),
         Signature.email.is_not(None),
+        sa.not_(_undeliverable()),
     ]
 
 
@@ -294,22 +310,28 @@ class DeliveryFigures:
 
 
 def delivery_figures(session: Session, *, update: Update) -> DeliveryFigures:
-    """How the update's messages stand: waiting, sent, refused, and who unsubscribed."""
+    """How the update's messages stand: waiting, sent, refused; and who unsubscribed
+    (by this update's link, or by another's while this one still waited, which
+    cancelled it)."""
+    state = sa.case(
+        (OutboxMessage.last_error == CANCELLED, "cancelled"), else_=OutboxMessage.status
+    )
     rows = session.execute(
-        sa.select(OutboxMessage.status, sa.func.count())
-        .join(UpdateDelivery, UpdateDelivery.outbox_message_id == OutboxMessage.id)
-        .where(UpdateDelivery.update_id == update.id, UpdateDelivery.unsubscribed_at.is_(None))
-        .group_by(OutboxMessage.status)
+        sa.select(state, sa.func.count())
+        .select_from(UpdateDelivery)
+        .join(OutboxMessage, UpdateDelivery.outbox_message_id == OutboxMessage.id)
+        .where(UpdateDelivery.update_id == update.id)
+        .group_by(state)
     ).all()
-    by_status = {str(status): int(count) for status, count in rows}
-    unsubscribed = session.scalar(
+    by_state = {str(name): int(count) for name, count in rows}
+    by_link = session.scalar(
         sa.select(sa.func.count())
         .select_from(UpdateDelivery)
         .where(UpdateDelivery.update_id == update.id, UpdateDelivery.unsubscribed_at.is_not(None))
     )
     return DeliveryFigures(
-        queued=by_status.get(OutboxStatus.QUEUED, 0),
-        sent=by_status.get(OutboxStatus.SENT, 0),
-        bounced=by_status.get(OutboxStatus.FAILED, 0),
-        unsubscribed=int(unsubscribed or 0),
+        queued=by_state.get(OutboxStatus.QUEUED, 0),
+        sent=by_state.get(OutboxStatus.SENT, 0),
+        bounced=by_state.get(OutboxStatus.FAILED, 0),
+        unsubscribed=int(by_link or 0) + by_state.get("cancelled", 0),
     )

@@ -85,15 +85,20 @@ class Browser:
             return exc.code, exc.read().decode()
 
     def sign(self, email: str) -> int:
+        return self.post_sign(self.sign_form(), email)
+
+    def sign_form(self) -> dict[str, str]:
+        """The sign form as the petition page gives it to this browser."""
         _, page = self.status(f"/p/{SLUG}")
-        form = {
+        return {
             "csrf_token": csrf_from(page),
             "shown": traps.form_shown_token(DEV_SECRET, at=utcnow().replace(year=2025)),
             "name": "Layla Haddad",
-            "email": email,
             "country": "SY",
         }
-        status, _ = self.status(f"/p/{SLUG}/sign", form)
+
+    def post_sign(self, form: dict[str, str], email: str) -> int:
+        status, _ = self.status(f"/p/{SLUG}/sign", {**form, "email": email})
         return status
 
 

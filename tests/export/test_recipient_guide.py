@@ -97,3 +97,22 @@ def test_guide_commands_fail_on_a_changed_name(recipient: Path) -> None:
     assert result.returncode != 0
     assert "Signature Verified Successfully" in result.stdout
     assert "signatures.csv: FAILED" in result.stdout
+
+
+def test_guide_script_gives_the_manifests_merkle_root(recipient: Path) -> None:
+    assert run_block(guide_block("pkeyutl"), recipient).returncode == 0
+    result = run_block(guide_block("root(leaves)"), recipient / "batch-2")
+    assert result.returncode == 0, result.stderr
+    merkle = json.loads((recipient / "batch-2" / "manifest.json").read_text())["merkle"]
+    assert result.stdout.split() == [str(merkle["tree_size"]), merkle["root"]]
+    assert merkle["tree_size"] == 2
+
+
+def test_guide_script_shows_a_changed_name_as_another_root(recipient: Path) -> None:
+    assert run_block(guide_block("pkeyutl"), recipient).returncode == 0
+    csv_path = recipient / "batch-2" / "signatures.csv"
+    csv_path.write_bytes(csv_path.read_bytes().replace(b"Sara", b"Sarah"))
+    result = run_block(guide_block("root(leaves)"), recipient / "batch-2")
+    merkle = json.loads((recipient / "batch-2" / "manifest.json").read_text())["merkle"]
+    assert result.stdout.split()[0] == "2"
+    assert result.stdout.split()[1] != merkle["root"]

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -33,8 +34,19 @@ def test_first_batch_holds_the_verified_signatures_and_is_signed(
 
     assert path == out_dir / "defend-the-people-of-daraa-batch-1.zip"
     rows = read_csv(path, "signatures.csv")
-    assert rows[0] == ["sequence", "name", "country", "postcode", "verified_at", "text_sha256"]
+    assert rows[0] == [
+        "sequence",
+        "name",
+        "country",
+        "postcode",
+        "verified_at",
+        "text_sha256",
+        "receipt_id",
+    ]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    receipt_ids = {r[6] for r in rows[1:]}
+    assert len(receipt_ids) == 4
+    assert all(re.fullmatch(r"[0-9a-f]{32}", r) for r in receipt_ids)
     assert [r[1] for r in rows[1:]] == [
         "ليلى حداد",
         '\'=HYPERLINK("http://evil","x")',
@@ -57,7 +69,7 @@ def test_first_batch_holds_the_verified_signatures_and_is_signed(
     key.public_key().verify(signature, manifest_bytes)  # raises if not valid
     manifest = json.loads(manifest_bytes)
     assert manifest["format"] == "petition-export-batch"
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["petition"]["slug"] == "defend-the-people-of-daraa"
     assert manifest["petition"]["addressed_to"] == "Decision-makers worldwide"
     assert manifest["batch"] | {"created_at": None} == {

@@ -33,13 +33,14 @@ def test_every_message_reads_back_with_its_headers_and_both_parts(
             locale=locale,
             payload=PAYLOAD,
             sender="Petitions <petitions@example.org>",
-            domain="example.org",
+            message_id="<0123abcd@example.org>",
         )
     policy = email.policy.SMTPUTF8 if not to.isascii() else email.policy.SMTP
     read = email.message_from_bytes(built.as_bytes(policy=policy), policy=email.policy.default)
     assert isinstance(read, email.message.EmailMessage)
     assert read["To"] == to
     assert read["Auto-Submitted"] == "auto-generated"
+    assert read["Message-ID"] == "<0123abcd@example.org>"
     assert "Defend the People of Daraa" in str(read["Subject"])
     assert str(read["Subject"]).startswith("يُرجى" if locale == "ar" else "Please confirm")
     plain = read.get_body(preferencelist=("plain",))

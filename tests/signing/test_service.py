@@ -15,7 +15,7 @@ from petition.db import session_scope, utcnow
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
 from petition.signing import counts, service
-from petition.signing.models import Signature, SignatureStatus
+from petition.signing.models import LinkPurpose, Signature, SignatureLink, SignatureStatus
 from petition.signing.tokens import token_hash
 
 TTL = dt.timedelta(days=7)
@@ -41,6 +41,16 @@ def do_sign(app: Flask, petition: Petition, who: service.Signer) -> service.Sign
             base_url="http://localhost",
             token_ttl=TTL,
         )
+
+
+def signature_links(app: Flask) -> list[SignatureLink]:
+    with app.app_context(), session_scope(write=False) as session:
+        return list(session.scalars(sa.select(SignatureLink).order_by(SignatureLink.id)))
+
+
+def withdraw_token_of(message: OutboxMessage) -> str:
+    assert message.payload is not None
+    return str(message.payload["withdraw_url"]).rsplit("/", 1)[1]
 
 
 def outbox(app: Flask) -> list[OutboxMessage]:
@@ -94,8 +104,13 @@ def test_sign_stores_a_pending_signature_and_queues_one_confirmation(
     [message] = outbox(app)
     assert message.template == "confirm"
     token = confirm_token_of(app, message)
-    assert row.confirm_token_hash == token_hash(token)
-    assert token not in repr(row.__dict__)
+    confirm_link, withdraw_link = signature_links(app)
+    assert (confirm_link.signature_id, confirm_link.purpose) == (row.id, LinkPurpose.CONFIRM)
+    assert confirm_link.token_hash == token_hash(token)
+    assert (withdraw_link.purpose, withdraw_link.expires_at) == (LinkPurpose.WITHDRAW, None)
+    assert withdraw_link.token_hash == token_hash(withdraw_token_of(message))
+    assert token not in repr(row.__dict__) + repr(confirm_link.__dict__)
+    assert confirm_link.expires_at == row.confirm_expires_at
     assert row.ip_hash is not None
     assert "203.0.113.7" not in row.ip_hash
     assert row.confirm_expires_at is not None
@@ -113,11 +128,14 @@ def test_signing_again_sends_already_signed_and_stores_nothing_new(
     first, second = outbox(app)
     assert (first.template, second.template) == ("confirm", "already_signed")
     assert second.to_address == "JDoe@googlemail.com"
-    # The fresh link in the second mail works; the first one no longer does.
+    # The second mail carries links of its own; those of the first still work.
     new_token = confirm_token_of(app, second)
     old_token = confirm_token_of(app, first)
-    assert in_session(app, service.confirm, petition, token=old_token) == service.TokenState.INVALID
-    assert in_session(app, service.confirm, petition, token=new_token) == service.TokenState.VALID
+    assert new_token != old_token
+    assert in_session(app, service.confirm, petition, token=old_token) == service.TokenState.VALID
+    assert (
+        in_session(app, service.confirm, petition, token=new_token) == service.TokenState.CONFIRMED
+    )
 
 
 def test_already_verified_signer_gets_no_confirm_link(app: Flask, petition: Petition) -> None:
@@ -139,14 +157,14 @@ def test_confirm_verifies_once_and_the_fold_counts_once(app: Flask, petition: Pe
         == service.TokenState.VALID
     )
     assert in_session(app, service.confirm, petition, token=token) == service.TokenState.VALID
-    assert in_session(app, service.confirm, petition, token=token) == service.TokenState.INVALID
+    assert in_session(app, service.confirm, petition, token=token) == service.TokenState.CONFIRMED
     assert count(app, petition) == 0  # counted at the fold, not at confirmation
     assert fold(app) == 1
     assert fold(app) == 0
     assert count(app, petition) == 1
     [row] = signatures(app)
     assert (row.status, row.is_counted, row.sequence) == (SignatureStatus.VERIFIED, True, 1)
-    assert row.confirm_token_hash is None
+    assert signature_links(app)[0].used_at is not None
 
 
 def test_expired_token_does_not_confirm(app: Flask, petition: Petition) -> None:
@@ -154,7 +172,9 @@ def test_expired_token_does_not_confirm(app: Flask, petition: Petition) -> None:
     token = confirm_token_of(app, outbox(app)[0])
     with app.app_context(), session_scope() as session:
         session.execute(
-            sa.update(Signature).values(confirm_expires_at=utcnow() - dt.timedelta(seconds=1))
+            sa.update(SignatureLink)
+            .where(SignatureLink.purpose == LinkPurpose.CONFIRM)
+            .values(expires_at=utcnow() - dt.timedelta(seconds=1))
         )
     assert in_session(app, service.confirm, petition, token=token) == service.TokenState.EXPIRED
     assert signatures(app)[0].status == SignatureStatus.PENDING
@@ -177,7 +197,7 @@ def test_withdraw_erases_personal_data_and_the_count_drops(app: Flask, petition:
     do_sign(app, petition, signer(postcode="1010", is_public=True))
     message = outbox(app)[0]
     assert message.payload is not None
-    withdraw_token = str(message.payload["withdraw_url"]).rsplit("/", 1)[1]
+    withdraw_token = withdraw_token_of(message)
     in_session(app, service.confirm, petition, token=confirm_token_of(app, message))
     fold(app)
     assert count(app, petition) == 1
@@ -187,7 +207,7 @@ def test_withdraw_erases_personal_data_and_the_count_drops(app: Flask, petition:
     )
     assert (
         in_session(app, service.withdraw, petition, token=withdraw_token)
-        == service.TokenState.INVALID
+        == service.TokenState.WITHDRAWN
     )
     [row] = signatures(app)
     assert row.status == SignatureStatus.WITHDRAWN

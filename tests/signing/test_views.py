@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from petition.db import session_scope, utcnow
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
-from petition.signing.models import Signature, SignatureStatus
+from petition.signing.models import Signature, SignatureLink, SignatureStatus
 from tests.helpers.forms import csrf_from, sign_form
 
 SLUG = "defend-the-people-of-daraa"
@@ -191,10 +191,11 @@ def test_bad_confirm_token_gets_a_clear_page_and_changes_nothing(
         path = path[:-4] + "AAAA"
     elif problem == "used":
         client.post(path, data={"csrf_token": csrf})
+        expected_status, expected_text = HTTPStatus.GONE, "already confirmed"
     else:
         with app.app_context(), session_scope() as session:
             session.execute(
-                sa.update(Signature).values(confirm_expires_at=utcnow() - dt.timedelta(minutes=1))
+                sa.update(SignatureLink).values(expires_at=utcnow() - dt.timedelta(minutes=1))
             )
         expected_status, expected_text = HTTPStatus.GONE, "This link has expired"
     before = _statuses(app)
@@ -221,4 +222,6 @@ def test_withdraw_link_page_then_post_withdraws(app: Flask, client: FlaskClient)
     assert "withdrawn" in done.get_data(as_text=True)
     assert _statuses(app) == ["withdrawn"]
     again = client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
-    assert again.status_code == HTTPStatus.NOT_FOUND
+    assert again.status_code == HTTPStatus.GONE
+    assert "This signature was withdrawn" in again.get_data(as_text=True)
+    assert "signature counts" not in again.get_data(as_text=True)
