@@ -186,10 +186,7 @@ class StatusForm(Form):
 
 
 class SearchForm(Form):
-    """Looking up a signature by email is a GET: it changes nothing."""
-
-    class Meta:
-        csrf = False
+    """Looking up a signature by email: a POST, so that the address is in no URL."""
 
     email = EmailField(
         _l("Signer's email address"),

@@ -14,6 +14,7 @@ from petition.db import db, session_scope
 from petition.export import batch_key, batches, data_export, delivery
 from petition.export import verify as export_verify
 from petition.i18n import english_count
+from petition.petitions import service as petitions
 from petition.petitions.cli import petition_or_fail
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def delivered_command(slug: str, sequence: int, to: str, petition_delivered: boo
             if petition_delivered:
                 delivery.mark_petition_delivered(session, petition=petition, actor=cli_actor())
                 click.echo(f"{slug}: delivered")
-    except batches.ExportError as exc:
+    except (batches.ExportError, petitions.InvalidTransition) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

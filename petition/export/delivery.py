@@ -16,6 +16,7 @@ from petition.export.batches import ExportError, get_batch, list_batches, unexpo
 from petition.export.models import ExportBatch
 from petition.export.serializers import iso_utc
 from petition.i18n import N_, Np_
+from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 
 
@@ -86,11 +87,14 @@ def mark_delivered(
 
 
 def mark_petition_delivered(session: Session, *, petition: Petition, actor: str) -> Petition:
-    """Move the petition to ``delivered`` once every batch is delivered.
+    """Move the petition to ``delivered`` once every batch is delivered: the one way,
+    for /admin and the command alike.
 
-    Raises :class:`NotAllDelivered` if there is no batch, a batch is not delivered,
-    or counted signatures are not in any batch yet.
+    Raises :class:`petition.petitions.service.InvalidTransition` unless the status rules
+    allow the move (a closed petition), and :class:`NotAllDelivered` if there is no
+    batch, a batch is not delivered, or counted signatures are not in any batch yet.
     """
+    petitions.check_transition(petition, PetitionStatus.DELIVERED)
     batches = list_batches(session, petition=petition)
     if not batches:
         raise NotAllDelivered("no-batch-yet", slug=petition.slug)

@@ -56,7 +56,7 @@ class InvalidTransition(ServiceError, ValueError):
     """A petition cannot move from its status to the one asked for."""
 
     messages: ClassVar[Mapping[str, str]] = {
-        "not-allowed": N_("A %(status)s petition cannot become %(to)s."),
+        "not-allowed": N_("A petition that is %(status)s cannot become %(to)s."),
         "no-text": N_("The petition has no text."),
         "closing-date-passed": N_("The closing date has passed."),
     }

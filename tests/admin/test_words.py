@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from petition.petitions.models import Petition
 from petition.signing.models import SignatureSource
 from tests.admin.conftest import FLASH, PASSWORD, Accounts, add_signature, login, token
-from tests.admin.test_views import _sign
+from tests.admin.test_views import _search, _sign
 
 SLUG = "defend-the-people-of-daraa"
 BATCHES = f"/admin/p/{SLUG}/batches"
@@ -52,9 +52,7 @@ def test_signature_status_and_roles_are_arabic(
     _sign(app, SLUG, "layla@example.org", verified=False)
     login(client, accounts.admin)
     arabic(client)
-    found = client.get(
-        f"/admin/p/{SLUG}/signatures", query_string={"email": "layla@example.org"}
-    ).get_data(as_text=True)
+    found = _search(client, "layla@example.org").get_data(as_text=True)
     assert "<dd>بانتظار التأكيد</dd>" in found
     users = client.get("/admin/users").get_data(as_text=True)
     assert "<td>مدير</td>" in users

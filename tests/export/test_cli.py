@@ -12,6 +12,8 @@ from flask import Flask
 from petition.db import session_scope
 from petition.export import batch_key
 from petition.export.models import ExportBatch
+from petition.petitions import service as petitions
+from petition.petitions.models import Petition, PetitionStatus
 from tests.export.conftest import Signatures
 
 SLUG = "defend-the-people-of-daraa"
@@ -107,6 +109,14 @@ def test_delivered_records_the_recipient_and_can_deliver_the_petition(
     result = run(app, "delivered", SLUG, "2", "--to", "UN")
     assert result.exit_code != 0
     assert f"{SLUG} has no batch 2" in result.output
+    # The same rules as /admin: an open petition is not delivered, and nothing is recorded.
+    refused = run(app, "delivered", SLUG, "1", "--to", "UN Office, Geneva", "--petition-delivered")
+    assert refused.exit_code != 0
+    assert "A petition that is open cannot become delivered." in refused.output
+    with app.app_context(), session_scope() as session:
+        petition = session.scalars(sa.select(Petition)).one()
+        assert session.scalars(sa.select(ExportBatch.delivered_at)).one() is None
+        petitions.change_status(session, petition=petition, to=PetitionStatus.CLOSED)
     result = run(app, "delivered", SLUG, "1", "--to", "UN Office, Geneva", "--petition-delivered")
     assert result.exit_code == 0, result.output
     assert f"{SLUG} batch 1: delivered to UN Office, Geneva" in result.output

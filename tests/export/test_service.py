@@ -19,6 +19,7 @@ from petition.audit.models import AuditEvent
 from petition.db import session_scope
 from petition.export import batch_key, batches, data_export, delivery
 from petition.export.models import ExportBatch
+from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import SignatureStatus
 from tests.export.conftest import Signatures, make_batch, read_csv, read_manifest
@@ -225,6 +226,10 @@ def test_mark_delivered_records_whom_and_then_the_petition_can_be_delivered(
     make_batch(app, out_dir)
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
+        # The status rules hold here as in /admin: only a closed petition is delivered.
+        with pytest.raises(petitions.InvalidTransition, match="open cannot become delivered"):
+            delivery.mark_petition_delivered(session, petition=petition, actor="cli:test")
+        petitions.change_status(session, petition=petition, to=PetitionStatus.CLOSED)
         with pytest.raises(delivery.NotAllDelivered, match="Batches 1, 2 are not delivered yet"):
             delivery.mark_petition_delivered(session, petition=petition, actor="cli:test")
         batch = delivery.mark_delivered(
@@ -256,6 +261,7 @@ def test_petition_with_signatures_in_no_batch_cannot_be_delivered(
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
         delivery.mark_delivered(session, petition=petition, sequence=1, to="UN", actor="cli:t")
+        petitions.change_status(session, petition=petition, to=PetitionStatus.CLOSED)
         with pytest.raises(delivery.NotAllDelivered, match="1 verified signature is in no batch"):
             delivery.mark_petition_delivered(session, petition=petition, actor="cli:t")
 
