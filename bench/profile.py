@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.profile page --requests 5000
     .venv/bin/python -m bench.profile api --database postgresql
 
-Endpoints: page, api, countries, widget, sign, confirm. The app runs as in
+Endpoints: page, count, api, countries, widget, widget-count, embed.js, sign, confirm. The app runs as in
 ``bench.run`` (production settings, Redis limits, one petition), requests go
 through Flask's test client, so the profile shows the service's own time without
 the HTTP server. Prints pyinstrument's text report; ``--html FILE`` writes the
@@ -38,7 +38,18 @@ from bench.run import (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "endpoint", choices=["page", "api", "countries", "widget", "sign", "confirm"]
+        "endpoint",
+        choices=[
+            "page",
+            "count",
+            "api",
+            "countries",
+            "widget",
+            "widget-count",
+            "embed.js",
+            "sign",
+            "confirm",
+        ],
     )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
@@ -66,13 +77,19 @@ def main() -> None:
         def one(i: int) -> int:
             headers = {"X-Forwarded-For": f"2001:db8::{i:x}"}
             if args.endpoint == "page":
-                return client.get(f"/p/{SLUG}").status_code
+                return client.get(f"/p/{SLUG}", headers=headers).status_code
             if args.endpoint == "api":
-                return client.get(f"/api/v1/petitions/{SLUG}").status_code
+                return client.get(f"/api/v1/petitions/{SLUG}", headers=headers).status_code
             if args.endpoint == "countries":
                 return client.get(f"/api/v1/petitions/{SLUG}/countries").status_code
             if args.endpoint == "widget":
-                return client.get(f"/embed/{SLUG}").status_code
+                return client.get(f"/embed/{SLUG}", headers=headers).status_code
+            if args.endpoint == "widget-count":
+                return client.get(f"/embed/{SLUG}?mode=count", headers=headers).status_code
+            if args.endpoint == "count":
+                return client.get(f"/p/{SLUG}/count", headers=headers).status_code
+            if args.endpoint == "embed.js":
+                return client.get("/embed.js", headers=headers).status_code
             if args.endpoint == "sign":
                 body = (
                     f"csrf_token={csrf}&name=Bench+Signer&country=SY&postcode=1010"

@@ -44,6 +44,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         # trusted proxy passed on (X-Forwarded-Host), never one anyone can set.
         hosts = urls.trusted_hosts(settings.base_url, settings.trusted_hosts)
         app.wsgi_app = urls.TrustedHosts(app.wsgi_app, hosts)  # type: ignore[method-assign]
+    from petition import requests
+
+    # Before any route exists: every <int:…> in a path becomes a bounded id.
+    requests.init_app(app)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -67,6 +67,7 @@ COMMAND_MODULES = (
     "petition.widget.cli",
     "petition.api.cli",
     "petition.moderation.cli",
+    "petition.updates.cli",
     "petition.admin.cli",
     "petition.worker",
 )

@@ -96,12 +96,20 @@ def init_app(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     # hide_parameters: SQL logging (echo, or a root logger at INFO) and error
     # messages never carry the values bound to a statement: names, addresses.
-    options: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
+    # pool_pre_ping: a pooled connection that a database restart closed is replaced
+    # before use, so the first request after a restart does not fail on it (its cost on
+    # the sign path is measured in the README, "Running unattended").
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
         options["pool_size"] = 5
         options["max_overflow"] = 5
+        # Bounded waits: a database that cannot be reached answers 503 in seconds,
+        # not after the operating system's TCP timeout (minutes).
+        seconds = current_settings(app).database_connect_timeout_seconds
+        options["connect_args"] = {"connect_timeout": seconds}
+        options["pool_timeout"] = seconds
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():

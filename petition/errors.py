@@ -27,6 +27,10 @@ MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
     409: (_l("Conflict"), _l("This could not be done in the current state of the petition.")),
     410: (_l("Gone"), _l("This page no longer exists.")),
     413: (_l("Too much data"), _l("What you sent is too large.")),
+    415: (
+        _l("Not a form"),
+        _l("This page takes what a web browser's form sends. Please use the form on the page."),
+    ),
     422: (_l("Please check your input"), _l("Some of what you sent could not be accepted.")),
     429: (
         _l("Too many requests"),
@@ -53,7 +57,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
-        if request.path.startswith("/api/"):
+        # A script that sent JSON reads a problem document, wherever it sent it.
+        if request.path.startswith("/api/") or request.is_json:
             response = problem(code, exc.description or exc.name, title=exc.name)
             # Keep what the exception carries (Allow for 405, Retry-After for 429, …).
             for name, value in exc.get_headers():

@@ -1,10 +1,25 @@
-"""The worker: runs the jobs no request waits for, until stopped.
+"""The worker: runs the jobs no request waits for, until stopped, whatever fails.
 
-Each pass sends the mail that is due (:func:`petition.mail.worker.deliver_due`) and,
-every ``PETITION_FOLD_INTERVAL_SECONDS``, folds changed signatures into the counts
-(:func:`petition.signing.counts.fold_counts`), each in a unit of work of its own.
-It sits above the domains (the app layer), so mail and signing need not know each
-other. ``flask petition worker`` runs it.
+Two loops, each with its own unit of work and its own backoff:
+
+- **mail** (this thread): :class:`petition.mail.worker.Courier` claims, sends and records
+  one message at a time;
+- **the database's jobs** (a thread of its own): every ``PETITION_FOLD_INTERVAL_SECONDS``
+  the fold brings changed signatures into the counts
+  (:func:`petition.signing.counts.fold_counts`), and every second the fan-out of updates
+  to signers queues their messages at ``PETITION_UPDATES_PER_SECOND``
+  (:func:`petition.updates.fanout.fan_out`).
+
+The fold has its own thread so that counting never waits on mail: an SMTP server that
+hangs holds the mail loop for up to a send timeout per attempt, and the count must still
+rise meanwhile. A thread rather than a process: the mail loop spends its time waiting on
+sockets (no interpreter lock held), the fold is a few short statements, and one process
+to supervise, stop and watch is simpler than two. Neither loop dies of a dependency: the
+database going away, the SMTP server refusing, timing out or hanging each log one line
+when the outage starts and one when it ends, and the loop backs off (0.5 s doubling to
+``MAX_BACKOFF``) until it answers again. Only SIGTERM or SIGINT stop the worker, after the
+message in hand. It sits above the domains (the app layer), so mail and signing need not
+know each other. ``flask petition worker`` runs it.
 """
 
 from __future__ import annotations
@@ -16,58 +31,199 @@ import signal
 import socket
 import threading
 import time
+from types import FrameType
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from petition.config import current_settings
+from petition.config import Settings, current_settings
 from petition.db import session_scope
-from petition.mail.worker import deliver_due, make_sender
+from petition.mail.senders import ServerUnavailable
+from petition.mail.worker import Courier, make_sender
 from petition.signing.counts import fold_counts
 from petition.updates.fanout import Throttle, fan_out
 
 logger = logging.getLogger(__name__)
 
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+FOLD_LIMIT = 5000
+# After SIGTERM, how long an outcome the database could not take yet is retried.
+RECORD_GRACE_SECONDS = 10.0
+
+
+class Outage:
+    """One dependency's state as a loop sees it: one log line when it fails, one when it
+    answers again, and the wait before the next try (doubling, capped)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.since: float | None = None
+        self.delay = FIRST_BACKOFF
+
+    def failed(self, exc: BaseException) -> float:
+        """Note a failure; returns how long to wait before trying again."""
+        if self.since is None:
+            self.since = time.monotonic()
+            self.delay = FIRST_BACKOFF
+            logger.warning(
+                "%s unavailable (%s: %s); retrying with backoff up to %g s",
+                self.what,
+                type(exc).__name__,
+                _first_line(exc),
+                MAX_BACKOFF,
+            )
+        else:
+            self.delay = min(self.delay * 2, MAX_BACKOFF)
+        return self.delay
+
+    def answered(self) -> None:
+        if self.since is not None:
+            logger.warning(
+                "%s available again after %.1f s", self.what, time.monotonic() - self.since
+            )
+            self.since = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
+
 
 def run(
     app: Flask, *, once: bool = False, idle_sleep: float = 1.0, stop: threading.Event | None = None
 ) -> None:
-    """Send mail and fold counts until stopped; with ``once``, drain what is due and return."""
+    """Send mail and fold counts until stopped; with ``once``, drain what is due and return.
+
+    ``once`` (tests, cron) runs both in this thread and lets errors through.
+    """
     settings = current_settings(app)
     stop = stop or threading.Event()
-    if not once and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sender = make_sender(settings)
-    worker_id = new_worker_id()
-    # Updates to signers enter the outbox at PETITION_UPDATES_PER_SECOND (all at once
-    # with ``once``, which drains everything).
-    throttle = Throttle(settings.updates_per_second)
-    last_fold = 0.0
+    courier = Courier(sender=sender, settings=settings, worker_id=new_worker_id())
     try:
+        if once:
+            with app.app_context():
+                _drain(courier)
+            return
+        if threading.current_thread() is threading.main_thread():
+            _stop_on_signals(stop)
+        fold = threading.Thread(
+            target=_fold_loop, args=(app, settings, stop), name="fold", daemon=True
+        )
+        fold.start()
+        logger.info("worker %s started", courier.worker_id)
         with app.app_context():
-            while not stop.is_set():
-                sent = deliver_due(sender=sender, settings=settings, worker_id=worker_id, stop=stop)
-                with session_scope() as session:
-                    queued = fan_out(
-                        session,
-                        base_url=settings.base_url,
-                        limit=throttle.batch if once else throttle.allowance(),
-                    )
-                throttle.spent(queued)
-                folded = 0
-                if once or time.monotonic() - last_fold >= settings.fold_interval_seconds:
-                    with session_scope() as session:
-                        folded = fold_counts(session)
-                    last_fold = time.monotonic()
-                if once and not sent and not folded and not queued:
-                    return
-                if not sent and not folded and not queued:
-                    stop.wait(idle_sleep)
-    except KeyboardInterrupt:
-        logger.info("worker stopped")
+            _mail_loop(courier, stop, idle_sleep=idle_sleep)
+            _record_before_exit(courier)
+        fold.join(timeout=settings.fold_interval_seconds + 30)
+        logger.info("worker %s stopped", courier.worker_id)
     finally:
         sender.close()
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        logger.info("%s: stopping after the message in hand", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _drain(courier: Courier) -> None:
+    settings = courier.settings
+    batch = Throttle(settings.updates_per_second).batch
+    while True:
+        with session_scope() as session:
+            # With ``once`` every update message is queued at once (no throttle).
+            queued = fan_out(session, base_url=settings.base_url, limit=batch)
+        try:
+            sent = courier.deliver_due()
+        except ServerUnavailable:
+            sent = 0  # released; it waits for the server
+        with session_scope() as session:
+            folded = fold_counts(session, limit=FOLD_LIMIT)
+        if not sent and not folded and not queued:
+            return
+
+
+def _mail_loop(courier: Courier, stop: threading.Event, *, idle_sleep: float) -> None:
+    database = Outage("database (mail)")
+    smtp = Outage("SMTP server")
+    unexpected = Outage("mail loop")
+    while not stop.is_set():
+        try:
+            sent = courier.deliver_due(stop=stop)
+        except ServerUnavailable as exc:
+            database.answered()  # the release was recorded
+            stop.wait(smtp.failed(exc))
+            continue
+        except sa.exc.SQLAlchemyError as exc:
+            stop.wait(database.failed(exc))
+            continue
+        except Exception as exc:  # a bug must not stop the mail either; it is logged
+            logger.exception("mail loop failed")
+            stop.wait(unexpected.failed(exc))
+            continue
+        database.answered()
+        unexpected.answered()
+        if sent:
+            smtp.answered()
+        else:
+            stop.wait(idle_sleep)
+
+
+def _record_before_exit(courier: Courier) -> None:
+    """Stopping with an outcome the database has not taken: try it for a little while."""
+    deadline = time.monotonic() + RECORD_GRACE_SECONDS
+    while courier.unrecorded is not None:
+        try:
+            courier.record_pending()
+        except sa.exc.SQLAlchemyError:
+            if time.monotonic() > deadline:
+                logger.error(
+                    "mail %d: its outcome could not be recorded before stopping; it will be "
+                    "sent again, with the same Message-ID, when its lease passes",
+                    courier.unrecorded[0].id,
+                )
+                return
+            time.sleep(FIRST_BACKOFF)
+
+
+FAN_OUT_INTERVAL = 1.0
+
+
+def _fold_loop(app: Flask, settings: Settings, stop: threading.Event) -> None:
+    """The fold and the fan-out, in their own thread and app context (own session):
+    database work only, so neither waits on mail."""
+    database = Outage("database (fold)")
+    throttle = Throttle(settings.updates_per_second)
+    next_fold = 0.0
+    with app.app_context():
+        while not stop.is_set():
+            try:
+                with session_scope() as session:
+                    # Updates enter the outbox at PETITION_UPDATES_PER_SECOND.
+                    throttle.spent(
+                        fan_out(session, base_url=settings.base_url, limit=throttle.allowance())
+                    )
+                folded = 0
+                if time.monotonic() >= next_fold:
+                    with session_scope() as session:
+                        folded = fold_counts(session, limit=FOLD_LIMIT)
+                    # A full fold means more are waiting: fold again at once.
+                    if folded < FOLD_LIMIT:
+                        next_fold = time.monotonic() + settings.fold_interval_seconds
+            except Exception as exc:  # the database, or a bug: logged, retried
+                if not isinstance(exc, sa.exc.SQLAlchemyError):
+                    logger.exception("fold failed")
+                stop.wait(database.failed(exc))
+                continue
+            database.answered()
+            stop.wait(min(FAN_OUT_INTERVAL, max(0.0, next_fold - time.monotonic())))
 
 
 def new_worker_id() -> str:
@@ -81,6 +237,12 @@ def new_worker_id() -> str:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Send queued mail (with retries) and fold verified signatures into counts."""
+    if not logging.getLogger().handlers:
+        # A supervisor (systemd's journal, a container's log) keeps what goes to stderr;
+        # without a handler only warnings would show, and without their time.
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     run(current_app._get_current_object(), once=once)  # type: ignore[attr-defined]
 
 

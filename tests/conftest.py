@@ -326,3 +326,32 @@ def new_page(browser: Browser) -> Iterator[Any]:
     yield _open
     for context in contexts:
         context.close()
+
+
+# --- a PostgreSQL cluster of the tests' own, for fault tests ----------------------
+
+
+@pytest.fixture(scope="session")
+def own_postgres() -> Iterator[Any]:
+    """A cluster on a free port that fault tests stop, crash and start again (never the
+    machine's own); a migrated template database, copied for each test."""
+    from tests.helpers.postgres import BINDIR, OwnPostgres
+
+    if BINDIR is None:
+        system.unavailable(
+            f"no PostgreSQL server binaries (initdb): run {system.install_command()}"
+        )
+    cluster = OwnPostgres()
+    cluster.start()
+    url = cluster.new_database()
+    template = url.rsplit("/", 1)[1]
+    app = create_app(
+        Settings(database_url=url, testing=True, instance_path=str(cluster.folder / "instance"))
+    )
+    init_migrate(app)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    cluster.template = template  # type: ignore[attr-defined]
+    yield cluster
+    cluster.remove()

@@ -59,3 +59,33 @@ def test_every_page_sends_the_privacy_headers(client: FlaskClient, petition: Pet
         assert "camera=()" in headers["Permissions-Policy"]
         assert "geolocation=()" in headers["Permissions-Policy"]
         assert "Strict-Transport-Security" not in headers  # plain HTTP: HSTS means nothing
+
+
+def test_polled_reads_neither_read_nor_touch_the_session(
+    client: FlaskClient, petition: Petition
+) -> None:
+    from http import HTTPStatus
+
+    from petition.security import SESSIONLESS_READS, SessionlessReads
+    from tests.helpers.forms import sign_form
+
+    slug = petition.slug
+    page = client.get(f"/p/{slug}")
+    assert "session=" in page.headers["Set-Cookie"]
+    for path in (
+        f"/p/{slug}/count",
+        f"/p/{slug}/countries",
+        f"/api/v1/petitions/{slug}",
+        f"/embed/{slug}",
+        f"/embed/{slug}?mode=count",
+        "/embed.js",
+    ):
+        read = client.get(path)  # the session cookie goes along, as from an open page
+        assert read.status_code == HTTPStatus.OK, path
+        assert "Set-Cookie" not in read.headers, path
+    # The session the page made still holds its CSRF token: the form still signs.
+    signed = client.post(f"/p/{slug}/sign", data=sign_form(client, slug))
+    assert signed.status_code == HTTPStatus.SEE_OTHER
+    assert isinstance(client.application.session_interface, SessionlessReads)
+    for path in (f"/p/{slug}", f"/p/{slug}/sign", "/admin/login", "/p/x/confirm/t"):
+        assert not SESSIONLESS_READS.match(path), path

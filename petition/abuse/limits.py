@@ -22,7 +22,8 @@ the store is tried again with growing pauses: signing goes on (a flood is still
 slowed by each process) instead of answering 500 or letting everything through.
 An error is logged when that happens, a warning when the store is back.
 
-API reads and logins use Flask-Limiter's decorators. Signing, the hot path, makes
+Logins use Flask-Limiter's decorators. API reads are counted in process and added
+to the store in batches (:mod:`petition.abuse.batched`). Signing, the hot path, makes
 its own calls on the same store and fallback, because each Redis round trip shows
 in its throughput: a valid sign attempt is admitted against the address and
 petition limits and counted against its burst counter in one Lua call,
@@ -33,6 +34,7 @@ its form is admitted alone (one call too).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import logging
 import math
@@ -41,17 +43,19 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from petition.abuse import counters
+from petition.abuse.batched import BatchedLimit
 from petition.abuse.blocklist import DomainBlocklist
 from petition.abuse.counters import Check
 from petition.addresses import keyed_hash
 from petition.config import Settings, current_settings
+from petition.db import utcnow
 from petition.extensions import limiter
 
 logger = logging.getLogger(__name__)
@@ -75,12 +79,22 @@ def _petition_slug() -> str:
 
 # --- limits on views ------------------------------------------------------------
 
-api_reads = limiter.shared_limit(
-    lambda: current_settings().ratelimit_api_per_ip,
-    scope="api-read",
-    key_func=client_ip,
-    methods=["GET", "HEAD"],
-)
+
+def api_reads(bp: Blueprint) -> None:
+    """Limit every GET and HEAD of ``bp`` per client address
+    (PETITION_RATELIMIT_API_PER_IP), counted in process and added to the store in
+    batches (:mod:`petition.abuse.batched`): a Redis round trip per read cost more
+    than a kept answer itself."""
+
+    @bp.before_request
+    def _limit_reads() -> None:
+        if request.method in ("GET", "HEAD"):
+            read_limit: BatchedLimit = current_app.extensions["petition.api_read_limit"]
+            retry_after = read_limit.hit(client_ip())
+            if retry_after is not None:
+                raise TooManyRequests(retry_after=retry_after)
+
+
 login_per_ip = limiter.shared_limit(
     lambda: current_settings().ratelimit_login_per_ip,
     scope="login-ip",
@@ -88,11 +102,17 @@ login_per_ip = limiter.shared_limit(
     methods=["POST"],
 )
 
-# The blueprints whose views carry none of the decorators above. Flask-Limiter checks
-# every request otherwise, also pages that have none: a seventh of a kept petition
-# page's time. Signing counts through its own calls below; the updates' unsubscribe
-# links, like confirm and withdraw, carry a one-time token.
-UNLIMITED_BLUEPRINTS = frozenset({"petitions", "signing", "widget", "mail", "export", "updates"})
+# The blueprints whose views carry none of Flask-Limiter's decorators. Flask-Limiter
+# checks every request otherwise, also pages that have none: a seventh of a kept
+# petition page's time. Signing and API reads count through their own calls below;
+# the updates' unsubscribe links, like confirm and withdraw, carry a one-time token.
+UNLIMITED_BLUEPRINTS = frozenset(
+    {"petitions", "signing", "widget", "mail", "export", "updates", "api"}
+)
+
+
+# Flask-Limiter registers it as partial(Limiter.__inject_headers, limiter).
+_LIMITER_AFTER_REQUEST = getattr(type(limiter), "_Limiter__inject_headers", None)
 
 
 def _skip_unlimited_blueprints(app: Flask) -> None:
@@ -109,6 +129,17 @@ def _skip_unlimited_blueprints(app: Flask) -> None:
             check()
 
     hooks[hooks.index(check)] = check_limited_blueprints
+    # Its after-request hook too (a fifteenth of a kept widget frame): it only sends
+    # X-RateLimit headers (off) and settles deductions for limits checked above.
+    after = app.after_request_funcs.setdefault(None, [])
+    [inject] = [f for f in after if getattr(f, "func", None) is _LIMITER_AFTER_REQUEST]
+
+    def after_limited_blueprints(response: Response) -> Response:
+        if request.blueprint in UNLIMITED_BLUEPRINTS:
+            return response
+        return cast(Response, inject(response))
+
+    after[after.index(inject)] = after_limited_blueprints
 
 
 def signing_checks() -> list[Check]:
@@ -245,11 +276,23 @@ def _retry_after(exc: TooManyRequests) -> int:
         return DEFAULT_RETRY_SECONDS
 
 
+def come_back(retry_after: int) -> dict[str, Any]:
+    """What a 429 page says of when to come back (``abuse/_come_back.html``): the wait
+    in seconds and in whole minutes, and the time (UTC)."""
+    return {
+        "retry_after": retry_after,
+        "minutes": max(1, math.ceil(retry_after / 60)),
+        "come_back_at": utcnow() + dt.timedelta(seconds=retry_after),
+    }
+
+
 def too_many_requests(exc: TooManyRequests) -> Response:
     """429 in the site's layout, or an RFC 9457 problem document under /api/."""
     retry_after = _retry_after(exc)
-    minutes = max(1, math.ceil(retry_after / 60))
-    detail = _("Too many requests. Please try again in %(minutes)d minutes.", minutes=minutes)
+    when = come_back(retry_after)
+    detail = _(
+        "Too many requests. Please try again in %(minutes)d minutes.", minutes=when["minutes"]
+    )
     if request.path.startswith("/api/"):
         response = jsonify(
             type="about:blank",
@@ -260,9 +303,7 @@ def too_many_requests(exc: TooManyRequests) -> Response:
         )
         response.mimetype = "application/problem+json"
     else:
-        response = current_app.make_response(
-            render_template("abuse/rate_limited.html", minutes=minutes, retry_after=retry_after)
-        )
+        response = current_app.make_response(render_template("abuse/rate_limited.html", **when))
     response.status_code = HTTPStatus.TOO_MANY_REQUESTS
     response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
@@ -319,6 +360,9 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     _skip_unlimited_blueprints(app)
     app.register_error_handler(TooManyRequests, too_many_requests)
+    app.extensions["petition.api_read_limit"] = BatchedLimit(
+        settings.ratelimit_api_per_ip, scope="api-read"
+    )
     app.extensions["petition.blocklist"] = DomainBlocklist(
         use_disposable=settings.flag_disposable_domains,
         domains=settings.flag_blocked_domains,

@@ -320,7 +320,9 @@ def document(*, server_url: str) -> dict[str, Any]:
                         "202": _json(
                             _ref("SignatureAccepted"), "Accepted; the signer must confirm."
                         ),
-                        "400": _problem("The body is not a JSON object."),
+                        "400": _problem(
+                            "The body is not valid JSON, not an object, or nested too deep."
+                        ),
                         "401": {
                             **_problem("No key, an unknown key or a revoked key."),
                             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},

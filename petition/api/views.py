@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import abort, jsonify, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from petition.abuse import limits
@@ -192,7 +193,11 @@ def sign(slug: str) -> Response:
         )
     if not request.is_json:
         return problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json()
+    except BadRequest as exc:
+        # Not JSON, or nested too deep to parse (petition.requests): say which.
+        return problem(HTTPStatus.BAD_REQUEST, exc.description or "The body is not valid JSON.")
     if not isinstance(body, dict):
         return problem(HTTPStatus.BAD_REQUEST, "The body must be a JSON object.")
     # Every problem at once: the JSON types first, then the form's rules for the rest.

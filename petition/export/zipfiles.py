@@ -1,8 +1,8 @@
 """The batch ZIP: its member names and manifest, and its members written from the rows.
 
 The rows are streamed into ``signatures.csv`` through a hashing writer (nothing holds
-the list) while their names are spooled for the delivery PDF; then come the texts
-signed, the PDF parts, ``SHA256SUMS`` and the manifest. The member names are shared
+the list) while their names go to the delivery PDF (its parts set as they fill); then
+come the texts signed, the PDF parts, ``SHA256SUMS`` and the manifest. The member names are shared
 with the verifier (:mod:`petition.export.verify`). :mod:`petition.export.batches`
 numbers, builds and records batches with these.
 """

@@ -59,6 +59,18 @@ def page(slug: str) -> str:
     return html
 
 
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Nothing the sign, confirm and withdraw views answer may be kept by a cache.
+
+    Confirm and withdraw pages carry a one-time token in their address and form; a
+    refused sign form is re-shown with what the signer typed (name, address). A
+    shared proxy or the browser's history must not hand either to the next reader.
+    """
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _petition(slug: str) -> Petition:
     return petition_by_slug(get_session(), slug) or abort(HTTPStatus.NOT_FOUND)
 

@@ -171,7 +171,16 @@ def issue_form_token(
     *, secret_key: str, petition: Petition, origin: str | None, now: dt.datetime | None = None
 ) -> str:
     """A token for one widget form of ``petition`` shown on the site ``origin``."""
-    payload = {"p": petition.id, "o": origin}
+    return issue_form_token_for(
+        secret_key=secret_key, petition_id=petition.id, origin=origin, now=now
+    )
+
+
+def issue_form_token_for(
+    *, secret_key: str, petition_id: int, origin: str | None, now: dt.datetime | None = None
+) -> str:
+    """:func:`issue_form_token` by the petition's id (for a kept frame, with no row)."""
+    payload = {"p": petition_id, "o": origin}
     serializer = _serializer(secret_key)
     if now is None:
         return serializer.dumps(payload)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import hashlib
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -20,13 +23,13 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from petition.abuse import limits
+from petition.abuse import limits, traps
 from petition.config import current_settings
 from petition.db import get_session
 from petition.extensions import csrf
 from petition.i18n import reader_language
 from petition.petitions import service as petitions
-from petition.petitions.cache import petition_by_slug
+from petition.petitions.cache import micro_cache, petition_by_slug
 from petition.petitions.models import Petition
 from petition.security import content_security_policy
 from petition.signing import service as signing
@@ -73,26 +76,78 @@ def _mode() -> str:
 @bp.get("/embed.js")
 def embed_js() -> Response:
     """The loader that a host page includes with the snippet."""
-    # Under 5 KB: read whole, so the answer carries an ETag for revalidation.
-    script = (Path(current_app.static_folder or "static") / "embed.js").read_bytes()
+    path = Path(current_app.static_folder or "static") / "embed.js"
+    script, etag = _loader(path, path.stat().st_mtime_ns)
     response = Response(script, mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
     # Host pages that isolate themselves (COEP require-corp) may still load it.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    response.add_etag()
+    response.set_etag(etag)
     return response.make_conditional(request)
+
+
+@functools.cache
+def _loader(path: Path, mtime_ns: int) -> tuple[bytes, str]:
+    # Under 5 KB: read and hashed once per version of the file, not per request.
+    script = path.read_bytes()
+    return script, hashlib.sha256(script).hexdigest()[:32]
+
+
+# Stand in a kept frame where each load's own form token and form time go.
+TOKEN_SLOT = "\x00widget-token\x00"  # noqa: S105 (a placeholder, not a secret)
+SHOWN_SLOT = "\x00form-shown\x00"
+
+
+@dataclasses.dataclass(frozen=True)
+class _KeptFrame:
+    """A rendered frame, the same for every reader of one petition, language and mode
+    but for the sign form's token and time (slots), with its CSP and ETag."""
+
+    html: str
+    petition_id: int
+    policy: str
+    etag: str
 
 
 @bp.get("/embed/<slug>")
 def page(slug: str) -> Response:
     """The framed widget: title, count, progress and (unless mode=count) the sign form."""
-    petition = _petition(slug)
     mode = _mode()
     origin = service.embedding_origin(
         referer=request.headers.get("Referer"), claimed=request.args.get("origin")
     )
-    form = WidgetSignForm(formdata=None)
-    response = _render(petition, form, mode=mode, origin=origin)
+    cache = micro_cache()
+    key = ("widget", slug, reader_language(), mode)
+    kept: _KeptFrame | None = cache.get(key) if cache is not None else None
+    if kept is None:
+        petition = _petition(slug)
+        form = WidgetSignForm(formdata=None)
+        response = _render(petition, form, mode=mode, origin=origin)
+        policy = content_security_policy(frame_ancestors=service.frame_ancestors(petition))
+        response.headers["Content-Security-Policy"] = policy
+        html = response.get_data(as_text=True)
+        if mode == "sign":
+            html = html.replace(form.token.data, TOKEN_SLOT)
+            html = html.replace(form.shown.data, SHOWN_SLOT)
+        etag = hashlib.sha256(html.encode()).hexdigest()[:32]
+        if mode == "count":
+            response.set_etag(etag)
+        if cache is not None:
+            cache.put(key, _KeptFrame(html, petition.id, policy, etag))
+    else:
+        # No row, no form, no template: a surge of frames costs two replaces each.
+        html = kept.html
+        if mode == "sign":
+            secret = current_settings().secret_key
+            token = service.issue_form_token_for(
+                secret_key=secret, petition_id=kept.petition_id, origin=origin
+            )
+            html = html.replace(TOKEN_SLOT, token)
+            html = html.replace(SHOWN_SLOT, traps.form_shown_token(secret))
+        response = current_app.make_response(html)
+        response.headers["Content-Security-Policy"] = kept.policy
+        if mode == "count":
+            response.set_etag(kept.etag)
     if mode == "sign":
         # Each load carries a fresh token naming the embedding site: never share it.
         response.headers["Cache-Control"] = "no-store"
@@ -100,6 +155,7 @@ def page(slug: str) -> Response:
         response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
         # The language comes from ?lang=, else the lang cookie, else Accept-Language.
         response.vary.update(("Accept-Language", "Cookie"))
+        return response.make_conditional(request)
     return response
 
 
@@ -199,7 +255,7 @@ def too_many_requests(exc: TooManyRequests) -> Response:
     retry_after = int(response.headers.get("Retry-After", "60"))
     page = current_app.make_response(
         (
-            render_template("widget/rate_limited.html", minutes=max(1, -(-retry_after // 60))),
+            render_template("widget/rate_limited.html", **limits.come_back(retry_after)),
             HTTPStatus.TOO_MANY_REQUESTS,
         )
     )

@@ -65,9 +65,10 @@ def token(message: EmailMessage) -> str:
 @dataclasses.dataclass
 class HoldingMailbox(Mailbox):
     """Accepts ``hold_after`` messages, then holds the next one unanswered until released,
-    and refuses it (451): the server never accepted it."""
+    and refuses it (451: the server never accepted it) or, with ``accept_held``, accepts it."""
 
     hold_after: int = 10
+    accept_held: bool = False
     holding: threading.Event = dataclasses.field(default_factory=threading.Event)
     release: threading.Event = dataclasses.field(default_factory=threading.Event)
     held_message_id: str = ""
@@ -82,6 +83,8 @@ class HoldingMailbox(Mailbox):
         self.holding.set()
         while not self.release.is_set():
             await asyncio.sleep(0.02)
+        if self.accept_held:
+            return await super().handle_DATA(server, session, envelope)
         return "451 4.3.0 Not accepted"
 
 

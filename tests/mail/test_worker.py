@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask
 
 from petition import create_app, worker
@@ -52,7 +54,7 @@ def test_confirmation_mail_has_text_and_html_and_both_links(
     assert (row.status, row.to_address, row.payload) == (OutboxStatus.SENT, None, None)
 
 
-def test_mail_server_down_defers_with_backoff_then_delivers(
+def test_mail_server_down_keeps_the_message_due_without_spending_its_attempts(
     settings: Settings, mailbox: Mailbox, smtp_server: tuple[object, Mailbox]
 ) -> None:
     dead = create_app(dataclasses.replace(settings, mail_url=f"smtp://127.0.0.1:{free_port()}"))
@@ -60,9 +62,11 @@ def test_mail_server_down_defers_with_backoff_then_delivers(
     do_sign(dead, petition, signer())
     worker.run(dead, once=True)
     [row] = messages(dead)
-    assert (row.status, row.attempts) == (OutboxStatus.QUEUED, 1)
-    assert row.last_error
-    assert row.next_attempt_at > utcnow() + dt.timedelta(seconds=20)
+    # The server failed, not the message: an outage through the night must not use up
+    # the attempts of every queued mail. The worker backs off as a whole instead.
+    assert (row.status, row.attempts, row.claimed_by) == (OutboxStatus.QUEUED, 0, None)
+    assert row.last_error == "ConnectionRefusedError"
+    assert row.next_attempt_at <= utcnow()
     assert row.to_address == "layla@example.org"
     with dead.app_context():
         db.engine.dispose()
@@ -70,30 +74,46 @@ def test_mail_server_down_defers_with_backoff_then_delivers(
     port = smtp_server[0].port  # type: ignore[attr-defined]
     alive = create_app(dataclasses.replace(settings, mail_url=f"smtp://127.0.0.1:{port}"))
     worker.run(alive, once=True)
-    assert mailbox.to("layla@example.org") == []  # not due yet
-    with alive.app_context(), session_scope() as session:
-        session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
-    worker.run(alive, once=True)
     assert len(mailbox.to("layla@example.org")) == 1
     with alive.app_context():
         db.engine.dispose()
 
 
-def test_mail_gives_up_after_max_attempts(settings: Settings) -> None:
-    dead = create_app(
+class Deferring(Mailbox):
+    """A server that answers every message "451 try again later"."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        return "451 4.3.0 Try again later"
+
+
+@pytest.fixture
+def deferring_server() -> Iterator[Controller]:
+    controller = Controller(Deferring(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def test_a_deferred_message_backs_off_then_gives_up_after_max_attempts(
+    settings: Settings, deferring_server: Controller
+) -> None:
+    deferring = create_app(
         dataclasses.replace(
-            settings, mail_url=f"smtp://127.0.0.1:{free_port()}", mail_max_attempts=2
+            settings, mail_url=f"smtp://127.0.0.1:{deferring_server.port}", mail_max_attempts=2
         )
     )
-    petition = load_petition(dead)
-    do_sign(dead, petition, signer())
-    for _ in range(2):
-        with dead.app_context(), session_scope() as session:
-            session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
-        worker.run(dead, once=True)
-    [row] = messages(dead)
+    petition = load_petition(deferring)
+    do_sign(deferring, petition, signer())
+    worker.run(deferring, once=True)
+    [row] = messages(deferring)
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.QUEUED, 1, "server said 451")
+    assert row.next_attempt_at > utcnow() + dt.timedelta(seconds=20)
+    with deferring.app_context(), session_scope() as session:
+        session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
+    worker.run(deferring, once=True)
+    [row] = messages(deferring)
     assert (row.status, row.attempts, row.to_address) == (OutboxStatus.FAILED, 2, None)
-    with dead.app_context():
+    with deferring.app_context():
         db.engine.dispose()
 
 

@@ -1,19 +1,24 @@
-"""The per-process micro-cache: pages, API answers and petition rows for a few seconds,
-never deciding alone whether a signature is taken."""
+"""The per-process micro-cache: pages, widget frames, counts, API answers and petition
+rows for a few seconds, never deciding alone whether a signature is taken."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from http import HTTPStatus
 
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from petition.db import db, session_scope
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition, PetitionStatus, PetitionVersion
 from petition.signing.models import Signature
+from petition.widget import service
 from tests.helpers.forms import sign_form
+from tests.widget.test_views import TOKEN
 
 SLUG = "defend-the-people-of-daraa"
 
@@ -94,3 +99,77 @@ def test_a_query_the_page_does_not_depend_on_shares_its_render(
     tagged = client.get(f"/p/{SLUG}?utm_source=mail").get_data(as_text=True)
     assert "Edited" not in tagged
     assert "Edited" in client.get(f"/p/{SLUG}?original=1").get_data(as_text=True)
+
+
+def _frame(client: FlaskClient, referer: str, query: str = "") -> TestResponse:
+    return client.get(f"/embed/{SLUG}{query}", headers={"Referer": referer})
+
+
+def test_a_kept_widget_frame_gives_each_load_its_own_token_for_its_own_site(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(page_cache_seconds=60)
+    client = app.test_client()
+    first = _frame(client, "https://news.example/story")
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(Petition.__table__).values(signature_count=9))
+    loads = [_frame(client, f"https://site{n}.example/") for n in range(3)]
+    assert "\x00" not in "".join(r.get_data(as_text=True) for r in [first, *loads])
+    # Kept: the count has not moved; but every load has a token of its own, naming
+    # the site that framed it, and the frame's own policy.
+    assert all(">0<" in r.get_data(as_text=True) for r in loads)
+    tokens = [TOKEN.search(r.get_data(as_text=True)).group(1) for r in [first, *loads]]  # type: ignore[union-attr]
+    assert len(set(tokens)) == 4
+    with app.app_context(), session_scope() as session:
+        petition = session.scalars(sa.select(Petition)).one()
+        origins = [
+            service.check_form_token(
+                secret_key=app.secret_key,  # type: ignore[arg-type]
+                petition=petition,
+                token=token,
+                max_age=dt.timedelta(minutes=5),
+            ).origin
+            for token in tokens
+        ]
+    assert origins == ["https://news.example", *(f"https://site{n}.example" for n in range(3))]
+    assert {r.headers["Content-Security-Policy"] for r in loads} == {
+        first.headers["Content-Security-Policy"]
+    }
+    assert "frame-ancestors *" in first.headers["Content-Security-Policy"]
+    assert all(r.headers["Cache-Control"] == "no-store" for r in loads)
+    # A kept frame's form signs like a fresh one.
+    signed = client.post(
+        f"/embed/{SLUG}/sign",
+        data={
+            "token": tokens[-1],
+            "name": "Layla Haddad",
+            "email": "l@example.org",
+            "country": "SY",
+        },
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert signed.status_code == HTTPStatus.SEE_OTHER
+    assert _count(app, Signature) == 1
+
+
+def test_kept_counts_answer_304_and_never_cross_languages_or_petitions(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(page_cache_seconds=60)
+    client = app.test_client()
+    for path in (f"/p/{SLUG}/count", f"/embed/{SLUG}?mode=count", "/embed.js"):
+        first = client.get(path)
+        assert first.status_code == HTTPStatus.OK
+        etag = first.headers["ETag"]
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == HTTPStatus.NOT_MODIFIED, path
+        assert again.get_data() == b""
+        assert client.get(path).get_data() == first.get_data()
+    english = client.get(f"/p/{SLUG}/count").get_data(as_text=True)
+    arabic = client.get(f"/p/{SLUG}/count?lang=ar").get_data(as_text=True)
+    assert english != arabic
+    assert "توقيع" in arabic
+    frame_ar = client.get(f"/embed/{SLUG}?mode=count&lang=ar").get_data(as_text=True)
+    assert 'dir="rtl"' in frame_ar
+    assert client.get("/p/no-such-petition/count").status_code == HTTPStatus.NOT_FOUND
+    assert client.get("/embed/no-such-petition?mode=count").status_code == HTTPStatus.NOT_FOUND

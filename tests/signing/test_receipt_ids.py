@@ -52,7 +52,7 @@ def test_the_migration_gives_existing_signatures_receipt_ids(tmp_path: Path) -> 
                     )
                 )
         # Back to the release before receipt ids, then up again: the backfill runs.
-        downgrade(revision="7e3a91c4d2b8")
+        downgrade(revision="2f6b8d0e4a17")
         with db.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("signatures")}
         assert "receipt_id" not in columns

@@ -1,8 +1,8 @@
 """signature receipt ids: a random id in each signature's row of every batch
 
 Revision ID: 7e1c5b0a3d21
-Revises: 7e3a91c4d2b8
-Create Date: 2026-12-03 06:20:00
+Revises: 2f6b8d0e4a17
+Create Date: 2026-12-03 06:40:00
 
 Each row of a batch's signatures.csv is a leaf of the batch's Merkle tree; the
 random receipt id in the row keeps the sibling hashes of a receipt from being
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7e1c5b0a3d21'
-down_revision = '7e3a91c4d2b8'
+down_revision = '2f6b8d0e4a17'
 branch_labels = None
 depends_on = None
 
