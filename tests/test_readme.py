@@ -25,7 +25,8 @@ def tables(text: str) -> list[list[str]]:
 def test_every_table_has_its_header_row() -> None:
     # A table cut by a blank line leaves a second half without header: shown as text.
     for table in tables(README):
-        assert len(table) >= 2 and re.fullmatch(r"\|( ?:?-+:? ?\|)+", table[1]), table[0]
+        assert len(table) >= 2, table[0]
+        assert re.fullmatch(r"\|( ?:?-+:? ?\|)+", table[1]), table[0]
 
 
 def test_no_row_is_listed_twice() -> None:

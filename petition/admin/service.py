@@ -29,7 +29,7 @@ from petition.i18n import N_, ServiceError
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
-from petition.signing.models import Signature
+from petition.signing.models import Signature, SignatureStatus
 
 logger = logging.getLogger(__name__)
 
@@ -436,8 +436,19 @@ def withdraw_signature(session: Session, *, user: User, signature: Signature) ->
     return done
 
 
+class WithdrawnSignature(ServiceError, ValueError):
+    """The signature was withdrawn: its details are erased and stay so."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "keeps-no-name": N_("A withdrawn signature keeps no name."),
+    }
+
+
 def correct_name(session: Session, *, user: User, signature: Signature, name: str) -> None:
-    """Correct a signer's name at their request. Raises ``ValueError`` if withdrawn."""
+    """Correct a signer's name at their request. Raises :class:`WithdrawnSignature`."""
+    if signature.status == SignatureStatus.WITHDRAWN:
+        # Said here, in the organizer's words; signing.correct_name refuses it too.
+        raise WithdrawnSignature("keeps-no-name")
     signing.correct_name(session, signature=signature, name=name)
     audit.record(
         session,

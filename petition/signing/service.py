@@ -14,8 +14,7 @@ import datetime as dt
 import enum
 import functools
 import logging
-from collections.abc import Mapping
-from typing import ClassVar, cast
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,7 +27,6 @@ from petition.abuse.counters import Check
 from petition.abuse.models import FlagReason, join_reasons
 from petition.config import Settings
 from petition.db import utcnow
-from petition.i18n import N_, ServiceError
 from petition.mail import service as mail
 from petition.mail.models import MailPriority
 from petition.petitions import service as petitions
@@ -616,22 +614,13 @@ def withdraw_signature(session: Session, *, signature: Signature) -> bool:
     return True
 
 
-class WithdrawnSignature(ServiceError, ValueError):
-    """The signature was withdrawn: its details are erased and stay so."""
-
-    messages: ClassVar[Mapping[str, str]] = {
-        "keeps-no-name": N_("A withdrawn signature keeps no name."),
-    }
-
-
 def correct_name(session: Session, *, signature: Signature, name: str) -> None:
     """Replace the name of a signature (the signer asked for a correction).
 
     ``name`` must already be cleaned (``petition.signing.forms.clean_name``).
-    Raises :class:`WithdrawnSignature` (a ``ValueError``) for a withdrawn signature,
-    which has no name to correct.
+    Raises ``ValueError`` for a withdrawn signature, which has no name to correct.
     """
     if signature.status == SignatureStatus.WITHDRAWN:
-        raise WithdrawnSignature("keeps-no-name")
+        raise ValueError("a withdrawn signature keeps no name")
     signature.name = name
     session.flush()

@@ -79,7 +79,7 @@ def signature_name(slug: str, signature_id: int) -> Response | tuple[str, int]:
             )
         except ValidationError as exc:
             form.name.errors.append(str(exc))  # a lazy string: in the reader's language
-        except signing.WithdrawnSignature as exc:
+        except service.WithdrawnSignature as exc:
             form.name.errors.append(exc.translated())
         else:
             flash(_("Name corrected."), "info")
