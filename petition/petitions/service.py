@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from petition import i18n
 from petition.db import utcnow
 from petition.i18n import N_, ServiceError, label
-from petition.petitions import markdown
+from petition.petitions import markdown, rules
 from petition.petitions.models import (
     Petition,
     PetitionCountryCount,
@@ -37,13 +36,14 @@ class PetitionFileError(ServiceError, ValueError):
         "unreadable": N_("%(file)s: cannot be read (%(detail)s)."),
         "too-large": N_("%(file)s: the file is too large."),
         "front-matter-lacks": N_("%(file)s: front matter lacks %(fields)s."),
-        "goal-not-positive": N_("%(file)s: goal must be a positive whole number."),
+        "goal-not-whole": N_("%(file)s: goal must be a whole number."),
+        # The rules' own messages (petition.petitions.rules), already in the reader's language.
+        "breaks-rules": N_("%(file)s: %(detail)s"),
         "closes-not-date": N_("%(file)s: closes must be a date (YYYY-MM-DD)."),
         "no-text": N_("%(file)s: the petition has no text."),
         "translates-not-number": N_(
             "%(file)s: translates must be the number of the text version translated (1, 2, …)."
         ),
-        "lang-not-code": N_("%(file)s: lang must be a language code such as ar or fr."),
         "no-such-petition": N_("No petition %(slug)s: import the petition first."),
         "same-language": N_(
             "%(slug)s is written in %(language)s: a translation needs another language."
@@ -121,8 +121,9 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     if missing:
         raise PetitionFileError("front-matter-lacks", file=name, fields=", ".join(missing))
     goal = meta.get("goal")
-    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int) or goal < 1):
-        raise PetitionFileError("goal-not-positive", file=name)
+    # Its range is a rule (petition.petitions.rules); here only what YAML gave.
+    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int)):
+        raise PetitionFileError("goal-not-whole", file=name)
     closes = meta.get("closes")
     closes_at: dt.datetime | None = None
     if isinstance(closes, dt.datetime):
@@ -133,7 +134,7 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
         raise PetitionFileError("closes-not-date", file=name)
     if not post.content.strip():
         raise PetitionFileError("no-text", file=name)
-    return PetitionSource(
+    source = PetitionSource(
         slug=str(meta["slug"]).strip(),
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
@@ -142,6 +143,11 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
         goal=goal,
         closes_at=closes_at,
     )
+    try:
+        rules.check_petition(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError("breaks-rules", file=name, detail=str(exc)) from exc
+    return source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,9 +160,6 @@ class TranslationSource:
     title: str
     body: str
     addressed_to: str = ""
-
-
-_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 def parse_file(path: Path) -> PetitionSource | TranslationSource:
@@ -180,17 +183,19 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
     # bool is an int in Python; "translates: yes" is a mistake, not version 1.
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise PetitionFileError("translates-not-number", file=str(path))
-    language = str(meta["lang"]).strip()
-    if not _LANGUAGE_TAG.match(language):
-        raise PetitionFileError("lang-not-code", file=str(path))
-    return TranslationSource(
+    source = TranslationSource(
         slug=str(meta["slug"]).strip(),
-        language=language,
+        language=str(meta["lang"]).strip(),
         version_number=number,
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
         addressed_to=str(meta.get("addressed_to") or "").strip(),
     )
+    try:
+        rules.check_translation(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError("breaks-rules", file=str(path), detail=str(exc)) from exc
+    return source
 
 
 def version_hashes(conn: Session | sa.Connection, *, petition_id: int) -> dict[int, str]:
@@ -226,8 +231,11 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
     """Create the petition or update it from ``source``.
 
     A changed text becomes a new version once anyone has signed the current one;
-    until then the current version is corrected in place.
+    until then the current version is corrected in place. Raises
+    :class:`~petition.petitions.rules.InvalidPetition` when ``source`` breaks a rule
+    (every caller checked it first; this is the gate none can go around).
     """
+    rules.check_petition(source)
     petition = session.scalars(
         sa.select(Petition).where(Petition.slug == source.slug).with_for_update(of=Petition)
     ).one_or_none()
@@ -307,6 +315,10 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
     Raises :class:`PetitionFileError` when the petition or the version does not
     exist, or the language is the petition's own.
     """
+    try:
+        rules.check_translation(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError("breaks-rules", file=source.slug, detail=str(exc)) from exc
     petition = find(session, source.slug)
     if petition is None:
         raise PetitionFileError("no-such-petition", slug=source.slug)

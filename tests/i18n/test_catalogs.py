@@ -365,3 +365,33 @@ def test_views_show_service_errors_in_the_readers_language() -> None:
                         f"{path.relative_to(PROJECT_ROOT)}:{inner.lineno}: str({node.name})"
                     )
     assert not problems, "show exc.translated(): " + ", ".join(problems)
+
+
+def test_every_service_error_is_raised_with_one_of_its_codes() -> None:
+    """``raise NothingToExport("nothing-since-batch", …)``: a code its class lists (an
+    English sentence in its place would fail only when the refusal happens)."""
+    import ast
+
+    from petition import i18n
+
+    _import_everything()
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    errors = {c.__name__: c for c in subclasses(i18n.ServiceError)}
+    problems = []
+    for path in (PROJECT_ROOT / "petition").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name not in errors:
+                continue
+            codes = {**errors[name].messages, **errors[name].plurals}
+            first = node.exc.args[0] if node.exc.args else None
+            if not (isinstance(first, ast.Constant) and first.value in codes):
+                where = f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}"
+                problems.append(f"{where}: {ast.unparse(node.exc)[:60]}")
+    assert not problems, "raise with a listed code: " + ", ".join(problems)
