@@ -1,11 +1,12 @@
-"""`make run`'s script on another port: the addresses the service writes follow PORT."""
+"""`make run` (scripts/run-dev) keeps the worker running: one that exits is started again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -13,53 +14,80 @@ import pytest
 
 from petition.config import PROJECT_ROOT
 from tests.helpers.servers import free_port
+from tests.test_worker import wait_for
+
+pytestmark = pytest.mark.faults
 
 
-def _serve(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+def descendants(root: int) -> dict[int, str]:
+    """Every process below ``root``: pid → command line."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+            commands[int(entry.name)] = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            )
+    found: dict[int, str] = {}
+    todo = [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found[pid] = commands.get(pid, "")
+            todo.append(pid)
+    return found
+
+
+def workers(root: int) -> list[int]:
+    return [pid for pid, cmd in descendants(root).items() if "petition worker" in cmd]
+
+
+def test_run_dev_starts_a_worker_again_after_it_is_killed(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "petition.sqlite3"
+    shutil.copy(sqlite_template, database)
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PETITION_")}
-    clean.update(PORT=str(port), PETITION_INSTANCE_PATH=str(tmp_path), **env)
-    process = subprocess.Popen(
-        [str(PROJECT_ROOT / "scripts" / "run-dev")],
-        env=clean,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # the script and its server and worker, stopped together
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _page(url: str) -> str:
-    deadline = time.monotonic() + 30
-    while True:
+    env = {
+        **os.environ,
+        "PETITION_DATABASE_URL": f"sqlite:///{database}",
+        "PETITION_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORT": str(port),
+    }
+    log = tmp_path / "run-dev.log"
+    with log.open("wb") as output:
+        script = subprocess.Popen(
+            [str(PROJECT_ROOT / "scripts" / "run-dev")],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (our server)
-                return str(response.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+            [first] = wait_for(lambda: workers(script.pid), 20, "the first worker")
 
+            def healthy() -> bool:
+                url = f"http://127.0.0.1:{port}/healthz"
+                with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
+                    return True
+                return False
 
-@pytest.mark.slow
-def test_links_follow_the_port_run_dev_serves_on(tmp_path: Path) -> None:
-    process, base = _serve(tmp_path)
-    try:
-        # The recipient's guide writes the service's address into its commands.
-        page = _page(f"{base}/verify")
-        assert f"{base}/.well-known/petition-signing-key.pem" in page
-        assert "127.0.0.1:5000" not in page
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-
-
-@pytest.mark.slow
-def test_a_base_url_that_is_set_is_kept(tmp_path: Path) -> None:
-    process, base = _serve(tmp_path, PETITION_BASE_URL="https://petitions.example.org")
-    try:
-        page = _page(f"{base}/verify")
-        assert "https://petitions.example.org/.well-known/petition-signing-key.pem" in page
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+            wait_for(healthy, 30, "the development server")
+            os.kill(first, signal.SIGKILL)
+            [second] = wait_for(
+                lambda: [p for p in workers(script.pid) if p != first], 20, "a new worker"
+            )
+            assert second != first
+            os.killpg(script.pid, signal.SIGTERM)
+            script.wait(20)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(script.pid, signal.SIGKILL)
+    # 137: killed by signal 9, as the shell reports it.
+    assert "the worker exited with status 137; starting it again" in log.read_text()
+    # Stopping stops everything, the worker started again included.
+    wait_for(lambda: not Path(f"/proc/{second}").exists(), 10, "the second worker gone")
