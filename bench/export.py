@@ -201,6 +201,28 @@ def compare_parts(repeats: int) -> None:
         )
     print(f"{'ratio':>11}: {medians['weasyprint'] / medians['name_pages']:.1f}×")
 
+    # The whole document, 20 parts, with the name-only parts set here or in the worker
+    # process beside the caller (which here does nothing else: in an export it reads rows).
+    count = 20 * pdf.NAMES_PER_PART
+    walls: dict[bool, list[float]] = {False: [], True: []}
+    with app.app_context():
+        for _ in range(repeats):
+            for parallel in (False, True):
+                pdf.PARALLEL_PARTS = parallel
+                folder = Path(tempfile.mkdtemp(prefix="bench-parts-"))
+                started = time.perf_counter()
+                document = pdf.DeliveryDocument(folder, title="Bench", batch_sequence=1)
+                for n in range(1, count + 1):
+                    document.add(n, f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]} {n}", "SY")
+                document.typeset()
+                walls[parallel].append(time.perf_counter() - started)
+                shutil.rmtree(folder)
+    for parallel, label in ((False, "in process"), (True, "in a worker")):
+        print(
+            f"{label:>11}: {statistics.median(walls[parallel]):6.2f} s wall for {count:,} names "
+            f"(median of {repeats})"
+        )
+
 
 def main() -> None:
     if sys.argv[1:2] == ["--populate"]:

@@ -49,9 +49,37 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        is_sqlite = connection.dialect.name == "sqlite"
+        if is_sqlite:
+            # SQLite alters a table by building a copy and dropping the original
+            # (Alembic's batch mode). With foreign keys on (petition.db turns them on for
+            # every connection), dropping signatures would cascade into signature_links
+            # or fail on update_deliveries. SQLite's own procedure for altering tables:
+            # keys off outside the transaction, checked before it commits.
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection, target_metadata=target_db.metadata, **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if is_sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if is_sqlite:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection, statement: str) -> None:  # type: ignore[no-untyped-def]
+    """Run a PRAGMA on the DBAPI connection itself: through SQLAlchemy it would begin a
+    transaction first, inside which SQLite ignores foreign_keys."""
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 if context.is_offline_mode():

@@ -67,8 +67,10 @@ COMMAND_MODULES = (
     "petition.widget.cli",
     "petition.api.cli",
     "petition.moderation.cli",
+    "petition.updates.cli",
     "petition.admin.cli",
     "petition.worker",
+    "petition.status",
 )
 PETITION_HELP = "Run and manage the petition service."
 

@@ -34,6 +34,7 @@ its form is admitted alone (one call too).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import logging
 import math
@@ -54,6 +55,7 @@ from petition.abuse.blocklist import DomainBlocklist
 from petition.abuse.counters import Check
 from petition.addresses import keyed_hash
 from petition.config import Settings, current_settings
+from petition.db import utcnow
 from petition.extensions import limiter
 
 logger = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ login_per_ip = limiter.shared_limit(
 # petition page's time. Signing and API reads count through their own calls below;
 # the updates' unsubscribe links, like confirm and withdraw, carry a one-time token.
 UNLIMITED_BLUEPRINTS = frozenset(
-    {"petitions", "signing", "widget", "mail", "export", "updates", "api"}
+    {"petitions", "signing", "widget", "mail", "export", "updates", "api", "health"}
 )
 
 
@@ -274,11 +276,23 @@ def _retry_after(exc: TooManyRequests) -> int:
         return DEFAULT_RETRY_SECONDS
 
 
+def come_back(retry_after: int) -> dict[str, Any]:
+    """What a 429 page says of when to come back (``abuse/_come_back.html``): the wait
+    in seconds and in whole minutes, and the time (UTC)."""
+    return {
+        "retry_after": retry_after,
+        "minutes": max(1, math.ceil(retry_after / 60)),
+        "come_back_at": utcnow() + dt.timedelta(seconds=retry_after),
+    }
+
+
 def too_many_requests(exc: TooManyRequests) -> Response:
     """429 in the site's layout, or an RFC 9457 problem document under /api/."""
     retry_after = _retry_after(exc)
-    minutes = max(1, math.ceil(retry_after / 60))
-    detail = _("Too many requests. Please try again in %(minutes)d minutes.", minutes=minutes)
+    when = come_back(retry_after)
+    detail = _(
+        "Too many requests. Please try again in %(minutes)d minutes.", minutes=when["minutes"]
+    )
     if request.path.startswith("/api/"):
         response = jsonify(
             type="about:blank",
@@ -289,9 +303,7 @@ def too_many_requests(exc: TooManyRequests) -> Response:
         )
         response.mimetype = "application/problem+json"
     else:
-        response = current_app.make_response(
-            render_template("abuse/rate_limited.html", minutes=minutes, retry_after=retry_after)
-        )
+        response = current_app.make_response(render_template("abuse/rate_limited.html", **when))
     response.status_code = HTTPStatus.TOO_MANY_REQUESTS
     response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"

@@ -113,21 +113,22 @@ class Typesetter:
 
     def number(self, digits: str, *, size: float) -> Run:
         """ASCII digits (and dots) set glyph by glyph from the first font, unkerned."""
-        table = self._digit_table(size)
-        inner = "".join(table[char][0] for char in digits)
-        width = sum(table[char][1] for char in digits)
-        return Run(font=0, inner=inner, width=width, glyphs=table["glyphs"][2])
+        glyphs, widths, every = self._digit_table(size)
+        # One C call for the glyphs, one for the width: a number is on every line.
+        width = sum(map(widths.__getitem__, digits))
+        return Run(font=0, inner=digits.translate(glyphs), width=width, glyphs=every)
 
     @functools.cache  # noqa: B019 (one typesetter per process, kept for its life)
-    def _digit_table(self, size: float) -> dict[str, tuple[str, float, frozenset[int]]]:
-        table: dict[str, tuple[str, float, frozenset[int]]] = {}
-        glyphs: set[int] = set()
+    def _digit_table(self, size: float) -> tuple[dict[int, str], dict[str, float], frozenset[int]]:
+        glyphs: dict[int, str] = {}
+        widths: dict[str, float] = {}
+        every: set[int] = set()
         for char in "0123456789.":
             run = self.fonts[0].shape(char, rtl=False, size=size)
-            table[char] = (run.inner, run.width, run.glyphs)
-            glyphs |= run.glyphs
-        table["glyphs"] = ("", 0.0, frozenset(glyphs))
-        return table
+            glyphs[ord(char)] = run.inner
+            widths[char] = run.width
+            every |= run.glyphs
+        return glyphs, widths, frozenset(every)
 
     def text(self, text: str, *, size: float) -> list[Run]:
         """Runs of ``text`` in visual order, laid out as an isolated paragraph."""
@@ -245,6 +246,19 @@ def typesetter() -> Typesetter | None:
         return None
 
 
+def write_part(
+    path: str, lines: list[tuple[str, str, str]], footer: str, title: str
+) -> list[tuple[str, str, str]] | None:
+    """Writes the part to ``path`` (in the export's worker process); returns ``lines``
+    back if WeasyPrint must set them instead."""
+    data = render(lines=lines, footer=footer, title=title)
+    if data is None:
+        return lines
+    with open(path, "wb") as out:
+        out.write(data)
+    return None
+
+
 def render(*, lines: Sequence[tuple[str, str, str]], footer: str, title: str) -> bytes | None:
     """A PDF of name lines ``(number, name, country)``; ``None`` if WeasyPrint must do it.
 
@@ -299,7 +313,7 @@ def _line(setter: Typesetter, line: tuple[str, str, str]) -> list[Row]:
         space,
         *setter.word(f"({country})", rtl=False, size=size),
     ]
-    if sum(run.width for run in runs) <= _AVAILABLE:
+    if sum([run.width for run in runs]) <= _AVAILABLE:
         return [_row(setter, runs)]
     wrapped: list[list[Run]] = [[]]
     width = 0.0

@@ -13,12 +13,16 @@ a left-to-right list and the reverse.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import dataclasses
 import functools
 import gc
+import multiprocessing
+import weakref
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,9 @@ LINES_PER_PAGE = 56
 FSI, PDI = "\u2068", "\u2069"
 # False sets every part with WeasyPrint, as before name_pages (the benchmark compares).
 FAST_NAME_PAGES = True
+# Name-only parts are set in a worker process, beside the row reading (False: in this one).
+PARALLEL_PARTS = True
+PARTS_IN_FLIGHT = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,56 +69,94 @@ class Cover:
 
 
 class DeliveryDocument:
-    """The delivery PDF of one batch: names added as the rows stream by, typeset after.
+    """The delivery PDF of one batch: names added as the rows stream by.
 
-    Names are spooled to a file in ``folder`` while the rows are read; typesetting waits
-    until every row has been read, so the database read ends as soon as it can and the
-    row stream's allocations do not interleave on the heap with the typesetter's many
-    short-lived objects. Then :meth:`typeset` writes every part but the first (which
-    carries the cover, known only at the end) and :meth:`parts` hands them over.
+    The first part carries the cover, known only at the end: its names are kept, and it is
+    typeset by :meth:`parts`. Each later part is handed, as soon as it is full, to one
+    worker process that sets it with :mod:`petition.export.name_pages` while this process
+    goes on reading rows and writing the CSV (a fresh interpreter, ``spawn``: it shares
+    no database connection with this one). At most :data:`PARTS_IN_FLIGHT` wait for it,
+    so memory stays flat. A part the worker cannot set comes back and is typeset here by
+    WeasyPrint. :meth:`typeset` waits for the last ones; :meth:`parts` hands them over.
     """
 
     def __init__(self, folder: Path, *, title: str, batch_sequence: int) -> None:
         self.folder = folder
         self.title = title
         self.batch_sequence = batch_sequence
-        self.spool_path = folder / "names.txt"
-        self.spool = self.spool_path.open("w", encoding="utf-8")
-        self.first: list[NameLine] = []
+        self.chunk: list[NameLine] = []
+        self.first: list[NameLine] | None = None
         self.written: list[Path] = []
+        self.in_flight: collections.deque[tuple[Path, Future[list[NameLine] | None]]] = (
+            collections.deque()
+        )
+        self.pool: ProcessPoolExecutor | None = None
 
     def add(self, sequence: int, name: str, country: str) -> None:
-        # One line per name: flattened, a name holds no tab or newline.
-        self.spool.write(f"{sequence}\t{flat_name(name)}\t{country}\n")
+        self.chunk.append((str(sequence), flat_name(name), country))
+        if len(self.chunk) == NAMES_PER_PART:
+            self._part(self.chunk)
+            self.chunk = []
 
     def typeset(self) -> int:
-        """Typesets every part but the first; returns how many parts there are."""
-        self.spool.close()
-        with self.spool_path.open(encoding="utf-8") as spool:
-            chunk: list[NameLine] = []
-            for line in spool:
-                number, name, country = line.rstrip("\n").split("\t")
-                chunk.append((number, name, country))
-                if len(chunk) == NAMES_PER_PART:
-                    self._part(chunk)
-                    chunk = []
-            if chunk:
-                self._part(chunk)
-        self.spool_path.unlink()
-        return max(1, 1 + len(self.written))
+        """Finishes every part but the first; returns how many parts there are."""
+        if self.chunk or self.first is None:
+            self._part(self.chunk)
+            self.chunk = []
+        while self.in_flight:
+            self._collect()
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+        return 1 + len(self.written)
 
     def _part(self, lines: list[NameLine]) -> None:
-        if not self.first and not self.written:
+        if self.first is None:
             self.first = lines
             return
-        number = len(self.written) + 2
+        number = len(self.written) + len(self.in_flight) + 2
         path = self.folder / part_name(number)
-        path.write_bytes(
-            render_names(
+        pool = self._pool()
+        if pool is None:
+            path.write_bytes(self._render(number, lines))
+            self.written.append(path)
+            return
+        with force_locale("en"):  # as render_part without a cover
+            footer = _("Batch %(batch)s, part %(part)s", batch=self.batch_sequence, part=number)
+        job = pool.submit(name_pages.write_part, str(path), lines, footer, self.title)
+        self.in_flight.append((path, job))
+        if len(self.in_flight) > PARTS_IN_FLIGHT:
+            self._collect()
+
+    def _collect(self) -> None:
+        path, job = self.in_flight.popleft()
+        left = job.result()  # the worker's exception, if any, is raised here
+        if left is not None:  # a character name_pages has no font for: WeasyPrint
+            number = len(self.written) + 2
+            path.write_bytes(self._render(number, left, fast=False))
+        self.written.append(path)
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        if not (FAST_NAME_PAGES and PARALLEL_PARTS):
+            return None
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            # An export that fails half-way leaves no worker behind.
+            weakref.finalize(self, self.pool.shutdown, wait=False, cancel_futures=True)
+        return self.pool
+
+    def _render(self, number: int, lines: list[NameLine], *, fast: bool = True) -> bytes:
+        if fast:
+            return render_names(
                 number=number, lines=lines, title=self.title, batch_sequence=self.batch_sequence
             )
+        return render_part(
+            number=number,
+            lines=lines,
+            cover=None,
+            title=self.title,
+            batch_sequence=self.batch_sequence,
         )
-        self.written.append(path)
 
     def parts(self, cover: Cover) -> Iterator[tuple[str, bytes | Path]]:
         """Each part's file name and content, in order, after :meth:`typeset`: the first
@@ -121,7 +166,7 @@ class DeliveryDocument:
             part_name(1),
             render_part(
                 number=1,
-                lines=self.first,
+                lines=self.first or [],
                 cover=cover,
                 title=self.title,
                 batch_sequence=self.batch_sequence,

@@ -255,7 +255,7 @@ def too_many_requests(exc: TooManyRequests) -> Response:
     retry_after = int(response.headers.get("Retry-After", "60"))
     page = current_app.make_response(
         (
-            render_template("widget/rate_limited.html", minutes=max(1, -(-retry_after // 60))),
+            render_template("widget/rate_limited.html", **limits.come_back(retry_after)),
             HTTPStatus.TOO_MANY_REQUESTS,
         )
     )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from petition import worker
 from petition.audit.models import AuditEvent
 from petition.db import session_scope
 from petition.updates.models import Update, UpdateKind, UpdateStatus
@@ -92,6 +93,13 @@ def test_organizer_previews_in_both_languages_and_sends_with_the_password(
     assert "update.send" in actions
     listed = client.get(UPDATES).get_data(as_text=True)
     assert "The answer from the ministry" in listed
+    # The worker sends it (here into the development mail folder): the organizer sees it.
+    worker.run(app, once=True)
+    listed = client.get(UPDATES).get_data(as_text=True)
+    assert '<td data-figure="sent">2</td>' in listed
+    assert '<td data-figure="bounced">0</td>' in listed
+    detail = client.get(f"{UPDATES}/{update_id}").get_data(as_text=True)
+    assert '<td data-figure="sent">2</td>' in detail
 
     # A sent update never changes.
     edit = f"{UPDATES}/{update_id}/edit"

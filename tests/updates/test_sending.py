@@ -87,6 +87,9 @@ def test_an_update_reaches_exactly_the_consenting_verified_signers_in_their_lang
     assert english["Subject"] == EN.subject
     assert arabic["Subject"] == AR.subject
     assert "سلّمناها اليوم." in text_body(arabic)
+    # The service's own words are in the recipient's language too.
+    assert "لإيقاف التحديثات عن هذه العريضة:" in text_body(arabic)
+    assert "Stop updates about this petition:" in text_body(english)
     html = arabic.get_body(preferencelist=("html",))
     assert html is not None
     assert 'lang="ar" dir="rtl"' in str(html.get_content())

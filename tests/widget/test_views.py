@@ -330,6 +330,9 @@ def test_over_the_sign_limit_the_frame_says_so(make_app) -> None:  # type: ignor
     assert "Too many requests" in html
     assert 'class="widget"' in html
     assert int(second.headers["Retry-After"]) > 0
+    # When to come back, as on the site's own 429 page.
+    assert "Please try again in" in html
+    assert "UTC</time>" in html
     # Shown in the frame: the petition's framing policy, not 'none'.
     assert frame_ancestors(second) == "*"
     signatures, _ = stored(app)
