@@ -124,8 +124,8 @@ def test_a_wrong_password_on_the_full_export_is_shown_at_the_form_and_focused(
 ) -> None:
     login(client, accounts.organizer)
     page = client.get(BATCHES).get_data(as_text=True)
-    # The form's address ends in its heading's fragment: the answer opens there.
-    assert f'action="/admin/p/{SLUG}/export#full-heading"' in page
+    # No fragment in the form's address: Chromium skips autofocus on a page opened at one.
+    assert f'action="/admin/p/{SLUG}/export"' in page
     wrong = client.post(
         f"/admin/p/{SLUG}/export",
         data={"csrf_token": token(client, BATCHES), "password": "nope", "fmt": "csv"},
