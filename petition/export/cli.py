@@ -1,9 +1,11 @@
-"""``flask petition export | verify | delivered | batches | data-export``."""
+"""``flask petition export | verify | delivered | batches | data-export | receipt |
+verify-receipt``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import click
 from flask.cli import with_appcontext
@@ -11,12 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from petition.audit.service import cli_actor
 from petition.db import db, session_scope
-from petition.export import batch_key, batches, data_export, delivery
+from petition.export import batch_key, batches, data_export, delivery, receipts
 from petition.export import verify as export_verify
+from petition.i18n import english_count
+from petition.petitions import service as petitions
 from petition.petitions.cli import petition_or_fail
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 
 @click.command("export")
@@ -53,7 +60,8 @@ def export_command(slug: str, out_dir: Path, full: bool) -> None:
         ) from exc
     span = f"{batch.first_sequence}–{batch.last_sequence}" if batch.first_sequence else "none"
     click.echo(
-        f"{built.path}: batch {batch.sequence}, {batch.signature_count} signatures "
+        f"{built.path}: batch {batch.sequence}, "
+        f"{english_count(batch.signature_count, 'signature', 'signatures')} "
         f"({span}), {batch.withdrawn_count} withdrawn since earlier batches\n"
         f"manifest SHA-256 {batch.manifest_sha256}\nsigning key {batch.key_fingerprint}"
     )
@@ -64,6 +72,15 @@ def _batch_key() -> Ed25519PrivateKey:
         return batch_key.app_key()
     except batch_key.SigningKeyError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _public_key(path: Path | None) -> Ed25519PublicKey:
+    if path is None:
+        return _batch_key().public_key()
+    try:
+        return batch_key.load_public_key(path.read_bytes())
+    except batch_key.SigningKeyError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
 
 
 @click.command("verify")
@@ -81,20 +98,15 @@ def _batch_key() -> Ed25519PrivateKey:
 @with_appcontext
 def verify_command(batch_file: Path, public_key: Path | None, previous: Path | None) -> None:
     """Check a batch: signature, every file, the rows and (with --previous) the chain."""
-    if public_key is not None:
-        try:
-            key = batch_key.load_public_key(public_key.read_bytes())
-        except batch_key.SigningKeyError as exc:
-            raise click.ClickException(f"{public_key}: {exc}") from exc
-    else:
-        key = _batch_key().public_key()
+    key = _public_key(public_key)
     report = export_verify.verify_batch(batch_file, public_key=key, previous=previous)
     for line in report.checked:
         click.echo(f"ok    {line}")
     for line in report.failures:
         click.echo(f"FAIL  {line}")
     if not report.is_valid:
-        click.echo(f"{batch_file}: NOT VALID ({len(report.failures)} problems)")
+        problems = english_count(len(report.failures), "problem", "problems")
+        click.echo(f"{batch_file}: NOT VALID ({problems})")
         raise SystemExit(1)
     click.echo(f"{batch_file}: valid")
 
@@ -121,7 +133,7 @@ def delivered_command(slug: str, sequence: int, to: str, petition_delivered: boo
             if petition_delivered:
                 delivery.mark_petition_delivered(session, petition=petition, actor=cli_actor())
                 click.echo(f"{slug}: delivered")
-    except batches.ExportError as exc:
+    except (batches.ExportError, petitions.InvalidTransition) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -138,7 +150,8 @@ def batches_command(slug: str) -> None:
                 else "not delivered"
             )
             click.echo(
-                f"{batch.sequence}\t{batch.signature_count} signatures\t"
+                f"{batch.sequence}\t"
+                f"{english_count(batch.signature_count, 'signature', 'signatures')}\t"
                 f"{batch.first_sequence}–{batch.last_sequence}\t{batch.created_by}\t"
                 f"{batch.created_at:%Y-%m-%d %H:%M}Z\t{where}\t{batch.manifest_sha256}"
             )
@@ -159,10 +172,58 @@ def data_export_command(slug: str, fmt: data_export.DataFormat, out_file: Path) 
     click.echo(f"{out_file}: written")
 
 
+@click.command("receipt")
+@click.argument("slug")
+@click.argument("sequence", type=click.IntRange(min=1))
+@click.option("--batch", "batch_sequence", type=click.IntRange(min=1), help="This batch only.")
+@with_appcontext
+def receipt_command(slug: str, sequence: int, batch_sequence: int | None) -> None:
+    """Print the inclusion receipt (JSON) of signature SEQUENCE of petition SLUG."""
+    with session_scope(write=False) as session:
+        try:
+            receipt = receipts.make_receipt(
+                session,
+                petition=petition_or_fail(session, slug),
+                sequence=sequence,
+                batch_sequence=batch_sequence,
+            )
+        except receipts.ReceiptError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(receipts.dump(receipt), nl=False)
+
+
+@click.command("verify-receipt")
+@click.argument("receipt_file", type=click.File("rb"))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The service's public key (PEM); by default this service's own key.",
+)
+@with_appcontext
+def verify_receipt_command(receipt_file: IO[bytes], public_key: Path | None) -> None:
+    """Check an inclusion receipt: the signed manifest, the row and its audit path."""
+    key = _public_key(public_key)
+    try:
+        receipt = json.loads(receipt_file.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{receipt_file.name}: not JSON ({exc})") from exc
+    report = receipts.verify_receipt(receipt, public_key=key)
+    for line in report.checked:
+        click.echo(f"ok    {line}")
+    for line in report.failures:
+        click.echo(f"FAIL  {line}")
+    if not report.is_valid:
+        click.echo(f"{receipt_file.name}: NOT VALID ({len(report.failures)} problems)")
+        raise SystemExit(1)
+    click.echo(f"{receipt_file.name}: valid")
+
+
 COMMANDS: tuple[click.Command, ...] = (
     export_command,
     verify_command,
     delivered_command,
     batches_command,
     data_export_command,
+    receipt_command,
+    verify_receipt_command,
 )

@@ -6,16 +6,18 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from petition import i18n
 from petition.db import utcnow
-from petition.petitions import markdown
+from petition.i18n import N_, ServiceError, label
+from petition.petitions import markdown, rules
 from petition.petitions.models import (
     Petition,
     PetitionCountryCount,
@@ -27,12 +29,47 @@ from petition.petitions.models import (
 logger = logging.getLogger(__name__)
 
 
-class PetitionFileError(ValueError):
+class PetitionFileError(ServiceError, ValueError):
     """A petition file lacks a required field or is malformed."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "unreadable": N_("%(file)s: cannot be read (%(detail)s)."),
+        "too-large": N_("%(file)s: the file is too large."),
+        "front-matter-lacks": N_("%(file)s: front matter lacks %(fields)s."),
+        "goal-not-whole": N_("%(file)s: goal must be a whole number."),
+        # The rules' own messages (petition.petitions.rules), already in the reader's language.
+        "breaks-rules": N_("%(file)s: %(detail)s"),
+        "closes-not-date": N_("%(file)s: closes must be a date (YYYY-MM-DD)."),
+        "no-text": N_("%(file)s: the petition has no text."),
+        "translates-not-number": N_(
+            "%(file)s: translates must be the number of the text version translated (1, 2, …)."
+        ),
+        "no-such-petition": N_("No petition %(slug)s: import the petition first."),
+        "same-language": N_(
+            "%(slug)s is written in %(language)s: a translation needs another language."
+        ),
+        "no-such-version": N_("%(slug)s has no text version %(version)s."),
+    }
 
-class InvalidTransition(ValueError):
+
+class InvalidTransition(ServiceError, ValueError):
     """A petition cannot move from its status to the one asked for."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "not-allowed": N_("A petition that is %(status)s cannot become %(to)s."),
+        "no-text": N_("The petition has no text."),
+        "closing-date-passed": N_("The closing date has passed."),
+    }
+
+    def translated(self) -> str:
+        # The statuses in the reader's words too, not only the sentence around them.
+        shown = {
+            key: label(value, "petition_status") if key in ("status", "to") else value
+            for key, value in self.params.items()
+        }
+        if self.code == "not-allowed":
+            return str(gettext(self.messages[self.code], **shown))
+        return super().translated()
 
 
 # The one place that says how a petition's status may move. A closed petition may
@@ -62,7 +99,7 @@ def parse_petition_file(path: Path) -> PetitionSource:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PetitionFileError(f"{path}: {exc}") from exc
+        raise PetitionFileError("unreadable", file=str(path), detail=str(exc)) from exc
     return parse_petition_text(text, name=str(path))
 
 
@@ -78,14 +115,15 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     try:
         post = frontmatter.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise PetitionFileError(f"{name}: {exc}") from exc
+        raise PetitionFileError("unreadable", file=name, detail=str(exc)) from exc
     meta = post.metadata
     missing = [key for key in ("title", "slug") if not str(meta.get(key) or "").strip()]
     if missing:
-        raise PetitionFileError(f"{name}: front matter lacks {', '.join(missing)}")
+        raise PetitionFileError("front-matter-lacks", file=name, fields=", ".join(missing))
     goal = meta.get("goal")
-    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int) or goal < 1):
-        raise PetitionFileError(f"{name}: goal must be a positive whole number")
+    # Its range is a rule (petition.petitions.rules); here only what YAML gave.
+    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int)):
+        raise PetitionFileError("goal-not-whole", file=name)
     closes = meta.get("closes")
     closes_at: dt.datetime | None = None
     if isinstance(closes, dt.datetime):
@@ -93,10 +131,10 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     elif isinstance(closes, dt.date):
         closes_at = dt.datetime.combine(closes, dt.time(), tzinfo=dt.UTC)
     elif closes is not None:
-        raise PetitionFileError(f"{name}: closes must be a date (YYYY-MM-DD)")
+        raise PetitionFileError("closes-not-date", file=name)
     if not post.content.strip():
-        raise PetitionFileError(f"{name}: the petition has no text")
-    return PetitionSource(
+        raise PetitionFileError("no-text", file=name)
+    source = PetitionSource(
         slug=str(meta["slug"]).strip(),
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
@@ -105,6 +143,11 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
         goal=goal,
         closes_at=closes_at,
     )
+    try:
+        rules.check_petition(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError("breaks-rules", file=name, detail=str(exc)) from exc
+    return source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,9 +162,6 @@ class TranslationSource:
     addressed_to: str = ""
 
 
-_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-
-
 def parse_file(path: Path) -> PetitionSource | TranslationSource:
     """A petition file, or a translation file when its front matter has ``translates``.
 
@@ -132,30 +172,30 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PetitionFileError(f"{path}: {exc}") from exc
+        raise PetitionFileError("unreadable", file=str(path), detail=str(exc)) from exc
     meta = post.metadata
     if "translates" not in meta:
         return parse_petition_file(path)
     missing = [key for key in ("title", "slug", "lang") if not str(meta.get(key) or "").strip()]
     if missing:
-        raise PetitionFileError(f"{path}: front matter lacks {', '.join(missing)}")
+        raise PetitionFileError("front-matter-lacks", file=str(path), fields=", ".join(missing))
     number = meta["translates"]
     # bool is an int in Python; "translates: yes" is a mistake, not version 1.
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-        raise PetitionFileError(
-            f"{path}: translates must be the number of the text version translated (1, 2, …)"
-        )
-    language = str(meta["lang"]).strip()
-    if not _LANGUAGE_TAG.match(language):
-        raise PetitionFileError(f"{path}: lang must be a language code such as ar or fr")
-    return TranslationSource(
+        raise PetitionFileError("translates-not-number", file=str(path))
+    source = TranslationSource(
         slug=str(meta["slug"]).strip(),
-        language=language,
+        language=str(meta["lang"]).strip(),
         version_number=number,
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
         addressed_to=str(meta.get("addressed_to") or "").strip(),
     )
+    try:
+        rules.check_translation(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError("breaks-rules", file=str(path), detail=str(exc)) from exc
+    return source
 
 
 def version_hashes(conn: Session | sa.Connection, *, petition_id: int) -> dict[int, str]:
@@ -191,8 +231,11 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
     """Create the petition or update it from ``source``.
 
     A changed text becomes a new version once anyone has signed the current one;
-    until then the current version is corrected in place.
+    until then the current version is corrected in place. Raises
+    :class:`~petition.petitions.rules.InvalidPetition` when ``source`` breaks a rule
+    (every caller checked it first; this is the gate none can go around).
     """
+    rules.check_petition(source)
     petition = session.scalars(
         sa.select(Petition).where(Petition.slug == source.slug).with_for_update(of=Petition)
     ).one_or_none()
@@ -216,7 +259,7 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
 def check_transition(petition: Petition, to: PetitionStatus) -> None:
     """Raises :class:`InvalidTransition` unless :data:`TRANSITIONS` allows the move."""
     if to not in TRANSITIONS[petition.status]:
-        raise InvalidTransition(f"{petition.status} → {to}")
+        raise InvalidTransition("not-allowed", status=petition.status, to=to)
 
 
 def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -> Petition:
@@ -228,9 +271,9 @@ def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -
     check_transition(petition, to)
     if to == PetitionStatus.OPEN:
         if petition.current_version is None:
-            raise InvalidTransition("the petition has no text")
+            raise InvalidTransition("no-text")
         if petition.closes_at is not None and petition.closes_at <= utcnow():
-            raise InvalidTransition("the closing date has passed")
+            raise InvalidTransition("closing-date-passed")
         petition.opened_at = petition.opened_at or utcnow()
     petition.status = to
     session.flush()
@@ -272,13 +315,15 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
     Raises :class:`PetitionFileError` when the petition or the version does not
     exist, or the language is the petition's own.
     """
+    try:
+        rules.check_translation(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError("breaks-rules", file=source.slug, detail=str(exc)) from exc
     petition = find(session, source.slug)
     if petition is None:
-        raise PetitionFileError(f"no petition {source.slug}: import the petition first")
+        raise PetitionFileError("no-such-petition", slug=source.slug)
     if source.language == petition.language:
-        raise PetitionFileError(
-            f"{source.slug} is written in {source.language}: a translation needs another language"
-        )
+        raise PetitionFileError("same-language", slug=source.slug, language=source.language)
     version = session.scalars(
         sa.select(PetitionVersion).where(
             PetitionVersion.petition_id == petition.id,
@@ -286,7 +331,7 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
         )
     ).one_or_none()
     if version is None:
-        raise PetitionFileError(f"{source.slug} has no text version {source.version_number}")
+        raise PetitionFileError("no-such-version", slug=source.slug, version=source.version_number)
     translation = session.scalars(
         sa.select(PetitionTranslation).where(
             PetitionTranslation.version_id == version.id,
