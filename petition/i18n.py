@@ -149,12 +149,19 @@ def _discover() -> dict[str, str]:
 LANGUAGES = _discover()
 
 
-def select_locale() -> str:
+# Parsed once: Flask-Babel parses what the selector returns on every request unless
+# it is a Locale already (a tenth of a kept widget frame's time, measured).
+_LOCALES = {code: Locale.parse(code.replace("-", "_")) for code in LANGUAGES}
+_CODES = list(LANGUAGES)
+
+
+def select_locale() -> Locale:
     """``?lang=``, then the cookie set by the language switch, then Accept-Language."""
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate in LANGUAGES:
-            return candidate
-    return request.accept_languages.best_match(list(LANGUAGES)) or SOURCE_LANGUAGE
+        if candidate in _LOCALES:
+            return _LOCALES[candidate]
+    best = request.accept_languages.best_match(_CODES) or SOURCE_LANGUAGE
+    return _LOCALES[best]
 
 
 @cache
