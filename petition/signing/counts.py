@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from petition.db import utcnow
-from petition.petitions.models import Petition, PetitionCountryCount
+from petition.petitions.models import Petition, PetitionCountryCount, PetitionHourlyCount
 from petition.signing.models import NEEDS_FOLD, Signature, SignatureStatus, row_counts
 
 logger = logging.getLogger(__name__)
@@ -128,6 +128,9 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
         for row in removed:
             by_country[row.country] -= 1
         _add_country_counts(session, petition_id=petition_id, deltas=by_country)
+        _add_hourly_counts(
+            session, petition_id=petition_id, counted=len(added), uncounted=len(removed)
+        )
     session.flush()
     logger.info("folded %d signature changes into %d petitions", len(rows), len(by_petition))
     return len(rows)
@@ -167,6 +170,24 @@ def _add_country_counts(session: Session, *, petition_id: int, deltas: Counter[s
                 )
                 .values(signature_count=PetitionCountryCount.signature_count + delta)
             )
+
+
+def _add_hourly_counts(session: Session, *, petition_id: int, counted: int, uncounted: int) -> None:
+    """Add this fold's changes to the current UTC hour's row (activity figures read it)."""
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(PetitionHourlyCount).values(
+        petition_id=petition_id, hour=hour, counted=counted, uncounted=uncounted
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["petition_id", "hour"],
+            set_={
+                "counted": PetitionHourlyCount.counted + insert.excluded.counted,
+                "uncounted": PetitionHourlyCount.uncounted + insert.excluded.uncounted,
+            },
+        )
+    )
 
 
 def recount(session: Session, *, petition: Petition) -> int:

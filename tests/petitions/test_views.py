@@ -157,7 +157,7 @@ def test_the_last_day_line_shows_only_when_the_figure_is_known(
 ) -> None:
     from petition.petitions import activity
 
-    # Nothing folded records time yet (issue 17's per-hour table): the line is left out.
+    # The fold has recorded no hour for this petition yet: the line is left out.
     page = client.get(f"/p/{SLUG}").get_data(as_text=True)
     assert "count-recent" not in page
     assert "in the last 24 hours" not in page
@@ -170,7 +170,7 @@ def test_the_last_day_line_shows_only_when_the_figure_is_known(
     assert "وقّع 1,234 شخصًا في الساعات الأربع والعشرين الماضية" in arabic
 
 
-def test_signed_in_last_day_is_unknown_until_the_fold_records_time(
+def test_signed_in_last_day_is_unknown_until_the_fold_records_an_hour(
     app: Flask, petition: Petition
 ) -> None:
     from petition.petitions import activity
