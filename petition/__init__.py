@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     import petition.updates.models
     import petition.updates.views
     import petition.widget.views
+    from petition import health
 
+    app.register_blueprint(health.bp)
     for domain in (
         petition.petitions,
         petition.signing,

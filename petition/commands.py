@@ -70,6 +70,7 @@ COMMAND_MODULES = (
     "petition.updates.cli",
     "petition.admin.cli",
     "petition.worker",
+    "petition.status",
 )
 PETITION_HELP = "Run and manage the petition service."
 

@@ -118,6 +118,9 @@ class Settings:
     # How long a web process or the worker waits to connect to PostgreSQL (or for a
     # pooled connection) before it answers 503 or backs off.
     database_connect_timeout_seconds: int = 5
+    # Test each pooled connection before use (one round trip) so a connection that a
+    # database restart closed is replaced instead of failing a request.
+    database_pool_pre_ping: bool = True
     # SMTP bounds: opening a connection, each command's answer, and one whole message
     # (connection included), so a server that hangs cannot hold the worker.
     mail_connect_timeout_seconds: int = 10

@@ -99,7 +99,10 @@ def init_app(app: Flask) -> None:
     # pool_pre_ping: a pooled connection that a database restart closed is replaced
     # before use, so the first request after a restart does not fail on it (its cost on
     # the sign path is measured in the README, "Running unattended").
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {
+        "pool_pre_ping": current_settings(app).database_pool_pre_ping,
+        "hide_parameters": True,
+    }
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
@@ -128,10 +131,19 @@ def init_app(app: Flask) -> None:
         # making a session only to commit nothing was a visible share of its time.
         if not db.session.registry.has() or not db.session().in_transaction():
             return response
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
+        try:
+            if response.status_code < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            # The database went away before the commit was acknowledged: the answer is
+            # 503 (try again), not the success it had prepared. Every write here is
+            # safe to repeat (a second signature with one address is "already signed").
+            db.session.remove()
+            from petition.errors import database_unavailable
+
+            return database_unavailable(exc)  # type: ignore[return-value]
         return response
 
 

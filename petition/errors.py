@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import logging
+import time
+
+import sqlalchemy as sa
+from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.wrappers import Response as BaseResponse
 
 from petition.problems import problem
+
+logger = logging.getLogger(__name__)
+
+# While the database cannot be reached: when to try again, and how often a process
+# says so in its log (a surge would otherwise write a line per request).
+DATABASE_RETRY_AFTER_SECONDS = 5
+_LOG_EVERY_SECONDS = 10.0
+_last_logged = 0.0
 
 # Werkzeug's names and descriptions are English only; people see these instead.
 # The API keeps Werkzeug's (machine readers want stable English titles).
@@ -56,19 +69,53 @@ FORM_EXPIRED = (
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
-        code = exc.code or 500
-        # A script that sent JSON reads a problem document, wherever it sent it.
-        if request.path.startswith("/api/") or request.is_json:
-            response = problem(code, exc.description or exc.name, title=exc.name)
-            # Keep what the exception carries (Allow for 405, Retry-After for 429, …).
-            for name, value in exc.get_headers():
-                if name.lower() != "content-type":
-                    response.headers[name] = value
-            return response
+        return error_response(exc)
+
+    # The database went away (restarted, crashed, unreachable within the connect
+    # timeout, or the pool had no connection to give): 503 with Retry-After, in the
+    # site's layout or as a problem document, never a 500. The request's transaction
+    # is rolled back, so nothing is half-written.
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def _database_error(exc: sa.exc.SQLAlchemyError) -> ResponseReturnValue:
+        return database_unavailable(exc)
+
+
+def error_response(exc: HTTPException) -> BaseResponse:
+    """The error page (or problem document) for ``exc``, with the headers it carries
+    (Allow for 405, Retry-After for 429 and 503, …)."""
+    code = exc.code or 500
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    # A script that sent JSON reads a problem document, wherever it sent it.
+    if request.path.startswith("/api/") or request.is_json:
+        response: BaseResponse = problem(code, exc.description or exc.name, title=exc.name)
+    else:
         if isinstance(exc, CSRFError):
             name, description = FORM_EXPIRED
         else:
             name, description = MESSAGES.get(code, GENERIC)
-        return render_template(
-            "errors/error.html", code=code, name=name, description=description
-        ), code
+        response = Response(
+            render_template("errors/error.html", code=code, name=name, description=description),
+            status=code,
+            mimetype="text/html",
+        )
+    for name, value in headers:
+        response.headers[name] = value
+    return response
+
+
+def database_unavailable(exc: BaseException) -> BaseResponse:
+    """503 with Retry-After because the database did not answer; logged at most every
+    few seconds per process."""
+    global _last_logged  # one process-wide mark, read and set only here
+    now = time.monotonic()
+    if now - _last_logged >= _LOG_EVERY_SECONDS:
+        _last_logged = now
+        cause = getattr(exc, "orig", None) or exc
+        logger.warning(
+            "database unavailable, answering 503 (%s: %s)",
+            type(cause).__name__,
+            (str(cause).strip().splitlines() or [""])[0][:200],
+        )
+    return error_response(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER_SECONDS))

@@ -10,7 +10,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, Response, abort, request
 from flask import Request as FlaskRequest
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
@@ -98,6 +98,17 @@ def refuse_nul() -> None:
         abort(HTTPStatus.BAD_REQUEST, description="The request holds a NUL character.")
 
 
+def no_store_with_token(response: Response) -> Response:
+    """``Cache-Control: no-store`` on every answer whose address carries a ``<token>``.
+
+    A one-time token in a cached page (a proxy's, the browser's) is a stranger's to use;
+    every route with one gets this without saying so.
+    """
+    if request.view_args and "token" in request.view_args:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Bind the limits; before any blueprint registers, so every rule gets the converter,
     and before CSRF, so a NUL is refused before anything reads the form's fields."""
@@ -105,3 +116,4 @@ def init_app(app: Flask) -> None:
     app.request_class = Request
     app.json = JSONProvider(app)
     app.before_request(refuse_nul)
+    app.after_request(no_store_with_token)

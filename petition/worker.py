@@ -24,6 +24,9 @@ know each other. ``flask petition worker`` runs it.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime as dt
 import logging
 import os
 import secrets
@@ -39,7 +42,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from petition.config import Settings, current_settings
-from petition.db import session_scope
+from petition.db import session_scope, utcnow
+from petition.mail import heartbeat
 from petition.mail.senders import ServerUnavailable
 from petition.mail.worker import Courier, make_sender
 from petition.signing.counts import fold_counts
@@ -52,6 +56,18 @@ MAX_BACKOFF = 30.0
 FOLD_LIMIT = 5000
 # After SIGTERM, how long an outcome the database could not take yet is retried.
 RECORD_GRACE_SECONDS = 10.0
+# How often the worker writes its heartbeat (``petition status`` reads it).
+HEARTBEAT_SECONDS = 5.0
+
+
+@dataclasses.dataclass
+class Progress:
+    """When each loop last made progress; the database thread writes it as the heartbeat."""
+
+    worker_id: str
+    started_at: dt.datetime = dataclasses.field(default_factory=utcnow)
+    mail_at: dt.datetime | None = None
+    folded_at: dt.datetime | None = None
 
 
 class Outage:
@@ -110,15 +126,22 @@ def run(
             return
         if threading.current_thread() is threading.main_thread():
             _stop_on_signals(stop)
+        progress = Progress(courier.worker_id)
         fold = threading.Thread(
-            target=_fold_loop, args=(app, settings, stop), name="fold", daemon=True
+            target=_fold_loop, args=(app, settings, stop, progress), name="fold", daemon=True
         )
         fold.start()
         logger.info("worker %s started", courier.worker_id)
         with app.app_context():
-            _mail_loop(courier, stop, idle_sleep=idle_sleep)
+            _mail_loop(courier, stop, progress, idle_sleep=idle_sleep)
             _record_before_exit(courier)
         fold.join(timeout=settings.fold_interval_seconds + 30)
+        with (
+            app.app_context(),
+            contextlib.suppress(sa.exc.SQLAlchemyError),
+            session_scope() as session,
+        ):
+            heartbeat.forget(session, worker_id=courier.worker_id)
         logger.info("worker %s stopped", courier.worker_id)
     finally:
         sender.close()
@@ -150,11 +173,15 @@ def _drain(courier: Courier) -> None:
             return
 
 
-def _mail_loop(courier: Courier, stop: threading.Event, *, idle_sleep: float) -> None:
+def _mail_loop(
+    courier: Courier, stop: threading.Event, progress: Progress, *, idle_sleep: float
+) -> None:
     database = Outage("database (mail)")
     smtp = Outage("SMTP server")
     unexpected = Outage("mail loop")
     while not stop.is_set():
+        # A pass may wait on SMTP up to a send timeout; longer means the loop is stuck.
+        progress.mail_at = utcnow()
         try:
             sent = courier.deliver_due(stop=stop)
         except ServerUnavailable as exc:
@@ -196,15 +223,25 @@ def _record_before_exit(courier: Courier) -> None:
 FAN_OUT_INTERVAL = 1.0
 
 
-def _fold_loop(app: Flask, settings: Settings, stop: threading.Event) -> None:
-    """The fold and the fan-out, in their own thread and app context (own session):
-    database work only, so neither waits on mail."""
+def _fold_loop(app: Flask, settings: Settings, stop: threading.Event, progress: Progress) -> None:
+    """The fold, the fan-out and the heartbeat, in their own thread and app context (own
+    session): database work only, so none of them waits on mail."""
     database = Outage("database (fold)")
     throttle = Throttle(settings.updates_per_second)
-    next_fold = 0.0
+    next_fold = next_beat = 0.0
     with app.app_context():
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_beat:
+                    with session_scope() as session:
+                        heartbeat.beat(
+                            session,
+                            worker_id=progress.worker_id,
+                            started_at=progress.started_at,
+                            mail_at=progress.mail_at,
+                            folded_at=progress.folded_at,
+                        )
+                    next_beat = time.monotonic() + HEARTBEAT_SECONDS
                 with session_scope() as session:
                     # Updates enter the outbox at PETITION_UPDATES_PER_SECOND.
                     throttle.spent(
@@ -214,6 +251,7 @@ def _fold_loop(app: Flask, settings: Settings, stop: threading.Event) -> None:
                 if time.monotonic() >= next_fold:
                     with session_scope() as session:
                         folded = fold_counts(session, limit=FOLD_LIMIT)
+                    progress.folded_at = utcnow()
                     # A full fold means more are waiting: fold again at once.
                     if folded < FOLD_LIMIT:
                         next_fold = time.monotonic() + settings.fold_interval_seconds
@@ -223,7 +261,8 @@ def _fold_loop(app: Flask, settings: Settings, stop: threading.Event) -> None:
                 stop.wait(database.failed(exc))
                 continue
             database.answered()
-            stop.wait(min(FAN_OUT_INTERVAL, max(0.0, next_fold - time.monotonic())))
+            wake = min(next_fold, next_beat) - time.monotonic()
+            stop.wait(min(FAN_OUT_INTERVAL, max(0.0, wake)))
 
 
 def new_worker_id() -> str:

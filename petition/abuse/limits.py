@@ -107,7 +107,7 @@ login_per_ip = limiter.shared_limit(
 # petition page's time. Signing and API reads count through their own calls below;
 # the updates' unsubscribe links, like confirm and withdraw, carry a one-time token.
 UNLIMITED_BLUEPRINTS = frozenset(
-    {"petitions", "signing", "widget", "mail", "export", "updates", "api"}
+    {"petitions", "signing", "widget", "mail", "export", "updates", "api", "health"}
 )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -24,7 +23,6 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -35,14 +33,12 @@ from petition.admin.models import UserRole
 from petition.admin.service import PASSWORD_MAX, PASSWORD_MIN
 from petition.forms import Form
 from petition.i18n import LANGUAGES
+from petition.petitions import rules
 from petition.petitions.models import PetitionStatus
 from petition.petitions.service import PetitionSource
 from petition.widget.service import InvalidOrigin, normalize_origin
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# Paths the public site uses for itself; a petition there would be unreachable.
-RESERVED_SLUGS = frozenset({"admin", "api", "embed", "static", "dev", "new", "import"})
-BODY_MAX = 50_000
+BODY_MAX = rules.BODY_MAX
 IMPORT_MAX = 60 * 1024
 
 
@@ -69,23 +65,23 @@ class ButtonForm(Form):
     """A form that is only a button (logout, withdraw): the CSRF token is the point."""
 
 
+def _rule(problem: str | None) -> None:
+    if problem is not None:
+        raise ValidationError(problem)
+
+
 class PetitionForm(Form):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    """A petition's fields, checked by :mod:`petition.petitions.rules` like every import."""
+
+    title = StringField(_l("Title"), validators=[DataRequired()])
     slug = StringField(
         _l("Web address"),
         description=_l("Lower-case letters, digits and hyphens, e.g. save-the-river."),
-        validators=[
-            DataRequired(),
-            Length(max=100),
-            Regexp(SLUG, message=_l("Use lower-case letters, digits and single hyphens only.")),
-        ],
+        validators=[DataRequired()],
     )
-    addressed_to = StringField(_l("Addressed to"), validators=[Optional(), Length(max=300)])
-    body = TextAreaField(_l("Text (Markdown)"), validators=[DataRequired(), Length(max=BODY_MAX)])
-    goal = IntegerField(
-        _l("Goal (number of signatures)"),
-        validators=[Optional(), NumberRange(min=1, max=1_000_000_000)],
-    )
+    addressed_to = StringField(_l("Addressed to"))
+    body = TextAreaField(_l("Text (Markdown)"), validators=[DataRequired()])
+    goal = IntegerField(_l("Goal (number of signatures)"), validators=[Optional()])
     closes_on = DateField(_l("Closing date"), validators=[Optional()])
     embed_mode = SelectField(
         _l("Which websites may show the petition's widget"),
@@ -108,8 +104,23 @@ class PetitionForm(Form):
     )
 
     def validate_slug(self, field: Any) -> None:
-        if field.data in RESERVED_SLUGS:
-            raise ValidationError(_l("This web address is reserved."))
+        _rule(rules.slug_problem(field.data or ""))
+
+    def validate_title(self, field: Any) -> None:
+        # The text as sent: a line break in it is refused, not folded into a space.
+        _rule(rules.line_problem(field.data or "", max_length=rules.TITLE_MAX, required=True))
+
+    def validate_addressed_to(self, field: Any) -> None:
+        _rule(rules.line_problem(field.data or "", max_length=rules.ADDRESSED_TO_MAX))
+
+    def validate_body(self, field: Any) -> None:
+        _rule(rules.body_problem(field.data or ""))
+
+    def validate_goal(self, field: Any) -> None:
+        _rule(rules.goal_problem(field.data))
+
+    def validate_language(self, field: Any) -> None:
+        _rule(rules.language_problem(field.data or ""))
 
     def validate_closes_on(self, field: Any) -> None:
         if field.data is not None and field.data <= dt.datetime.now(dt.UTC).date():

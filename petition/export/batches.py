@@ -25,8 +25,13 @@ from sqlalchemy.orm import Session
 
 from petition.audit import service as audit
 from petition.db import read_connection, utcnow
-from petition.export import batch_key
-from petition.export.models import ExportBatch, ExportRetraction
+from petition.export import batch_key, leaves
+from petition.export.models import (
+    ExportBatch,
+    ExportBatchLeaves,
+    ExportBatchProof,
+    ExportRetraction,
+)
 from petition.export.zipfiles import (
     MANIFEST_FILE,
     SIGNATURE_FILE,
@@ -213,12 +218,14 @@ def build_batch(
                 manifest_bytes = manifest_dump(
                     manifest(petition=petition, built=built, entries=entries)
                 )
+                signature = key.sign(manifest_bytes)
                 add_bytes(zf, MANIFEST_FILE, manifest_bytes, created_at)
-                add_bytes(zf, SIGNATURE_FILE, key.sign(manifest_bytes), created_at, compress=False)
+                add_bytes(zf, SIGNATURE_FILE, signature, created_at, compress=False)
         except BaseException:
             built.discard()
             raise
     built.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    built.manifest_bytes, built.manifest_sig = manifest_bytes, signature
     return built
 
 
@@ -249,9 +256,18 @@ def record_batch(
             filename=built.path.name,
             created_by=actor,
             created_at=built.created_at,
+            merkle_root=built.merkle_root,
         )
         session.add(batch)
         session.flush()
+        session.add(
+            ExportBatchProof(
+                batch_id=batch.id,
+                manifest_json=built.manifest_bytes,
+                manifest_sig=built.manifest_sig,
+            )
+        )
+        _store_leaves(session, batch_id=batch.id, built=built)
         retractions = [
             {"petition_id": petition.id, "batch_id": batch.id, "sequence": n, "is_listed": True}
             for n in built.withdrawn
@@ -288,6 +304,28 @@ def record_batch(
         built.path,
     )
     return batch
+
+
+def _store_leaves(session: Session, *, batch_id: int, built: BuiltBatch) -> None:
+    """The spooled leaf hashes into ``export_batch_leaves``, a few blocks per insert."""
+    rows: list[dict[str, object]] = []
+    for block in leaves.read_blocks(built.leaves_path):
+        rows.append(
+            {
+                "batch_id": batch_id,
+                "block": block.number,
+                "first_sequence": block.first_sequence,
+                "last_sequence": block.last_sequence,
+                "root": block.root,
+                "sequences": block.sequences,
+                "leaf_hashes": block.leaf_hashes,
+            }
+        )
+        if len(rows) == 16:
+            session.execute(sa.insert(ExportBatchLeaves), rows)
+            rows = []
+    if rows:
+        session.execute(sa.insert(ExportBatchLeaves), rows)
 
 
 def make_batch(

@@ -1,9 +1,11 @@
-"""``flask petition export | verify | delivered | batches | data-export``."""
+"""``flask petition export | verify | delivered | batches | data-export | receipt |
+verify-receipt``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import click
 from flask.cli import with_appcontext
@@ -11,12 +13,15 @@ from sqlalchemy.exc import IntegrityError
 
 from petition.audit.service import cli_actor
 from petition.db import db, session_scope
-from petition.export import batch_key, batches, data_export, delivery
+from petition.export import batch_key, batches, data_export, delivery, receipts
 from petition.export import verify as export_verify
 from petition.petitions.cli import petition_or_fail
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 
 @click.command("export")
@@ -66,6 +71,15 @@ def _batch_key() -> Ed25519PrivateKey:
         raise click.ClickException(str(exc)) from exc
 
 
+def _public_key(path: Path | None) -> Ed25519PublicKey:
+    if path is None:
+        return _batch_key().public_key()
+    try:
+        return batch_key.load_public_key(path.read_bytes())
+    except batch_key.SigningKeyError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+
+
 @click.command("verify")
 @click.argument("batch_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -81,13 +95,7 @@ def _batch_key() -> Ed25519PrivateKey:
 @with_appcontext
 def verify_command(batch_file: Path, public_key: Path | None, previous: Path | None) -> None:
     """Check a batch: signature, every file, the rows and (with --previous) the chain."""
-    if public_key is not None:
-        try:
-            key = batch_key.load_public_key(public_key.read_bytes())
-        except batch_key.SigningKeyError as exc:
-            raise click.ClickException(f"{public_key}: {exc}") from exc
-    else:
-        key = _batch_key().public_key()
+    key = _public_key(public_key)
     report = export_verify.verify_batch(batch_file, public_key=key, previous=previous)
     for line in report.checked:
         click.echo(f"ok    {line}")
@@ -159,10 +167,58 @@ def data_export_command(slug: str, fmt: data_export.DataFormat, out_file: Path) 
     click.echo(f"{out_file}: written")
 
 
+@click.command("receipt")
+@click.argument("slug")
+@click.argument("sequence", type=click.IntRange(min=1))
+@click.option("--batch", "batch_sequence", type=click.IntRange(min=1), help="This batch only.")
+@with_appcontext
+def receipt_command(slug: str, sequence: int, batch_sequence: int | None) -> None:
+    """Print the inclusion receipt (JSON) of signature SEQUENCE of petition SLUG."""
+    with session_scope(write=False) as session:
+        try:
+            receipt = receipts.make_receipt(
+                session,
+                petition=petition_or_fail(session, slug),
+                sequence=sequence,
+                batch_sequence=batch_sequence,
+            )
+        except receipts.ReceiptError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(receipts.dump(receipt), nl=False)
+
+
+@click.command("verify-receipt")
+@click.argument("receipt_file", type=click.File("rb"))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The service's public key (PEM); by default this service's own key.",
+)
+@with_appcontext
+def verify_receipt_command(receipt_file: IO[bytes], public_key: Path | None) -> None:
+    """Check an inclusion receipt: the signed manifest, the row and its audit path."""
+    key = _public_key(public_key)
+    try:
+        receipt = json.loads(receipt_file.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{receipt_file.name}: not JSON ({exc})") from exc
+    report = receipts.verify_receipt(receipt, public_key=key)
+    for line in report.checked:
+        click.echo(f"ok    {line}")
+    for line in report.failures:
+        click.echo(f"FAIL  {line}")
+    if not report.is_valid:
+        click.echo(f"{receipt_file.name}: NOT VALID ({len(report.failures)} problems)")
+        raise SystemExit(1)
+    click.echo(f"{receipt_file.name}: valid")
+
+
 COMMANDS: tuple[click.Command, ...] = (
     export_command,
     verify_command,
     delivered_command,
     batches_command,
     data_export_command,
+    receipt_command,
+    verify_receipt_command,
 )

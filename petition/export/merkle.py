@@ -123,7 +123,11 @@ class TreeBuilder:
 
     def add(self, leaf: bytes) -> None:
         """Add the next leaf (its bytes)."""
-        self._pending.append(hashlib.sha256(_LEAF + leaf).digest())
+        self.add_leaf_hash(hashlib.sha256(_LEAF + leaf).digest())
+
+    def add_leaf_hash(self, hashed: bytes) -> None:
+        """Add the next leaf by its leaf hash (:func:`leaf_hash`)."""
+        self._pending.append(hashed)
         self.size += 1
         if len(self._pending) == BLOCK:
             self._push(BLOCK, root_of(self._pending), self._stack)

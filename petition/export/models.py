@@ -41,6 +41,8 @@ class ExportBatch(Base):
     delivered_to: Mapped[str | None] = mapped_column(sa.String(300))
     delivered_by: Mapped[str | None] = mapped_column(sa.String(200))
     delivered_at: Mapped[dt.datetime | None]
+    # The RFC 6962 root of signatures.csv's rows, in hex (none for batches made before).
+    merkle_root: Mapped[str | None] = mapped_column(sa.String(64))
 
     @property
     def is_delivered(self) -> bool:
@@ -63,3 +65,39 @@ class ExportRetraction(Base):
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("export_batches.id"), index=True)
     sequence: Mapped[int]
     is_listed: Mapped[bool] = mapped_column(default=True)
+
+
+class ExportBatchProof(Base):
+    """What a receipt needs of a batch besides its rows: the signed manifest's exact bytes.
+
+    Kept in the database (not only in the ZIP, which may live anywhere): a signer's
+    receipt and the public batch list are made from it. It holds no signer data.
+    """
+
+    __tablename__ = "export_batch_proofs"
+
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("export_batches.id"), primary_key=True)
+    manifest_json: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    manifest_sig: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class ExportBatchLeaves(Base):
+    """One block of a batch's Merkle leaves: the leaf hashes of LEAF_BLOCK rows in file
+    order, their signature numbers, and the block's subtree root.
+
+    A block of a power-of-two size that starts at a multiple of it is a subtree of the
+    batch's RFC 6962 tree, so a receipt's audit path is the path within one block
+    followed by the path among the block roots: a few hundred kilobytes read for a
+    batch of a million instead of all its leaves. Hashes only: no name can be read back.
+    """
+
+    __tablename__ = "export_batch_leaves"
+
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("export_batches.id"), primary_key=True)
+    block: Mapped[int] = mapped_column(primary_key=True)
+    first_sequence: Mapped[int]
+    last_sequence: Mapped[int]
+    root: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    # Big-endian 8-byte signature numbers, and 32-byte leaf hashes, one per row.
+    sequences: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    leaf_hashes: Mapped[bytes] = mapped_column(sa.LargeBinary)

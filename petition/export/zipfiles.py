@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from petition.export import merkle, pdf
+from petition.export import leaves, merkle, pdf
 from petition.export.serializers import (
     BATCH_COLUMNS,
     WITHDRAWN_COLUMNS,
@@ -123,9 +123,18 @@ class BuiltBatch:
     path: Path
     # The root of the RFC 6962 tree over the rows of signatures.csv, in hex.
     merkle_root: str = ""
+    # The exact bytes of the signed manifest and its signature, kept for receipts.
+    manifest_bytes: bytes = b""
+    manifest_sig: bytes = b""
+
+    @property
+    def leaves_path(self) -> Path:
+        """The spool of the rows' leaf hashes (:mod:`petition.export.leaves`)."""
+        return self.tmp_path.with_name(self.tmp_path.name + ".leaves")
 
     def discard(self) -> None:
         self.tmp_path.unlink(missing_ok=True)
+        self.leaves_path.unlink(missing_ok=True)
 
 
 def write_members(
@@ -184,11 +193,12 @@ def write_members(
                 receipt_id=row.receipt_id,
             )
 
-    tree = merkle.TreeBuilder()
+    spool = leaves.LeafSpool(built.leaves_path)
 
     def add_leaf(line: str) -> None:
-        # A leaf is the row's exact bytes without its CRLF (the RFC 4180 terminator).
-        tree.add(line[:-2].encode())
+        # A leaf is the row's exact bytes without its CRLF (the RFC 4180 terminator);
+        # the row's first cell is its signature number (digits, never quoted).
+        spool.add(int(line[: line.index(",")]), line[:-2].encode())
 
     lines = CsvLines(BATCH_COLUMNS)
     with zf.open(zip_info(SIGNATURES_FILE, created_at, compress=True), "w") as out:
@@ -196,8 +206,9 @@ def write_members(
         writer.write(lines.header().encode())
         for chunk in lines.rows(delivered_rows(), on_line=add_leaf):
             writer.write(chunk.encode())
+    spool.close()
     signatures_sha256 = writer.hasher.hexdigest()
-    built.merkle_root = tree.root().hex()
+    built.merkle_root = spool.tree.root().hex()
     entries.append(Entry(SIGNATURES_FILE, signatures_sha256, writer.size))
 
     withdrawn = CsvLines(WITHDRAWN_COLUMNS)

@@ -59,3 +59,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[created_at]
     sent_at: Mapped[dt.datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """Each running worker's last sign of life, for ``petition status`` and /readyz readers.
+
+    Written by the worker's database thread every few seconds; ``mail_at`` is when its
+    mail loop last finished a pass (it may wait on SMTP up to a send timeout), and
+    ``folded_at`` when its fold last ran. A worker that stops cleanly removes its row.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    started_at: Mapped[dt.datetime]
+    beat_at: Mapped[dt.datetime]
+    mail_at: Mapped[dt.datetime | None]
+    folded_at: Mapped[dt.datetime | None]

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from petition import i18n
 from petition.db import utcnow
-from petition.petitions import markdown
+from petition.petitions import markdown, rules
 from petition.petitions.models import (
     Petition,
     PetitionCountryCount,
@@ -84,8 +83,9 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     if missing:
         raise PetitionFileError(f"{name}: front matter lacks {', '.join(missing)}")
     goal = meta.get("goal")
-    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int) or goal < 1):
-        raise PetitionFileError(f"{name}: goal must be a positive whole number")
+    # Its range is a rule (petition.petitions.rules); here only what YAML gave.
+    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int)):
+        raise PetitionFileError(f"{name}: goal must be a whole number")
     closes = meta.get("closes")
     closes_at: dt.datetime | None = None
     if isinstance(closes, dt.datetime):
@@ -96,7 +96,7 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
         raise PetitionFileError(f"{name}: closes must be a date (YYYY-MM-DD)")
     if not post.content.strip():
         raise PetitionFileError(f"{name}: the petition has no text")
-    return PetitionSource(
+    source = PetitionSource(
         slug=str(meta["slug"]).strip(),
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
@@ -105,6 +105,11 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
         goal=goal,
         closes_at=closes_at,
     )
+    try:
+        rules.check_petition(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError(f"{name}: {exc}") from exc
+    return source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,9 +122,6 @@ class TranslationSource:
     title: str
     body: str
     addressed_to: str = ""
-
-
-_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 def parse_file(path: Path) -> PetitionSource | TranslationSource:
@@ -145,17 +147,19 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
         raise PetitionFileError(
             f"{path}: translates must be the number of the text version translated (1, 2, …)"
         )
-    language = str(meta["lang"]).strip()
-    if not _LANGUAGE_TAG.match(language):
-        raise PetitionFileError(f"{path}: lang must be a language code such as ar or fr")
-    return TranslationSource(
+    source = TranslationSource(
         slug=str(meta["slug"]).strip(),
-        language=language,
+        language=str(meta["lang"]).strip(),
         version_number=number,
         title=str(meta["title"]).strip(),
         body=post.content.strip() + "\n",
         addressed_to=str(meta.get("addressed_to") or "").strip(),
     )
+    try:
+        rules.check_translation(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError(f"{path}: {exc}") from exc
+    return source
 
 
 def version_hashes(conn: Session | sa.Connection, *, petition_id: int) -> dict[int, str]:
@@ -191,8 +195,11 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
     """Create the petition or update it from ``source``.
 
     A changed text becomes a new version once anyone has signed the current one;
-    until then the current version is corrected in place.
+    until then the current version is corrected in place. Raises
+    :class:`~petition.petitions.rules.InvalidPetition` when ``source`` breaks a rule
+    (every caller checked it first; this is the gate none can go around).
     """
+    rules.check_petition(source)
     petition = session.scalars(
         sa.select(Petition).where(Petition.slug == source.slug).with_for_update(of=Petition)
     ).one_or_none()
@@ -272,6 +279,10 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
     Raises :class:`PetitionFileError` when the petition or the version does not
     exist, or the language is the petition's own.
     """
+    try:
+        rules.check_translation(source)
+    except rules.InvalidPetition as exc:
+        raise PetitionFileError(f"{source.slug}: {exc}") from exc
     petition = find(session, source.slug)
     if petition is None:
         raise PetitionFileError(f"no petition {source.slug}: import the petition first")

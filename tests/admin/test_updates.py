@@ -173,3 +173,30 @@ def test_bad_drafts_get_a_form_message(app: Flask, client: FlaskClient, accounts
         assert 'class="field-error"' in answer.get_data(as_text=True)
     assert _updates(app) == []
     assert client.get(f"{UPDATES}/999").status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.usefixtures("signers")
+def test_a_draft_can_be_edited_until_it_is_sent(
+    app: Flask, client: FlaskClient, accounts: Accounts
+) -> None:
+    login(client, accounts.organizer)
+    update_id = _write(client)
+    edit = f"{UPDATES}/{update_id}/edit"
+    form = client.get(edit).get_data(as_text=True)
+    assert 'value="The answer from the ministry"' in form
+    assert "أجابوا: الملف مفتوح." in form
+    # Dropping the Arabic text: Arabic readers then get the English one.
+    changed = client.post(
+        edit,
+        data={
+            "csrf_token": token(client, edit),
+            **TEXT,
+            "subject_en": "Corrected subject",
+            "subject_ar": "",
+            "body_ar": "",
+        },
+    )
+    assert changed.status_code == HTTPStatus.SEE_OTHER
+    [update] = _updates(app)
+    assert [(t.language, t.subject) for t in update.texts] == [("en", "Corrected subject")]
+    assert update.kind == UpdateKind.RESPONSE

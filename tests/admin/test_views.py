@@ -103,7 +103,7 @@ def test_bad_petition_forms_are_refused_with_messages(
         ({"slug": "Not A Slug"}, "lower-case letters"),
         ({"slug": "admin"}, "reserved"),
         ({"title": ""}, "This field is required"),
-        ({"goal": "-5"}, "Number must be"),
+        ({"goal": "-5"}, "A whole number from 1"),
         ({"closes_on": "2001-01-01"}, "must be in the future"),
         ({"closes_on": "soon"}, "Not a valid date"),
     ):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from petition.admin.models import User
+from petition.admin.models import User, UserRole
 from petition.api import service as keys
 from petition.audit.models import AuditEvent
 from petition.db import db, session_scope
@@ -55,6 +55,15 @@ def nothing_written(app: Flask):  # type: ignore[no-untyped-def]
         return check
 
     return before
+
+
+@pytest.fixture(autouse=True)
+def admin(app: Flask) -> None:
+    """An admin account (rows with ``reach="admin"`` sign in with it)."""
+    from tests.admin.conftest import add_user
+
+    with app.app_context(), session_scope() as session:
+        add_user(session, "admin@example.org", UserRole.ADMIN)
 
 
 @pytest.fixture

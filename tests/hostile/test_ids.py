@@ -17,12 +17,10 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 
 from petition import create_app
-from petition.admin.models import UserRole
 from petition.config import Settings
-from petition.db import session_scope
 from petition.petitions.models import Petition
 from petition.requests import ID_MAX, BoundedId
-from tests.admin.conftest import add_user, login, token
+from tests.admin.conftest import login, token
 
 SLUG = "defend-the-people-of-daraa"
 # Past 64 bits, past 63 (the signed column), a Unicode digit, and absurdly long.
@@ -77,9 +75,8 @@ def _path(rule: Rule, argument: str, value: str) -> str:
 
 
 @pytest.fixture
-def admin_client(app: Flask, client: FlaskClient, petition: Petition) -> FlaskClient:
-    with app.app_context(), session_scope() as session:
-        add_user(session, "admin@example.org", UserRole.ADMIN)
+def admin_client(client: FlaskClient, petition: Petition) -> FlaskClient:
+    """Signed in with the admin account of tests/hostile/conftest.py."""
     assert login(client, "admin@example.org").status_code == HTTPStatus.SEE_OTHER
     return client
 

@@ -5,7 +5,7 @@ To add a case, add a row to ROWS. A row names where it goes (``{slug}`` and
 ``{token}`` are filled in), what it sends, and the status it must get. ``reach``
 says what the row needs to get past the guards in front of what it attacks: the sign
 form's own CSRF token (``"csrf"``), a fresh widget token (``"widget"``) or a live
-partner key (``"api_key"``). A problem document (API and any JSON request) must
+partner key (``"api_key"``), or an admin's session and CSRF token (``"admin"``). A problem document (API and any JSON request) must
 carry a ``detail``; an HTML page must be the error page, not a traceback.
 """
 
@@ -15,14 +15,15 @@ import dataclasses
 import json
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from petition.petitions.models import Petition
+from tests.admin.conftest import login, token
 from tests.helpers.forms import sign_form
 
 SLUG = "defend-the-people-of-daraa"
@@ -31,6 +32,7 @@ WIDGET_SIGN = f"/embed/{SLUG}/sign"
 API_SIGN = f"/api/v1/petitions/{SLUG}/signatures"
 FRAME_POST = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
 WIDGET_TOKEN = re.compile(r'name="token" type="hidden" value="([^"]+)"')
+ADMIN = "admin@example.org"  # made by tests/hostile/conftest.py
 SIGNER = {"name": "Layla Haddad", "email": "layla@example.org", "country": "SY"}
 
 
@@ -44,7 +46,7 @@ class Hostile:
     method: str
     path: str
     status: int
-    reach: str | None = None  # "csrf", "widget" or "api_key"
+    reach: str | None = None  # "csrf", "widget", "api_key" or "admin"
     form: dict[str, str] | None = None  # merged over a valid form (sign page or widget)
     json: Any = None  # sent as the body, application/json
     raw: bytes | None = None  # sent as is, with content_type
@@ -193,7 +195,34 @@ ROWS = [
         reach="api_key",
         json={**SIGNER, "name": "L" * 70_000},
     ),
+    # --- /admin, signed in as an admin (past the CSRF check)
+    Hostile(
+        "admin-new-json", "POST", "/admin/petitions/new", 415, reach="admin", json={"title": 1}
+    ),
+    Hostile("admin-import-json", "POST", "/admin/petitions/import", 415, reach="admin", json={}),
+    Hostile(
+        "admin-name-nul",
+        "POST",
+        f"/admin/p/{SLUG}/signatures/1/name",
+        400,
+        reach="admin",
+        form={"name": "\x00"},
+    ),
+    Hostile("admin-search-nul", "GET", f"/admin/p/{SLUG}/signatures?email=a%00@b.org", 400),
+    Hostile("admin-login-next-nul", "GET", "/admin/login?next=/%00", 400),
+    # --- forms a browser could not have sent
+    Hostile(
+        "sign-many-parts",
+        "POST",
+        SIGN,
+        413,
+        reach="csrf",
+        form={f"f{n}": "x" for n in range(1500)},
+        content_type="multipart/form-data",
+    ),
     # --- addresses no link points to
+    Hostile("page-slug-bad-utf8", "GET", "/p/%ff%fe", 404),
+    Hostile("unsubscribe-token-nul", "GET", f"/p/{SLUG}/unsubscribe/%00", 400),
     Hostile("page-slug-nul", "GET", "/p/%00", 400),
     Hostile("page-slug-huge", "GET", "/p/" + "a" * 5000, 404),
     Hostile("confirm-token-nul", "GET", f"/p/{SLUG}/confirm/%00", 400),
@@ -214,7 +243,8 @@ def _body(row: Hostile) -> dict[str, Any]:
     return {}
 
 
-def send(client: FlaskClient, row: Hostile, *, api_key: str) -> TestResponse:
+def prepare(client: FlaskClient, row: Hostile, *, api_key: str) -> dict[str, Any]:
+    """What the row sends, after whatever it needs to reach its target (a login, a page)."""
     headers = dict(row.headers)
     options = _body(row)
     if row.reach == "csrf":
@@ -223,17 +253,25 @@ def send(client: FlaskClient, row: Hostile, *, api_key: str) -> TestResponse:
         headers["X-CSRFToken"] = form["csrf_token"]
         if row.form is not None or not options:
             options = {"data": {**form, **(row.form or {})}}
+            if row.content_type:
+                options["content_type"] = row.content_type
     elif row.reach == "widget":
         page = client.get(f"/embed/{SLUG}").get_data(as_text=True)
         found = WIDGET_TOKEN.search(page)
         assert found
         if row.form is not None or not options:
             options = {"data": {"token": found.group(1), **SIGNER, **(row.form or {})}}
+    elif row.reach == "admin":
+        assert login(client, ADMIN).status_code == HTTPStatus.SEE_OTHER
+        csrf = token(client)
+        headers["X-CSRFToken"] = csrf
+        if row.form is not None:
+            options = {"data": {"csrf_token": csrf, **row.form}}
     elif row.reach == "api_key":
         headers["Authorization"] = f"Bearer {api_key}"
     elif row.form is not None:
         options = {"data": row.form}
-    return client.open(row.path, method=row.method, headers=headers, **options)
+    return {"headers": headers, **options}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
@@ -246,10 +284,11 @@ def test_hostile_request_is_refused_clearly(
     caplog: pytest.LogCaptureFixture,
     row: Hostile,
 ) -> None:
-    # The page the form came from is read first: only the hostile request is counted.
+    request = prepare(client, row, api_key=api_key)
+    # Only the hostile request is counted, not the login or page that came before it.
     check = nothing_written()
     with caplog.at_level(logging.WARNING):
-        response = send(client, row, api_key=api_key)
+        response = client.open(row.path, method=row.method, **request)
     body = response.get_data(as_text=True)
     assert response.status_code == row.status, body[:500]
     check()

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import re
 import signal
+import threading
 import time
 from collections import Counter
 from email.message import EmailMessage
@@ -367,3 +368,31 @@ def test_a_worker_killed_during_an_update_then_restarted_delivers_each_once(
     finally:
         holding.release.set()
         controller.stop()
+
+
+def test_the_running_worker_queues_updates_at_the_set_rate(
+    make_app: object, signers: Signers
+) -> None:
+    # The app of the signers fixture shares the database with this one.
+    throttled = make_app(updates_per_second=5)  # type: ignore[operator]
+    for n in range(38):
+        add_signer(throttled, f"more{n}@example.org")
+    _send_update(throttled)
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(throttled,), kwargs={"stop": stop})
+    started = time.monotonic()
+    running.start()
+    time.sleep(2.5)
+    with throttled.app_context(), session_scope(write=False) as session:
+        queued = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.template == "update")
+        )
+    elapsed = time.monotonic() - started
+    stop.set()
+    running.join(30)
+    assert not running.is_alive()
+    # Five at once, then five a second: never the forty at once, whatever the load.
+    assert 1 <= queued <= 5 + 5 * elapsed + 1
+    assert queued < 40

@@ -1,0 +1,88 @@
+"""A batch's Merkle leaves, spooled to a file while the batch is written, then stored.
+
+Each row's leaf hash and signature number are kept in blocks of :data:`LEAF_BLOCK`
+(a power of two, so each block is a subtree of the batch's tree, see
+:class:`petition.export.models.ExportBatchLeaves`). The spool is a file beside the
+batch's temporary ZIP: the batch is built on a read-only connection and recorded
+afterwards in a short transaction, and a million rows' hashes (40 MB) need not be held
+in memory in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from petition.export import merkle
+
+LEAF_BLOCK = 4096
+_HEADER = struct.Struct(">qqI32s")
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    number: int
+    first_sequence: int
+    last_sequence: int
+    root: bytes
+    sequences: bytes
+    leaf_hashes: bytes
+
+
+def pack_sequences(sequences: list[int]) -> bytes:
+    return struct.pack(f">{len(sequences)}q", *sequences)
+
+
+def unpack_sequences(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f">{len(data) // 8}q", data)
+
+
+def split_hashes(data: bytes) -> list[bytes]:
+    return [data[i : i + 32] for i in range(0, len(data), 32)]
+
+
+class LeafSpool:
+    """Hashes each row as a leaf into the batch's tree and spools it to ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tree = merkle.TreeBuilder()
+        self._file: BinaryIO = path.open("wb")
+        self._sequences: list[int] = []
+        self._hashes: list[bytes] = []
+
+    def add(self, sequence: int, leaf: bytes) -> None:
+        hashed = merkle.leaf_hash(leaf)
+        self.tree.add_leaf_hash(hashed)
+        self._sequences.append(sequence)
+        self._hashes.append(hashed)
+        if len(self._hashes) == LEAF_BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._hashes:
+            root = merkle.root_of(self._hashes)
+            header = _HEADER.pack(self._sequences[0], self._sequences[-1], len(self._hashes), root)
+            self._file.write(header)
+            self._file.write(pack_sequences(self._sequences))
+            self._file.write(b"".join(self._hashes))
+            self._sequences, self._hashes = [], []
+
+    def close(self) -> None:
+        self._flush()
+        self._file.close()
+
+
+def read_blocks(path: Path) -> Iterator[Block]:
+    """The blocks a :class:`LeafSpool` wrote, in order."""
+    with path.open("rb") as f:
+        number = 0
+        while header := f.read(_HEADER.size):
+            first, last, count, root = _HEADER.unpack(header)
+            sequences = f.read(8 * count)
+            hashes = f.read(32 * count)
+            yield Block(number, first, last, root, sequences, hashes)
+            number += 1
