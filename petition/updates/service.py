@@ -123,7 +123,10 @@ def recipient_filter(petition_id: int) -> list[sa.ColumnElement[bool]]:
     return [
         Signature.petition_id == petition_id,
         Signature.counts.expression,
-        Signature.has_update_consent.is_(True),
+        # The bare column, as the partial index ix_signatures_update_consent is written:
+        # SQLite uses a partial index only for a query with the same term (on SQLite
+        # "has_update_consent = 1", as the ORM writes it, would not do).
+        sa.and_(sa.text("signatures.has_update_consent")),
         Signature.email.is_not(None),
         sa.not_(_undeliverable()),
     ]
