@@ -6,12 +6,12 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, url_for
 
 from petition import i18n
 from petition.config import current_settings
 from petition.db import get_session
-from petition.export import batch_key, batches, bp, guide
+from petition.export import batch_key, batches, bp, guide, receipts
 from petition.export.models import ExportBatch, ExportBatchProof
 from petition.petitions import service as petitions
 
@@ -126,6 +126,32 @@ def batch_manifest_sig(slug: str, sequence: int) -> Response:
     return response
 
 
+@bp.get("/p/<slug>/withdraw/<token>/receipt.json")
+def signers_receipt(slug: str, token: str) -> Response:
+    """The signer's inclusion receipt, through the link they were mailed (404 until a
+    delivered batch holds their signature)."""
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    receipt = receipts.signers_receipt(session, petition=petition, token=token)
+    if receipt is None:
+        abort(404)
+    response = Response(receipts.dump(receipt), mimetype="application/json")
+    # The signer's own proof: not for shared caches.
+    response.headers["Cache-Control"] = "no-store"
+    filename = f"{slug}-signature-{receipt['sequence']}-receipt.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _receipt_link(petition: Any, token: str) -> str | None:
+    """For the signer's page (signing/withdraw.html): their receipt's address, or None
+    while no delivered batch holds their signature."""
+    session = get_session()
+    if receipts.signers_receipt(session, petition=petition, token=token) is None:
+        return None
+    return url_for("export.signers_receipt", slug=petition.slug, token=token)
+
+
 def _fingerprint() -> str | None:
     # A service without its key (misconfigured production) still shows its petitions;
     # only exports refuse to run, and they say why.
@@ -141,4 +167,4 @@ def _fingerprint() -> str | None:
 @bp.app_context_processor
 def _key_globals() -> dict[str, Any]:
     # A function, so that only the pages that show the fingerprint read the key.
-    return {"signing_key_fingerprint": _fingerprint}
+    return {"signing_key_fingerprint": _fingerprint, "receipt_link": _receipt_link}
