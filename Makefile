@@ -23,7 +23,7 @@ $(BIN)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 	touch $@
 
 # The keywords that mark a string for translation; tests/i18n/test_catalogs.py uses the same.
-BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -k Np_:1,2
 POT := translations/messages.pot
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)

@@ -50,6 +50,9 @@ def init_app(app: Flask) -> None:
 
     app.get_send_file_max_age = _send_file_max_age  # type: ignore[method-assign]
 
+    # {{ petition.status|label("petition_status") }}: an enum's value in the reader's words.
+    app.add_template_filter(i18n.label, "label")
+
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
         locale = i18n.reader_language()

@@ -8,9 +8,11 @@ import enum
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.db import Base, int_pk
+from petition.i18n import register_labels
 
 
 class FlagReason(enum.StrEnum):
@@ -24,6 +26,19 @@ class FlagReason(enum.StrEnum):
     TOO_FAST = "too_fast"
     # The form's signed start time was missing or forged: it was not our page.
     NO_FORM_TIME = "no_form_time"
+
+
+register_labels(
+    "flag_reason",
+    FlagReason,
+    {
+        FlagReason.BURST: lazy_pgettext("flag reason", "burst from one address"),
+        FlagReason.DOMAIN: lazy_pgettext("flag reason", "throwaway or listed email domain"),
+        FlagReason.HONEYPOT: lazy_pgettext("flag reason", "hidden field filled in"),
+        FlagReason.TOO_FAST: lazy_pgettext("flag reason", "sent too fast"),
+        FlagReason.NO_FORM_TIME: lazy_pgettext("flag reason", "not sent from our form"),
+    },
+)
 
 
 def join_reasons(reasons: Iterable[FlagReason]) -> str | None:

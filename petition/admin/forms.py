@@ -32,7 +32,7 @@ from petition.abuse.models import FlagReason
 from petition.admin.models import UserRole
 from petition.admin.service import PASSWORD_MAX, PASSWORD_MIN
 from petition.forms import Form
-from petition.i18n import LANGUAGES
+from petition.i18n import LANGUAGES, lazy_labels
 from petition.petitions import rules
 from petition.petitions.models import PetitionStatus
 from petition.petitions.service import PetitionSource
@@ -197,10 +197,7 @@ class StatusForm(Form):
 
 
 class SearchForm(Form):
-    """Looking up a signature by email is a GET: it changes nothing."""
-
-    class Meta:
-        csrf = False
+    """Looking up a signature by email: a POST, so that the address is in no URL."""
 
     email = EmailField(
         _l("Signer's email address"),
@@ -216,7 +213,9 @@ class UserForm(Form):
     email = EmailField(
         _l("Email address"), validators=[DataRequired(), Email(check_deliverability=False)]
     )
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, r.value) for r in UserRole])
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(r.value, lazy_labels("user_role")[r]) for r in UserRole]
+    )
     password = PasswordField(
         _l("First password (tell them to change it)"),
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
@@ -256,7 +255,7 @@ class FlagFilterForm(Form):
     reason = SelectField(
         _l("Flag reason"),
         choices=[SelectChoice("", _l("Any reason"))]
-        + [SelectChoice(r.value, r.value) for r in FlagReason],
+        + [SelectChoice(r.value, lazy_labels("flag_reason")[r]) for r in FlagReason],
         default="",
     )
     domain = StringField(_l("Email domain"), validators=[Optional(), Length(max=255)])

@@ -6,9 +6,11 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.db import Base, created_at, int_pk, str_enum
+from petition.i18n import register_labels
 from petition.petitions.models import Petition
 
 
@@ -17,6 +19,16 @@ class UserRole(enum.StrEnum):
     ADMIN = "admin"
     # Organizers see and run the petitions they were given (or created).
     ORGANIZER = "organizer"
+
+
+register_labels(
+    "user_role",
+    UserRole,
+    {
+        UserRole.ADMIN: lazy_pgettext("account role", "admin"),
+        UserRole.ORGANIZER: lazy_pgettext("account role", "organizer"),
+    },
+)
 
 
 user_petitions = sa.Table(

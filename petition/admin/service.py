@@ -10,7 +10,9 @@ import contextlib
 import dataclasses
 import logging
 import secrets
+from collections.abc import Mapping
 from functools import cache
+from typing import ClassVar
 
 import pyotp
 import sqlalchemy as sa
@@ -23,10 +25,11 @@ from petition.audit import service as audit
 from petition.db import utcnow
 from petition.export import delivery
 from petition.export.models import ExportBatch
+from petition.i18n import N_, ServiceError
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
-from petition.signing.models import Signature
+from petition.signing.models import Signature, SignatureStatus
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +40,16 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 TOTP_ISSUER = "Petitions"
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError, ValueError):
     """An account cannot be created or changed as asked; the message says why."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "password-too-short": N_("The password must be at least %(min)s characters."),
+        "password-too-long": N_("The password must be at most %(max)s characters."),
+        "not-an-address": N_("That is not an email address."),
+        "account-exists": N_("An account for %(email)s exists already."),
+        "disable-self": N_("You cannot disable your own account."),
+    }
 
 
 class SlugTaken(ValueError):
@@ -59,9 +70,9 @@ def normalize_email(email: str) -> str:
 def hash_password(password: str) -> str:
     """argon2id hash of ``password``; raises :class:`AccountError` if it is too weak."""
     if len(password) < PASSWORD_MIN:
-        raise AccountError(f"the password must be at least {PASSWORD_MIN} characters")
+        raise AccountError("password-too-short", min=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
-        raise AccountError(f"the password must be at most {PASSWORD_MAX} characters")
+        raise AccountError("password-too-long", max=PASSWORD_MAX)
     return _hasher.hash(password)
 
 
@@ -74,9 +85,9 @@ def create_user(session: Session, *, email: str, password: str, role: UserRole, 
     taken, weak password)."""
     address = normalize_email(email)
     if "@" not in address or len(address) > 320:
-        raise AccountError("that is not an email address")
+        raise AccountError("not-an-address")
     if find_user(session, address) is not None:
-        raise AccountError(f"an account for {address} exists already")
+        raise AccountError("account-exists", email=address)
     user = User(
         email=address,
         password_hash=hash_password(password),
@@ -108,7 +119,7 @@ def set_active(session: Session, *, user: User, is_active: bool, actor: str) -> 
     which could leave the site without anyone to manage it.
     """
     if actor == user.actor and not is_active:
-        raise AccountError("you cannot disable your own account")
+        raise AccountError("disable-self")
     user.is_active = is_active
     end_sessions(session, user=user)
     audit.record(
@@ -376,8 +387,7 @@ def change_status(
     before = petition.status
     if to == PetitionStatus.DELIVERED:
         # Delivered also means every batch was handed over: the export service checks
-        # that (and records it); the move itself must still be one TRANSITIONS allows.
-        petitions.check_transition(petition, to)
+        # that and the status rules, as for `flask petition delivered`, and records it.
         return delivery.mark_petition_delivered(session, petition=petition, actor=user.actor)
     petitions.change_status(session, petition=petition, to=to)
     audit.record(
@@ -426,8 +436,19 @@ def withdraw_signature(session: Session, *, user: User, signature: Signature) ->
     return done
 
 
+class WithdrawnSignature(ServiceError, ValueError):
+    """The signature was withdrawn: its details are erased and stay so."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "keeps-no-name": N_("A withdrawn signature keeps no name."),
+    }
+
+
 def correct_name(session: Session, *, user: User, signature: Signature, name: str) -> None:
-    """Correct a signer's name at their request. Raises ``ValueError`` if withdrawn."""
+    """Correct a signer's name at their request. Raises :class:`WithdrawnSignature`."""
+    if signature.status == SignatureStatus.WITHDRAWN:
+        # Said here, in the organizer's words; signing.correct_name refuses it too.
+        raise WithdrawnSignature("keeps-no-name")
     signing.correct_name(session, signature=signature, name=name)
     audit.record(
         session,

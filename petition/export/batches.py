@@ -17,8 +17,9 @@ import os
 import tempfile
 import uuid
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from petition.export.zipfiles import (
     manifest_dump,
     write_members,
 )
+from petition.i18n import N_, ServiceError
 from petition.petitions.models import Petition
 from petition.signing.models import Signature, SignatureStatus
 
@@ -54,20 +56,35 @@ logger = logging.getLogger(__name__)
 GONE = (SignatureStatus.WITHDRAWN, SignatureStatus.INVALIDATED)
 
 
-class ExportError(Exception):
+class ExportError(ServiceError):
     """Base of the errors an organizer can act on; the message says what to do."""
 
 
 class NothingToExport(ExportError):
     """No new signature and no new withdrawal since the last batch."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "nothing-since-batch": N_(
+            "Nothing new since batch %(batch)s: no signature confirmed or withdrawn since."
+        ),
+        "no-signature-yet": N_("No verified signature to export yet."),
+    }
+
 
 class BatchFileExists(ExportError):
     """The batch's file is already in the output folder; nothing is overwritten."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "batch-file-exists": N_("%(path)s exists already; move it away to export again.")
+    }
+
 
 class BatchNotFound(ExportError):
     """The petition has no batch with that number."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "no-such-batch": N_("%(slug)s has no batch %(batch)s.")
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +123,42 @@ def unexported_count(session: Session, *, petition: Petition) -> int:
         )
         or 0
     )
+
+
+def unreported_withdrawals(session: Session, *, petition: Petition) -> int:
+    """Signatures of earlier batches withdrawn or invalidated since, that no batch has
+    reported yet: news for the next batch even when no one new signed."""
+    previous = latest_batch(session, petition=petition)
+    if previous is None:
+        return 0
+    reported = sa.exists().where(
+        ExportRetraction.petition_id == petition.id,
+        ExportRetraction.sequence == Signature.sequence,
+    )
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Signature.petition_id == petition.id,
+                Signature.sequence <= previous.through_sequence,
+                Signature.status.in_(GONE),
+                ~reported,
+            )
+        )
+        or 0
+    )
+
+
+def nothing_to_export(session: Session, *, petition: Petition) -> NothingToExport | None:
+    """Why a batch would hold nothing now (what :func:`build_batch` would raise), or
+    ``None`` when there is something to deliver."""
+    if unexported_count(session, petition=petition) or unreported_withdrawals(
+        session, petition=petition
+    ):
+        return None
+    previous = latest_batch(session, petition=petition)
+    if previous is None:
+        return NothingToExport("no-signature-yet")
+    return NothingToExport("nothing-since-batch", batch=previous.sequence)
 
 
 def _gone_sequences(
@@ -173,7 +226,7 @@ def build_batch(
         after = 0 if is_full_reexport else previous_through
         final_path = out_dir / f"{petition.slug}-batch-{number}.zip"
         if final_path.exists():
-            raise BatchFileExists(f"{final_path} exists already; move it away to export again")
+            raise BatchFileExists("batch-file-exists", path=str(final_path))
         withdrawn, already_gone = _gone_sequences(
             conn, petition_id=petition.id, previous_through=previous_through, through=through
         )
@@ -183,11 +236,9 @@ def build_batch(
             )
         )
         if not new_rows and not withdrawn:
-            raise NothingToExport(
-                f"{petition.slug}: no signature or withdrawal since batch {previous.sequence}"
-                if previous
-                else f"{petition.slug}: no verified signature to export yet"
-            )
+            if previous:
+                raise NothingToExport("nothing-since-batch", batch=previous.sequence)
+            raise NothingToExport("no-signature-yet")
         fingerprint = batch_key.fingerprint(key.public_key())
         built = BuiltBatch(
             petition_id=petition.id,
@@ -240,7 +291,7 @@ def record_batch(
     """
     try:
         if built.path.exists():
-            raise BatchFileExists(f"{built.path} exists already; move it away to export again")
+            raise BatchFileExists("batch-file-exists", path=str(built.path))
         batch = ExportBatch(
             petition_id=petition.id,
             sequence=built.sequence,
@@ -367,5 +418,5 @@ def get_batch(session: Session, *, petition: Petition, sequence: int) -> ExportB
         )
     ).one_or_none()
     if batch is None:
-        raise BatchNotFound(f"{petition.slug} has no batch {sequence}")
+        raise BatchNotFound("no-such-batch", slug=petition.slug, batch=sequence)
     return batch

@@ -15,6 +15,8 @@ from petition.audit.service import cli_actor
 from petition.db import db, session_scope
 from petition.export import batch_key, batches, data_export, delivery, receipts
 from petition.export import verify as export_verify
+from petition.i18n import english_count
+from petition.petitions import service as petitions
 from petition.petitions.cli import petition_or_fail
 
 if TYPE_CHECKING:
@@ -58,7 +60,8 @@ def export_command(slug: str, out_dir: Path, full: bool) -> None:
         ) from exc
     span = f"{batch.first_sequence}–{batch.last_sequence}" if batch.first_sequence else "none"
     click.echo(
-        f"{built.path}: batch {batch.sequence}, {batch.signature_count} signatures "
+        f"{built.path}: batch {batch.sequence}, "
+        f"{english_count(batch.signature_count, 'signature', 'signatures')} "
         f"({span}), {batch.withdrawn_count} withdrawn since earlier batches\n"
         f"manifest SHA-256 {batch.manifest_sha256}\nsigning key {batch.key_fingerprint}"
     )
@@ -102,7 +105,8 @@ def verify_command(batch_file: Path, public_key: Path | None, previous: Path | N
     for line in report.failures:
         click.echo(f"FAIL  {line}")
     if not report.is_valid:
-        click.echo(f"{batch_file}: NOT VALID ({len(report.failures)} problems)")
+        problems = english_count(len(report.failures), "problem", "problems")
+        click.echo(f"{batch_file}: NOT VALID ({problems})")
         raise SystemExit(1)
     click.echo(f"{batch_file}: valid")
 
@@ -129,7 +133,7 @@ def delivered_command(slug: str, sequence: int, to: str, petition_delivered: boo
             if petition_delivered:
                 delivery.mark_petition_delivered(session, petition=petition, actor=cli_actor())
                 click.echo(f"{slug}: delivered")
-    except batches.ExportError as exc:
+    except (batches.ExportError, petitions.InvalidTransition) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -146,7 +150,8 @@ def batches_command(slug: str) -> None:
                 else "not delivered"
             )
             click.echo(
-                f"{batch.sequence}\t{batch.signature_count} signatures\t"
+                f"{batch.sequence}\t"
+                f"{english_count(batch.signature_count, 'signature', 'signatures')}\t"
                 f"{batch.first_sequence}–{batch.last_sequence}\t{batch.created_by}\t"
                 f"{batch.created_at:%Y-%m-%d %H:%M}Z\t{where}\t{batch.manifest_sha256}"
             )

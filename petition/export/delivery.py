@@ -5,6 +5,9 @@ Functions flush and never commit; each action is recorded in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from sqlalchemy.orm import Session
 
 from petition.audit import service as audit
@@ -12,19 +15,42 @@ from petition.db import utcnow
 from petition.export.batches import ExportError, get_batch, list_batches, unexported_count
 from petition.export.models import ExportBatch
 from petition.export.serializers import iso_utc
+from petition.i18n import N_, Np_
+from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 
 
 class AlreadyDelivered(ExportError):
     """The batch was already recorded as delivered."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "already-delivered": N_("Batch %(batch)s was delivered to %(to)s on %(at)s."),
+    }
+
 
 class NotAllDelivered(ExportError):
     """The petition cannot be marked delivered yet."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "no-batch-yet": N_("%(slug)s has no batch yet."),
+    }
+    plurals: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "batches-not-delivered": Np_(
+            "Batch %(batches)s is not delivered yet.", "Batches %(batches)s are not delivered yet."
+        ),
+        "signatures-in-no-batch": Np_(
+            "%(num)d verified signature is in no batch yet.",
+            "%(num)d verified signatures are in no batch yet.",
+        ),
+    }
+
 
 class InvalidRecipient(ExportError):
     """Whom a batch went to must be said, in at most 300 characters."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "recipient-missing": N_("Say whom the batch was delivered to, in at most 300 characters."),
+    }
 
 
 def mark_delivered(
@@ -36,12 +62,14 @@ def mark_delivered(
     """
     recipient = " ".join(to.split())
     if not recipient or len(recipient) > 300:
-        raise InvalidRecipient("say whom the batch was delivered to (at most 300 characters)")
+        raise InvalidRecipient("recipient-missing")
     batch = get_batch(session, petition=petition, sequence=sequence)
     if batch.delivered_at is not None:
         raise AlreadyDelivered(
-            f"{petition.slug} batch {sequence} was delivered to {batch.delivered_to} "
-            f"on {iso_utc(batch.delivered_at)}"
+            "already-delivered",
+            batch=sequence,
+            to=batch.delivered_to,
+            at=iso_utc(batch.delivered_at),
         )
     batch.delivered_to = recipient
     batch.delivered_by = actor
@@ -59,22 +87,25 @@ def mark_delivered(
 
 
 def mark_petition_delivered(session: Session, *, petition: Petition, actor: str) -> Petition:
-    """Move the petition to ``delivered`` once every batch is delivered.
+    """Move the petition to ``delivered`` once every batch is delivered: the one way,
+    for /admin and the command alike.
 
-    Raises :class:`NotAllDelivered` if there is no batch, a batch is not delivered,
-    or counted signatures are not in any batch yet.
+    Raises :class:`petition.petitions.service.InvalidTransition` unless the status rules
+    allow the move (a closed petition), and :class:`NotAllDelivered` if there is no
+    batch, a batch is not delivered, or counted signatures are not in any batch yet.
     """
+    petitions.check_transition(petition, PetitionStatus.DELIVERED)
     batches = list_batches(session, petition=petition)
     if not batches:
-        raise NotAllDelivered(f"{petition.slug} has no batch yet")
+        raise NotAllDelivered("no-batch-yet", slug=petition.slug)
     pending = [b.sequence for b in batches if b.delivered_at is None]
     if pending:
         raise NotAllDelivered(
-            f"{petition.slug}: batch {', '.join(map(str, pending))} not delivered yet"
+            "batches-not-delivered", num=len(pending), batches=", ".join(map(str, pending))
         )
     left = unexported_count(session, petition=petition)
     if left:
-        raise NotAllDelivered(f"{petition.slug}: {left} signatures are in no batch yet")
+        raise NotAllDelivered("signatures-in-no-batch", num=left)
     petition.status = PetitionStatus.DELIVERED
     session.flush()
     audit.record(

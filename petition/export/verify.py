@@ -33,6 +33,7 @@ from petition.export.zipfiles import (
     SIGNATURES_FILE,
     WITHDRAWN_FILE,
 )
+from petition.i18n import english_count
 
 _CHUNK = 1 << 16
 
@@ -201,12 +202,14 @@ def _check_merkle(manifest: dict[str, Any], tree: merkle.TreeBuilder, report: Re
     root = tree.root().hex()
     if entry.get("tree_size") != tree.size or entry.get("root") != root:
         report.fail(
-            f"{SIGNATURES_FILE}: the Merkle tree of its {tree.size} rows has root {root}, "
-            f"manifest says {entry.get('tree_size')} rows with root {entry.get('root')}"
+            f"{SIGNATURES_FILE}: the Merkle tree of its {english_count(tree.size, 'row', 'rows')} "
+            f"has root {root}, manifest says {entry.get('tree_size')} rows with root "
+            f"{entry.get('root')}"
         )
     else:
         report.ok(
-            f"{SIGNATURES_FILE}: Merkle root {root} of {tree.size} rows, as the manifest says"
+            f"{SIGNATURES_FILE}: Merkle root {root} of "
+            f"{english_count(tree.size, 'row', 'rows')}, as the manifest says"
         )
 
 
@@ -265,11 +268,13 @@ def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -
         report.fail(f"{SIGNATURES_FILE}: {problem}")
     if count != batch.get("count"):
         report.fail(
-            f"{SIGNATURES_FILE}: {count} rows, manifest says {batch.get('count')} "
+            f"{SIGNATURES_FILE}: {english_count(count, 'row', 'rows')}, "
+            f"manifest says {batch.get('count')} "
             "(rows deleted or added)"
         )
     elif not problems:
-        report.ok(f"{SIGNATURES_FILE}: {count} rows in signature order, as the manifest says")
+        rows_text = english_count(count, "row", "rows")
+        report.ok(f"{SIGNATURES_FILE}: {rows_text} in signature order, as the manifest says")
     if (first_sequence, last) != (batch.get("first_sequence"), batch.get("last_sequence")):
         report.fail(
             f"{SIGNATURES_FILE}: signatures {first_sequence}–{last}, manifest says "
@@ -284,11 +289,16 @@ def _check_rows(zf: zipfile.ZipFile, manifest: dict[str, Any], report: Report) -
             report.fail(f"{WITHDRAWN_FILE}: header is not {list(WITHDRAWN_COLUMNS)}")
         elif len(rows) - 1 != batch.get("withdrawn_count"):
             report.fail(
-                f"{WITHDRAWN_FILE}: {len(rows) - 1} rows, manifest says "
+                f"{WITHDRAWN_FILE}: {english_count(len(rows) - 1, 'row', 'rows')}, manifest says "
                 f"{batch.get('withdrawn_count')}"
             )
         else:
-            report.ok(f"{WITHDRAWN_FILE}: {len(rows) - 1} withdrawn or invalidated signatures")
+            gone = english_count(
+                len(rows) - 1,
+                "withdrawn or invalidated signature",
+                "withdrawn or invalidated signatures",
+            )
+            report.ok(f"{WITHDRAWN_FILE}: {gone}")
     else:
         report.fail(f"{WITHDRAWN_FILE}: missing from the ZIP")
 

@@ -11,6 +11,7 @@ from petition.abuse.models import FlagReason
 from petition.audit.service import cli_actor
 from petition.config import current_settings
 from petition.db import session_scope
+from petition.i18n import english_count
 from petition.moderation import service as moderation
 from petition.petitions.cli import petition_or_fail
 
@@ -102,10 +103,11 @@ def flags_command(
             click.echo("no held signature matches")
             return
         if not yes:
-            click.confirm(f"{action} {count} held signatures of {slug}?", abort=True)
+            held = english_count(count, "held signature", "held signatures")
+            click.confirm(f"{action} {held} of {slug}?", abort=True)
         act = moderation.release if action == "release" else moderation.invalidate
         done = act(session, selection=selection, actor=cli_actor(), reason=why)
-        click.echo(f"{action}d {done} signatures of {slug}")
+        click.echo(f"{action}d {english_count(done, 'signature', 'signatures')} of {slug}")
 
 
 def _reinstate(slug: str | None, *, event_id: int, why: str, action: str | None) -> None:
@@ -127,7 +129,8 @@ def _reinstate(slug: str | None, *, event_id: int, why: str, action: str | None)
             )
         except moderation.CannotReinstate as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"undid audit event {event_id}: {done} signatures reinstated")
+    reinstated = english_count(done, "signature", "signatures")
+    click.echo(f"undid audit event {event_id}: {reinstated} reinstated")
 
 
 @click.command("purge")
@@ -149,8 +152,9 @@ def purge_command(days: int | None) -> None:
             mail_limits=settings.ratelimit_mail_per_email,
         )
     click.echo(
-        f"erased {result.ip_hashes_erased} IP hashes older than {retention.days} days, "
-        f"deleted {result.expired_pending_deleted} expired pending signatures"
+        f"erased {english_count(result.ip_hashes_erased, 'IP hash', 'IP hashes')} older than "
+        f"{english_count(retention.days, 'day', 'days')}, deleted "
+        f"{english_count(result.expired_pending_deleted, 'expired pending signature', 'expired pending signatures')}"
     )
 
 

@@ -13,7 +13,8 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from petition.audit import service as audit
 from petition.audit.models import AuditEvent
 from petition.db import utcnow
 from petition.export.models import ExportRetraction
+from petition.i18n import N_, ServiceError
 from petition.signing import states
 from petition.signing.models import Signature, SignatureStatus
 
@@ -38,16 +40,31 @@ REINSTATE = "flags.reinstate"
 UNDOABLE = (RELEASE, INVALIDATE)
 
 
-class MissingReason(ValueError):
+class MissingReason(ServiceError, ValueError):
     """A moderation action needs a reason for the audit log."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "reason-missing": N_("Say why, for the audit log."),
+    }
 
-class BadSelection(ValueError):
+
+class BadSelection(ServiceError, ValueError):
     """A selection that cannot be applied; the message says why."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "ip-hash-too-short": N_("An address hash needs at least %(min)s characters."),
+        "time-without-zone": N_("Times must carry a time zone."),
+    }
 
-class CannotReinstate(ValueError):
+
+class CannotReinstate(ServiceError, ValueError):
     """An audit event that cannot be undone (unknown, not moderation of this petition)."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "not-undoable": N_("Event %(event)s is no release or invalidation to undo."),
+        "predates-undo": N_("Event %(event)s predates undo: it lists no signatures."),
+        "undone-already": N_("Event %(event)s is undone already."),
+    }
 
 
 class AlreadyReinstated(CannotReinstate):
@@ -71,10 +88,10 @@ class Selection:
 
     def __post_init__(self) -> None:
         if self.ip_hash is not None and len(self.ip_hash) < MIN_IP_HASH_PREFIX:
-            raise BadSelection(f"an IP hash needs at least {MIN_IP_HASH_PREFIX} characters")
+            raise BadSelection("ip-hash-too-short", min=MIN_IP_HASH_PREFIX)
         for moment in (self.since, self.until):
             if moment is not None and moment.tzinfo is None:
-                raise BadSelection("times must carry a time zone")
+                raise BadSelection("time-without-zone")
         if self.domain is not None:
             object.__setattr__(self, "domain", self.domain.strip().strip("@").casefold())
 
@@ -184,7 +201,7 @@ def preview_count(session: Session, *, selection: Selection) -> int:
 def _require_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise MissingReason("say why, for the audit log")
+        raise MissingReason("reason-missing")
     return reason
 
 
@@ -271,12 +288,12 @@ def reinstate(
         or event.action not in UNDOABLE
         or (petition_id is not None and event.petition_id != petition_id)
     ):
-        raise CannotReinstate(f"event {event_id} is no release or invalidation to undo")
+        raise CannotReinstate("not-undoable", event=event_id)
     ids = [int(i) for i in (event.details or {}).get("signature_ids", [])]
     if "signature_ids" not in (event.details or {}):
-        raise CannotReinstate(f"event {event_id} predates undo: it lists no signatures")
+        raise CannotReinstate("predates-undo", event=event_id)
     if undone_by(session, event_ids=[event_id]):
-        raise AlreadyReinstated(f"event {event_id} is undone already")
+        raise AlreadyReinstated("undone-already", event=event_id)
     if event.action == RELEASE:
         changed = states.hold_again(session, ids=ids)
     else:

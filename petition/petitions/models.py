@@ -6,9 +6,11 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petition.db import Base, created_at, int_pk, str_enum, utcnow
+from petition.i18n import register_labels
 
 
 class PetitionStatus(enum.StrEnum):
@@ -16,6 +18,18 @@ class PetitionStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     DELIVERED = "delivered"
+
+
+register_labels(
+    "petition_status",
+    PetitionStatus,
+    {
+        PetitionStatus.DRAFT: lazy_pgettext("petition status", "draft"),
+        PetitionStatus.OPEN: lazy_pgettext("petition status", "open"),
+        PetitionStatus.CLOSED: lazy_pgettext("petition status", "closed"),
+        PetitionStatus.DELIVERED: lazy_pgettext("petition status", "delivered"),
+    },
+)
 
 
 class Petition(Base):

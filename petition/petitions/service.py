@@ -6,14 +6,17 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from petition import i18n
 from petition.db import utcnow
+from petition.i18n import N_, ServiceError, label
 from petition.petitions import markdown, rules
 from petition.petitions.models import (
     Petition,
@@ -26,12 +29,47 @@ from petition.petitions.models import (
 logger = logging.getLogger(__name__)
 
 
-class PetitionFileError(ValueError):
+class PetitionFileError(ServiceError, ValueError):
     """A petition file lacks a required field or is malformed."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "unreadable": N_("%(file)s: cannot be read (%(detail)s)."),
+        "too-large": N_("%(file)s: the file is too large."),
+        "front-matter-lacks": N_("%(file)s: front matter lacks %(fields)s."),
+        "goal-not-whole": N_("%(file)s: goal must be a whole number."),
+        # The rules' own messages (petition.petitions.rules), already in the reader's language.
+        "breaks-rules": N_("%(file)s: %(detail)s"),
+        "closes-not-date": N_("%(file)s: closes must be a date (YYYY-MM-DD)."),
+        "no-text": N_("%(file)s: the petition has no text."),
+        "translates-not-number": N_(
+            "%(file)s: translates must be the number of the text version translated (1, 2, …)."
+        ),
+        "no-such-petition": N_("No petition %(slug)s: import the petition first."),
+        "same-language": N_(
+            "%(slug)s is written in %(language)s: a translation needs another language."
+        ),
+        "no-such-version": N_("%(slug)s has no text version %(version)s."),
+    }
 
-class InvalidTransition(ValueError):
+
+class InvalidTransition(ServiceError, ValueError):
     """A petition cannot move from its status to the one asked for."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "not-allowed": N_("A petition that is %(status)s cannot become %(to)s."),
+        "no-text": N_("The petition has no text."),
+        "closing-date-passed": N_("The closing date has passed."),
+    }
+
+    def translated(self) -> str:
+        # The statuses in the reader's words too, not only the sentence around them.
+        shown = {
+            key: label(value, "petition_status") if key in ("status", "to") else value
+            for key, value in self.params.items()
+        }
+        if self.code == "not-allowed":
+            return str(gettext(self.messages[self.code], **shown))
+        return super().translated()
 
 
 # The one place that says how a petition's status may move. A closed petition may
@@ -61,7 +99,7 @@ def parse_petition_file(path: Path) -> PetitionSource:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PetitionFileError(f"{path}: {exc}") from exc
+        raise PetitionFileError("unreadable", file=str(path), detail=str(exc)) from exc
     return parse_petition_text(text, name=str(path))
 
 
@@ -77,15 +115,15 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     try:
         post = frontmatter.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise PetitionFileError(f"{name}: {exc}") from exc
+        raise PetitionFileError("unreadable", file=name, detail=str(exc)) from exc
     meta = post.metadata
     missing = [key for key in ("title", "slug") if not str(meta.get(key) or "").strip()]
     if missing:
-        raise PetitionFileError(f"{name}: front matter lacks {', '.join(missing)}")
+        raise PetitionFileError("front-matter-lacks", file=name, fields=", ".join(missing))
     goal = meta.get("goal")
     # Its range is a rule (petition.petitions.rules); here only what YAML gave.
     if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int)):
-        raise PetitionFileError(f"{name}: goal must be a whole number")
+        raise PetitionFileError("goal-not-whole", file=name)
     closes = meta.get("closes")
     closes_at: dt.datetime | None = None
     if isinstance(closes, dt.datetime):
@@ -93,9 +131,9 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     elif isinstance(closes, dt.date):
         closes_at = dt.datetime.combine(closes, dt.time(), tzinfo=dt.UTC)
     elif closes is not None:
-        raise PetitionFileError(f"{name}: closes must be a date (YYYY-MM-DD)")
+        raise PetitionFileError("closes-not-date", file=name)
     if not post.content.strip():
-        raise PetitionFileError(f"{name}: the petition has no text")
+        raise PetitionFileError("no-text", file=name)
     source = PetitionSource(
         slug=str(meta["slug"]).strip(),
         title=str(meta["title"]).strip(),
@@ -108,7 +146,7 @@ def parse_petition_text(text: str, *, name: str) -> PetitionSource:
     try:
         rules.check_petition(source)
     except rules.InvalidPetition as exc:
-        raise PetitionFileError(f"{name}: {exc}") from exc
+        raise PetitionFileError("breaks-rules", file=name, detail=str(exc)) from exc
     return source
 
 
@@ -134,19 +172,17 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PetitionFileError(f"{path}: {exc}") from exc
+        raise PetitionFileError("unreadable", file=str(path), detail=str(exc)) from exc
     meta = post.metadata
     if "translates" not in meta:
         return parse_petition_file(path)
     missing = [key for key in ("title", "slug", "lang") if not str(meta.get(key) or "").strip()]
     if missing:
-        raise PetitionFileError(f"{path}: front matter lacks {', '.join(missing)}")
+        raise PetitionFileError("front-matter-lacks", file=str(path), fields=", ".join(missing))
     number = meta["translates"]
     # bool is an int in Python; "translates: yes" is a mistake, not version 1.
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-        raise PetitionFileError(
-            f"{path}: translates must be the number of the text version translated (1, 2, …)"
-        )
+        raise PetitionFileError("translates-not-number", file=str(path))
     source = TranslationSource(
         slug=str(meta["slug"]).strip(),
         language=str(meta["lang"]).strip(),
@@ -158,7 +194,7 @@ def parse_file(path: Path) -> PetitionSource | TranslationSource:
     try:
         rules.check_translation(source)
     except rules.InvalidPetition as exc:
-        raise PetitionFileError(f"{path}: {exc}") from exc
+        raise PetitionFileError("breaks-rules", file=str(path), detail=str(exc)) from exc
     return source
 
 
@@ -223,7 +259,7 @@ def publish(session: Session, *, source: PetitionSource, open_now: bool = True) 
 def check_transition(petition: Petition, to: PetitionStatus) -> None:
     """Raises :class:`InvalidTransition` unless :data:`TRANSITIONS` allows the move."""
     if to not in TRANSITIONS[petition.status]:
-        raise InvalidTransition(f"{petition.status} → {to}")
+        raise InvalidTransition("not-allowed", status=petition.status, to=to)
 
 
 def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -> Petition:
@@ -235,9 +271,9 @@ def change_status(session: Session, *, petition: Petition, to: PetitionStatus) -
     check_transition(petition, to)
     if to == PetitionStatus.OPEN:
         if petition.current_version is None:
-            raise InvalidTransition("the petition has no text")
+            raise InvalidTransition("no-text")
         if petition.closes_at is not None and petition.closes_at <= utcnow():
-            raise InvalidTransition("the closing date has passed")
+            raise InvalidTransition("closing-date-passed")
         petition.opened_at = petition.opened_at or utcnow()
     petition.status = to
     session.flush()
@@ -282,14 +318,12 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
     try:
         rules.check_translation(source)
     except rules.InvalidPetition as exc:
-        raise PetitionFileError(f"{source.slug}: {exc}") from exc
+        raise PetitionFileError("breaks-rules", file=source.slug, detail=str(exc)) from exc
     petition = find(session, source.slug)
     if petition is None:
-        raise PetitionFileError(f"no petition {source.slug}: import the petition first")
+        raise PetitionFileError("no-such-petition", slug=source.slug)
     if source.language == petition.language:
-        raise PetitionFileError(
-            f"{source.slug} is written in {source.language}: a translation needs another language"
-        )
+        raise PetitionFileError("same-language", slug=source.slug, language=source.language)
     version = session.scalars(
         sa.select(PetitionVersion).where(
             PetitionVersion.petition_id == petition.id,
@@ -297,7 +331,7 @@ def add_translation(session: Session, *, source: TranslationSource) -> PetitionT
         )
     ).one_or_none()
     if version is None:
-        raise PetitionFileError(f"{source.slug} has no text version {source.version_number}")
+        raise PetitionFileError("no-such-version", slug=source.slug, version=source.version_number)
     translation = session.scalars(
         sa.select(PetitionTranslation).where(
             PetitionTranslation.version_id == version.id,

@@ -8,10 +8,12 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_pgettext
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petition.db import Base, created_at, int_pk, str_enum
+from petition.i18n import register_labels
 
 
 class SignatureStatus(enum.StrEnum):
@@ -26,6 +28,28 @@ class SignatureSource(enum.StrEnum):
     WIDGET = "widget"
     API = "api"
     IMPORT = "import"
+
+
+register_labels(
+    "signature_status",
+    SignatureStatus,
+    {
+        SignatureStatus.PENDING: lazy_pgettext("signature status", "pending"),
+        SignatureStatus.VERIFIED: lazy_pgettext("signature status", "verified"),
+        SignatureStatus.INVALIDATED: lazy_pgettext("signature status", "invalidated"),
+        SignatureStatus.WITHDRAWN: lazy_pgettext("signature status", "withdrawn"),
+    },
+)
+register_labels(
+    "signature_source",
+    SignatureSource,
+    {
+        SignatureSource.PAGE: lazy_pgettext("signature source", "petition page"),
+        SignatureSource.WIDGET: lazy_pgettext("signature source", "widget on another site"),
+        SignatureSource.API: lazy_pgettext("signature source", "partner API"),
+        SignatureSource.IMPORT: lazy_pgettext("signature source", "import"),
+    },
+)
 
 
 # The one rule of counting: a signature counts when it has these values (verified,
@@ -101,6 +125,16 @@ class Signature(Base):
         ),
         # Export batches read a petition's counted signatures in sequence order.
         sa.Index("ix_signatures_petition_id_sequence", "petition_id", "sequence"),
+        # An update's fan-out walks a petition's consenting signers in id order, a
+        # batch at a time (petition.updates.fanout): without it each batch sorted
+        # every remaining signature of the petition.
+        sa.Index(
+            "ix_signatures_update_consent",
+            "petition_id",
+            "id",
+            sqlite_where=sa.text("has_update_consent"),
+            postgresql_where=sa.text("has_update_consent"),
+        ),
     )
 
     id: Mapped[int_pk]

@@ -92,7 +92,7 @@ def test_flags_invalidate_by_time_window_and_reason(app: Flask, runner) -> None:
         ]
     )
     assert result.exit_code == 0, result.output
-    assert "invalidated 1 signatures" in result.output
+    assert "invalidated 1 signature of" in result.output
     with app.app_context(), session_scope(write=False) as session:
         statuses = sorted(session.scalars(sa.select(Signature.status)))
     assert statuses == ["invalidated", "verified", "verified", "verified"]

@@ -52,7 +52,7 @@ def test_make_download_and_deliver_a_batch(
 
     again = client.post(BATCHES, data={"csrf_token": token(client, BATCHES), "password": PASSWORD})
     assert again.status_code == HTTPStatus.CONFLICT
-    assert "no signature or withdrawal since batch 1" in again.get_data(as_text=True)
+    assert "Nothing new since batch 1" in again.get_data(as_text=True)
 
     download = client.post(f"{BATCHES}/1/download", data={"csrf_token": token(client, BATCHES)})
     assert download.status_code == HTTPStatus.OK

@@ -166,7 +166,7 @@ def test_undo_an_invalidation_from_the_audit_log(
     assert statuses["bot1@mailinator.com"] == ("verified", True)
     assert statuses["bot2@mailinator.com"][0] == "invalidated"
     page = _audit_page(client)
-    assert "1 signatures are back as they were" in page
+    assert "1 signature is back as it was" in page
     undo_id = _last_event(app, "flags.reinstate")
     assert f"Undone by event {undo_id}." in page
     assert f"/audit/{event_id}/reinstate" not in page

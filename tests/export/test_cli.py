@@ -12,6 +12,8 @@ from flask import Flask
 from petition.db import session_scope
 from petition.export import batch_key
 from petition.export.models import ExportBatch
+from petition.petitions import service as petitions
+from petition.petitions.models import Petition, PetitionStatus
 from tests.export.conftest import Signatures
 
 SLUG = "defend-the-people-of-daraa"
@@ -49,7 +51,7 @@ def test_verify_names_failures_and_exits_non_zero(
     result = run(app, "verify", str(path))
     assert result.exit_code == 1
     assert "FAIL  smuggled.txt: in the ZIP but not listed in the manifest (added)" in result.output
-    assert "NOT VALID (1 problems)" in result.output
+    assert "NOT VALID (1 problem)" in result.output
 
 
 def test_verify_with_previous_checks_the_chain(
@@ -85,7 +87,7 @@ def test_export_errors_are_clear(app: Flask, signatures: Signatures, out_dir: Pa
     assert "no petition nope" in result.output
     result = run(app, "export", "--petition", SLUG, "--out", str(out_dir))
     assert result.exit_code != 0
-    assert "no verified signature to export yet" in result.output
+    assert "No verified signature to export yet." in result.output
     assert list(out_dir.iterdir()) == []
 
 
@@ -107,6 +109,14 @@ def test_delivered_records_the_recipient_and_can_deliver_the_petition(
     result = run(app, "delivered", SLUG, "2", "--to", "UN")
     assert result.exit_code != 0
     assert f"{SLUG} has no batch 2" in result.output
+    # The same rules as /admin: an open petition is not delivered, and nothing is recorded.
+    refused = run(app, "delivered", SLUG, "1", "--to", "UN Office, Geneva", "--petition-delivered")
+    assert refused.exit_code != 0
+    assert "A petition that is open cannot become delivered." in refused.output
+    with app.app_context(), session_scope() as session:
+        petition = session.scalars(sa.select(Petition)).one()
+        assert session.scalars(sa.select(ExportBatch.delivered_at)).one() is None
+        petitions.change_status(session, petition=petition, to=PetitionStatus.CLOSED)
     result = run(app, "delivered", SLUG, "1", "--to", "UN Office, Geneva", "--petition-delivered")
     assert result.exit_code == 0, result.output
     assert f"{SLUG} batch 1: delivered to UN Office, Geneva" in result.output
@@ -142,3 +152,20 @@ def test_the_key_file_named_in_settings_is_used(
     with app.app_context(), session_scope(write=False) as session:
         batch = session.scalars(sa.select(ExportBatch)).one()
     assert batch.key_fingerprint == batch_key.fingerprint(batch_key.app_key(app).public_key())
+
+
+def test_commands_count_one_signature_in_the_singular(
+    app: Flask, signatures: Signatures, out_dir: Path, tmp_path: Path
+) -> None:
+    signatures.add(["Omar"])
+    made = run(app, "export", "--petition", SLUG, "--out", str(out_dir))
+    path = out_dir / f"{SLUG}-batch-1.zip"
+    assert f"{path}: batch 1, 1 signature (1–1)" in made.output
+    listed = run(app, "batches", SLUG)
+    assert "\t1 signature\t" in listed.output, listed.output
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(app.test_client().get("/.well-known/petition-signing-key.pem").data)
+    checked = run(app, "verify", str(path), "--public-key", str(pem))
+    assert "signatures.csv: 1 row in signature order" in checked.output
+    assert "withdrawn.csv: 0 withdrawn or invalidated signatures" in checked.output
+    assert "1 signatures" not in made.output + listed.output + checked.output

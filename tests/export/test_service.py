@@ -19,6 +19,7 @@ from petition.audit.models import AuditEvent
 from petition.db import session_scope
 from petition.export import batch_key, batches, data_export, delivery
 from petition.export.models import ExportBatch
+from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
 from petition.signing.models import SignatureStatus
 from tests.export.conftest import Signatures, make_batch, read_csv, read_manifest
@@ -181,7 +182,7 @@ def test_full_reexport_repeats_every_standing_signature_and_says_so(
 def test_nothing_new_is_refused_and_writes_nothing(
     app: Flask, signatures: Signatures, out_dir: Path
 ) -> None:
-    with pytest.raises(batches.NothingToExport, match="no verified signature"):
+    with pytest.raises(batches.NothingToExport, match="No verified signature"):
         make_batch(app, out_dir)
     signatures.add(["A"])
     make_batch(app, out_dir)
@@ -225,7 +226,11 @@ def test_mark_delivered_records_whom_and_then_the_petition_can_be_delivered(
     make_batch(app, out_dir)
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
-        with pytest.raises(delivery.NotAllDelivered, match="batch 1, 2 not delivered"):
+        # The status rules hold here as in /admin: only a closed petition is delivered.
+        with pytest.raises(petitions.InvalidTransition, match="open cannot become delivered"):
+            delivery.mark_petition_delivered(session, petition=petition, actor="cli:test")
+        petitions.change_status(session, petition=petition, to=PetitionStatus.CLOSED)
+        with pytest.raises(delivery.NotAllDelivered, match="Batches 1, 2 are not delivered yet"):
             delivery.mark_petition_delivered(session, petition=petition, actor="cli:test")
         batch = delivery.mark_delivered(
             session, petition=petition, sequence=1, to="  UN  Human Rights Office ", actor="cli:t"
@@ -256,7 +261,8 @@ def test_petition_with_signatures_in_no_batch_cannot_be_delivered(
     with app.app_context(), session_scope() as session:
         petition = session.scalars(sa.select(Petition)).one()
         delivery.mark_delivered(session, petition=petition, sequence=1, to="UN", actor="cli:t")
-        with pytest.raises(delivery.NotAllDelivered, match="1 signatures are in no batch"):
+        petitions.change_status(session, petition=petition, to=PetitionStatus.CLOSED)
+        with pytest.raises(delivery.NotAllDelivered, match="1 verified signature is in no batch"):
             delivery.mark_petition_delivered(session, petition=petition, actor="cli:t")
 
 

@@ -143,7 +143,7 @@ def test_organizer_runs_a_petition_from_opening_to_delivery(
     expect(organizer.locator("#preview-count")).to_contain_text("This touches 1 signature.")
     organizer.locator("#why-invalidate").fill("A throwaway mailbox, sent by a script")
     organizer.get_by_role("button", name="Invalidate: they never count (1)").click()
-    expect(organizer.locator(".flash")).to_contain_text("1 signatures invalidated")
+    expect(organizer.locator(".flash")).to_contain_text("1 signature invalidated")
     run_worker(mail_app)
 
     # Makes the first batch (the password again) and downloads it.
@@ -151,7 +151,7 @@ def test_organizer_runs_a_petition_from_opening_to_delivery(
     expect(organizer.locator("main")).to_contain_text("1 verified signature is in no batch yet")
     organizer.locator("#make-password").fill(PASSWORD)
     organizer.get_by_role("button", name="Make the batch").click()
-    expect(organizer.locator(".flash")).to_contain_text("Batch 1 made: 1 signatures.")
+    expect(organizer.locator(".flash")).to_contain_text("Batch 1 made: 1 signature.")
     with organizer.expect_download() as download_info:
         organizer.locator("table.batches").get_by_role("button", name="Download").click()
     download = download_info.value

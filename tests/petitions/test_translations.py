@@ -66,7 +66,7 @@ def test_import_takes_petition_and_translation_in_any_order(
         (("translates: 1", "translates: yes"), "translates must be the number"),
         (("lang: ar", "lang: en"), "a translation needs another language"),
         (("lang: ar", "lang: Arabic!"), "Not a language of this site"),
-        (("slug: defend-the-people-of-daraa", "slug: nothing"), "no petition nothing"),
+        (("slug: defend-the-people-of-daraa", "slug: nothing"), "No petition nothing"),
     ],
 )
 def test_import_rejects_a_translation_of_nothing(

@@ -6,6 +6,7 @@ from http import HTTPStatus
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from petition.admin import bp, forms, service
@@ -70,7 +71,14 @@ def flags_reinstate(slug: str, event_id: int) -> Response | tuple[str, int]:
         return _petition_audit_page(form, failed_event=event_id), HTTPStatus.CONFLICT
     except moderation.CannotReinstate:
         abort(HTTPStatus.NOT_FOUND)  # no release or invalidation of this petition
-    flash(_("Undone: %(count)d signatures are back as they were.", count=done), "info")
+    flash(
+        ngettext(
+            "Undone: %(num)d signature is back as it was.",
+            "Undone: %(num)d signatures are back as they were.",
+            done,
+        ),
+        "info",
+    )
     return redirect(url_for("admin.petition_audit", slug=slug), HTTPStatus.SEE_OTHER)
 
 
@@ -111,7 +119,7 @@ def user_create() -> Response | tuple[str, int]:
                 actor=signed_in_user().actor,
             )
         except service.AccountError as exc:
-            form.email.errors.append(str(exc))
+            form.email.errors.append(exc.translated())
         else:
             flash(_("Account created."), "info")
             return redirect(url_for("admin.users"), HTTPStatus.SEE_OTHER)
@@ -171,6 +179,6 @@ def user_active(user_id: int) -> Response | tuple[str, int]:
             session, user=target, is_active=form.active.data == "1", actor=signed_in_user().actor
         )
     except service.AccountError as exc:
-        abort(HTTPStatus.CONFLICT, str(exc))
+        abort(HTTPStatus.CONFLICT, exc.translated())
     flash(_("Account %(email)s updated.", email=target.email), "info")
     return redirect(url_for("admin.users"), HTTPStatus.SEE_OTHER)

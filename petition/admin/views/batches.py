@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
@@ -18,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from petition.admin import bp, forms, service
@@ -28,6 +30,8 @@ from petition.db import deferred_writes, get_session
 from petition.export import batch_key, data_export, delivery
 from petition.export import batches as export_batches
 from petition.petitions.models import Petition
+
+logger = logging.getLogger(__name__)
 
 
 def _batch_dir(petition: Petition) -> Path:
@@ -49,6 +53,7 @@ def _batches_page(**forms_: Any) -> str:
         petition=petition,
         batches=list(reversed(export_batches.list_batches(session, petition=petition))),
         unexported=export_batches.unexported_count(session, petition=petition),
+        nothing_new=export_batches.nothing_to_export(session, petition=petition),
         **context,
     )
 
@@ -88,17 +93,25 @@ def batch_make(slug: str) -> Response | tuple[str, int]:
             actor=signed_in_user().actor,
         )
     except export_batches.ExportError as exc:
-        form.form_errors.append(str(exc))
+        form.form_errors.append(exc.translated())
         return _batches_page(make_form=form), HTTPStatus.CONFLICT
-    except batch_key.SigningKeyError as exc:
-        # No key configured on this server: say so rather than fail with a 500.
-        form.form_errors.append(str(exc))
+    except batch_key.SigningKeyError:
+        # No key configured on this server: say so rather than fail with a 500. The
+        # file and its problem are for the operator's log, not the organizer's page.
+        logger.exception("no batch signing key to sign a batch with")
+        form.form_errors.append(
+            _(
+                "This server has no key to sign batches with: ask whoever runs it to set "
+                "PETITION_SIGNING_KEY_FILE."
+            )
+        )
         return _batches_page(make_form=form), HTTPStatus.SERVICE_UNAVAILABLE
     flash(
-        _(
-            "Batch %(number)d made: %(count)d signatures.",
+        ngettext(
+            "Batch %(number)d made: %(num)d signature.",
+            "Batch %(number)d made: %(num)d signatures.",
+            result.batch.signature_count,
             number=result.batch.sequence,
-            count=result.batch.signature_count,
         ),
         "info",
     )
@@ -147,7 +160,7 @@ def batch_delivered(slug: str, sequence: int) -> Response | tuple[str, int]:
                 actor=signed_in_user().actor,
             )
         except export_batches.ExportError as exc:
-            form.to.errors.append(str(exc))
+            form.to.errors.append(exc.translated())
         else:
             flash(_("Batch %(number)d marked delivered.", number=sequence), "info")
             return redirect(url_for("admin.batches", slug=slug), HTTPStatus.SEE_OTHER)

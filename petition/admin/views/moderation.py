@@ -6,7 +6,7 @@ import datetime as dt
 from http import HTTPStatus
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from petition.abuse.models import FlagReason
@@ -70,7 +70,7 @@ def flags(slug: str) -> str | tuple[str, int]:
             since=since,
         )
     except moderation.BadSelection as exc:
-        form.ip_hash.errors.append(str(exc))
+        form.ip_hash.errors.append(exc.translated())
         return _flags_page(
             form, None, forms.ModerateForm(formdata=None)
         ), HTTPStatus.UNPROCESSABLE_ENTITY
@@ -109,17 +109,33 @@ def flags_act(slug: str) -> Response | tuple[str, int]:
     if now_count != int(moderate.expected.data):
         # Signatures came or went since the preview: show the new figure, change nothing.
         moderate.form_errors.append(
-            _(
-                "The selection changed since you looked: it now holds %(count)d signatures. "
+            ngettext(
+                "The selection changed since you looked: it now holds %(num)d signature. "
                 "Check again, then confirm.",
-                count=now_count,
+                "The selection changed since you looked: it now holds %(num)d signatures. "
+                "Check again, then confirm.",
+                now_count,
             )
         )
         return _flags_page(form, selection, moderate), HTTPStatus.CONFLICT
     act = moderation.release if moderate.action.data == "release" else moderation.invalidate
     done = act(session, selection=selection, actor=signed_in_user().actor, reason=moderate.why.data)
     if moderate.action.data == "release":
-        flash(_("%(count)d signatures released: they count now.", count=done), "info")
+        flash(
+            ngettext(
+                "%(num)d signature released: it counts now.",
+                "%(num)d signatures released: they count now.",
+                done,
+            ),
+            "info",
+        )
     else:
-        flash(_("%(count)d signatures invalidated: they will not count.", count=done), "info")
+        flash(
+            ngettext(
+                "%(num)d signature invalidated: it will not count.",
+                "%(num)d signatures invalidated: they will not count.",
+                done,
+            ),
+            "info",
+        )
     return redirect(url_for("admin.flags", slug=slug), HTTPStatus.SEE_OTHER)

@@ -14,6 +14,7 @@ from petition.admin.access import Access, access
 from petition.admin.views.base import current_petition, signed_in_user
 from petition.db import get_session
 from petition.export import delivery
+from petition.i18n import label
 from petition.petitions import markdown
 from petition.petitions import service as petitions
 from petition.petitions.models import PetitionStatus
@@ -126,7 +127,7 @@ def petition_import() -> Response | str | tuple[str, int]:
         try:
             text = upload.read(forms.IMPORT_MAX + 1).decode("utf-8")
             if len(text) > forms.IMPORT_MAX:
-                raise petitions.PetitionFileError(f"{name}: the file is too large")
+                raise petitions.PetitionFileError("too-large", file=name)
             source = petitions.parse_petition_text(text, name=name)
             imported, created = service.import_petition(
                 get_session(), user=signed_in_user(), source=source
@@ -134,7 +135,7 @@ def petition_import() -> Response | str | tuple[str, int]:
         except UnicodeDecodeError:
             form.file.errors.append(_("The file must be UTF-8 text."))
         except petitions.PetitionFileError as exc:
-            form.file.errors.append(str(exc))
+            form.file.errors.append(exc.translated())
         except service.SlugTaken:
             form.file.errors.append(_("Another petition already uses this web address."))
         else:
@@ -161,17 +162,15 @@ def petition_status(slug: str) -> Response | tuple[str, int]:
             "errors/error.html",
             code=409,
             name=_("Conflict"),
-            description=_("Not yet: %(why)s.", why=str(exc)),
+            description=_("Not yet: %(why)s", why=exc.translated()),
         ), HTTPStatus.CONFLICT
     except petitions.InvalidTransition as exc:
-        description = _(
-            "A %(status)s petition cannot become %(to)s (%(why)s).",
-            status=petition.status,
-            to=form.to.data,
-            why=str(exc),
-        )
+        description = exc.translated()
         return render_template(
             "errors/error.html", code=409, name=_("Conflict"), description=description
         ), HTTPStatus.CONFLICT
-    flash(_("The petition is now %(status)s.", status=petition.status), "info")
+    flash(
+        _("The petition is now %(status)s.", status=label(petition.status, "petition_status")),
+        "info",
+    )
     return redirect(url_for("admin.petition", slug=slug), HTTPStatus.SEE_OTHER)

@@ -18,19 +18,21 @@ from petition.signing import service as signing
 from petition.signing.forms import clean_name
 
 
-@bp.get("/p/<slug>/signatures")
+@bp.route("/p/<slug>/signatures", methods=["GET", "POST"])
 @access(Access.USER)
 def signature_search(slug: str) -> str | tuple[str, int]:
     """Find a signature by its exact email address (a signer's request)."""
-    form = forms.SearchForm(request.args)
+    # A POST: the address stays out of the URL, so out of access logs, browser history
+    # and Referer headers; an address in a query string is ignored, never looked up.
+    form = forms.SearchForm()
     found = None
     searched = False
-    if request.args and form.validate():
+    if request.method == "POST" and form.validate_on_submit():
         searched = True
         found = service.search_signature(
             get_session(), user=signed_in_user(), petition=current_petition(), email=form.email.data
         )
-    status = HTTPStatus.UNPROCESSABLE_ENTITY if form.errors and request.args else HTTPStatus.OK
+    status = HTTPStatus.UNPROCESSABLE_ENTITY if form.errors else HTTPStatus.OK
     return render_template(
         "admin/signatures.html",
         petition=current_petition(),
@@ -75,8 +77,10 @@ def signature_name(slug: str, signature_id: int) -> Response | tuple[str, int]:
             service.correct_name(
                 get_session(), user=signed_in_user(), signature=signature, name=name
             )
-        except (ValueError, ValidationError) as exc:
-            form.name.errors.append(str(exc))
+        except ValidationError as exc:
+            form.name.errors.append(str(exc))  # a lazy string: in the reader's language
+        except service.WithdrawnSignature as exc:
+            form.name.errors.append(exc.translated())
         else:
             flash(_("Name corrected."), "info")
             return redirect(url_for("admin.signature_search", slug=slug), HTTPStatus.SEE_OTHER)
