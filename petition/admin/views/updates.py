@@ -89,7 +89,7 @@ def _save(form: forms.UpdateFormBase, update: Update | None) -> Response | tuple
                 update=update,
             )
         except updates.UpdateError as exc:
-            form.form_errors.append(str(exc))
+            form.form_errors.append(exc.translated())
         else:
             flash(_("Draft saved. Check the preview, then send it."), "info")
             return redirect(
