@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 from limits import parse_many
@@ -46,25 +46,33 @@ def mailbox_hash(secret_key: str, canonical_email: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _count_statement(limits: str) -> sa.Select[Any]:
-    """Mails to one mailbox in each window of ``limits``, in one indexed query."""
+def _take_statement(limits: str) -> sa.Insert:
+    """``INSERT … SELECT :mailbox, :now WHERE <every window of limits has room>
+    RETURNING id``: the count and the row in one statement (on SQLite, under its write
+    lock, nothing else runs in between; on PostgreSQL, the advisory lock before it).
+    Each window is an indexed range count over (mailbox_hash, sent_at)."""
     table = cast(sa.Table, MailboxMail.__table__)
-    sums = [
-        sa.func.coalesce(
-            sa.func.sum(
-                sa.case(
-                    (table.c.sent_at > sa.bindparam(f"since_{n}", type_=table.c.sent_at.type), 1),
-                    else_=0,
-                )
-            ),
-            0,
+    sent_at = table.c.sent_at.type
+    room = [
+        sa.select(sa.func.count())
+        .where(
+            table.c.mailbox_hash == sa.bindparam("mailbox"),
+            table.c.sent_at > sa.bindparam(f"since_{n}", type_=sent_at),
         )
-        for n in range(len(windows(limits)))
+        .scalar_subquery()
+        < amount
+        for n, (amount, _) in enumerate(windows(limits))
     ]
-    longest = len(windows(limits)) - 1
-    return sa.select(*sums).where(
-        table.c.mailbox_hash == sa.bindparam("mailbox"),
-        table.c.sent_at > sa.bindparam(f"since_{longest}", type_=table.c.sent_at.type),
+    return (
+        sa.insert(table)
+        .from_select(
+            ["mailbox_hash", "sent_at"],
+            sa.select(
+                sa.bindparam("mailbox", type_=table.c.mailbox_hash.type),
+                sa.bindparam("now", type_=sent_at),
+            ).where(*room),
+        )
+        .returning(table.c.id)
     )
 
 
@@ -74,10 +82,6 @@ def _take_turn(session: Session, mailbox: str) -> None:
         # 64 bits of the keyed hash name the lock; it ends with the transaction.
         key = int.from_bytes(bytes.fromhex(mailbox[:16]), "big", signed=True)
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-
-
-# On the table, not the ORM class: no ORM bookkeeping on the sign path.
-_INSERT = sa.insert(cast(sa.Table, MailboxMail.__table__))
 
 
 def allow_mail(
@@ -96,15 +100,9 @@ def allow_mail(
     now = now or utcnow()
     mailbox = mailbox_hash(secret_key, canonical_email)
     _take_turn(session, mailbox)
-    spans = windows(limits)
-    found = session.execute(
-        _count_statement(limits),
-        {"mailbox": mailbox, **{f"since_{n}": now - span for n, (_, span) in enumerate(spans)}},
-    ).one()
-    if any(int(count) >= amount for count, (amount, _) in zip(found, spans, strict=True)):
-        return False
-    session.execute(_INSERT, {"mailbox_hash": mailbox, "sent_at": now})
-    return True
+    since = {f"since_{n}": now - span for n, (_, span) in enumerate(windows(limits))}
+    taken = session.execute(_take_statement(limits), {"mailbox": mailbox, "now": now, **since})
+    return taken.scalar_one_or_none() is not None
 
 
 def purge(session: Session, *, limits: str, now: dt.datetime | None = None) -> int:

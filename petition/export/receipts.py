@@ -193,6 +193,36 @@ def make_receipt(
     return receipt
 
 
+def signers_receipt(session: Session, *, petition: Petition, token: str) -> dict[str, Any] | None:
+    """The receipt a signer downloads through the withdraw link they were mailed: only
+    while that link works, and only once a delivered batch holds the signature."""
+    from petition.signing import service as signing
+    from petition.signing.models import LinkPurpose, SignatureLink
+    from petition.signing.tokens import token_hash
+
+    if signing.check_withdraw_token(session, petition=petition, token=token) != (
+        signing.TokenState.VALID
+    ):
+        return None
+    sequence = session.scalar(
+        sa.select(Signature.sequence)
+        .join(SignatureLink, SignatureLink.signature_id == Signature.id)
+        .where(
+            SignatureLink.token_hash == token_hash(token),
+            SignatureLink.purpose == LinkPurpose.WITHDRAW,
+            Signature.petition_id == petition.id,
+        )
+    )
+    if sequence is None:
+        return None
+    placed = find_batch(session, petition=petition, sequence=sequence)
+    if placed is None or not placed.batch.is_delivered:
+        return None
+    return make_receipt(
+        session, petition=petition, sequence=sequence, batch_sequence=placed.batch.sequence
+    )
+
+
 def dump(receipt: dict[str, Any]) -> str:
     return json.dumps(receipt, indent=2, ensure_ascii=False) + "\n"
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, abort, render_template
+import sqlalchemy as sa
+from flask import Response, abort, render_template, url_for
 
 from petition import i18n
 from petition.config import current_settings
-from petition.export import batch_key, bp, guide
+from petition.db import get_session
+from petition.export import batch_key, batches, bp, guide, receipts
+from petition.export.models import ExportBatch, ExportBatchProof
+from petition.petitions import service as petitions
 
 logger = logging.getLogger(__name__)
 _warned: list[bool] = []  # say once per process that the key is missing, not per page
@@ -52,6 +56,102 @@ def verify_guide() -> Response:
     return response
 
 
+# Batches change only when one is made or delivered; a minute's staleness is harmless.
+BATCHES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+
+
+@bp.get("/p/<slug>/batches")
+def public_batches(slug: str) -> Response:
+    """Every batch made for the petition, its Merkle root and chain: no signer data."""
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    made = batches.list_batches(session, petition=petition)
+    stored = set(
+        session.scalars(
+            sa.select(ExportBatchProof.batch_id).where(
+                ExportBatchProof.batch_id.in_([b.id for b in made] or [-1])
+            )
+        )
+    )
+    rows = []
+    previous: ExportBatch | None = None
+    for batch in made:
+        # The link holds when this batch names the manifest of the one before it (and
+        # batch 1 names none): what `flask petition verify --previous` checks, from the
+        # recorded hashes, so anyone can see a gap or a swapped batch at a glance.
+        links = batch.previous_manifest_sha256 == (previous.manifest_sha256 if previous else None)
+        rows.append({"batch": batch, "links": links, "has_manifest": batch.id in stored})
+        previous = batch
+    response = Response(
+        render_template(
+            "export/batches.html",
+            petition=petition,
+            rows=list(reversed(rows)),
+            is_chain_whole=all(r["links"] for r in rows),
+        )
+    )
+    response.headers["Cache-Control"] = BATCHES_CACHE_CONTROL
+    return response
+
+
+def _proof(slug: str, sequence: int) -> ExportBatchProof:
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    try:
+        batch = batches.get_batch(session, petition=petition, sequence=sequence)
+    except batches.BatchNotFound:
+        abort(404)
+    return session.get(ExportBatchProof, batch.id) or abort(404)
+
+
+@bp.get("/p/<slug>/batches/<int:sequence>/manifest.json")
+def batch_manifest(slug: str, sequence: int) -> Response:
+    """The batch's signed manifest, byte for byte (no signer data in it)."""
+    response = Response(_proof(slug, sequence).manifest_json, mimetype="application/json")
+    response.headers["Cache-Control"] = KEY_CACHE_CONTROL
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{slug}-batch-{sequence}-manifest.json"'
+    )
+    return response
+
+
+@bp.get("/p/<slug>/batches/<int:sequence>/manifest.sig")
+def batch_manifest_sig(slug: str, sequence: int) -> Response:
+    """The Ed25519 signature of the batch's manifest."""
+    response = Response(_proof(slug, sequence).manifest_sig, mimetype="application/octet-stream")
+    response.headers["Cache-Control"] = KEY_CACHE_CONTROL
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{slug}-batch-{sequence}-manifest.sig"'
+    )
+    return response
+
+
+@bp.get("/p/<slug>/withdraw/<token>/receipt.json")
+def signers_receipt(slug: str, token: str) -> Response:
+    """The signer's inclusion receipt, through the link they were mailed (404 until a
+    delivered batch holds their signature)."""
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    receipt = receipts.signers_receipt(session, petition=petition, token=token)
+    if receipt is None:
+        abort(404)
+    response = Response(receipts.dump(receipt), mimetype="application/json")
+    # The signer's own proof: not for shared caches.
+    response.headers["Cache-Control"] = "no-store"
+    filename = f"{slug}-signature-{receipt['sequence']}-receipt.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _receipt_link(petition: Any, token: str) -> str | None:
+    """For the signer's page (signing/withdraw.html): their receipt's address, or None
+    while no delivered batch holds their signature."""
+    session = get_session()
+    if receipts.signers_receipt(session, petition=petition, token=token) is None:
+        return None
+    return url_for("export.signers_receipt", slug=petition.slug, token=token)
+
+
 def _fingerprint() -> str | None:
     # A service without its key (misconfigured production) still shows its petitions;
     # only exports refuse to run, and they say why.
@@ -67,4 +167,4 @@ def _fingerprint() -> str | None:
 @bp.app_context_processor
 def _key_globals() -> dict[str, Any]:
     # A function, so that only the pages that show the fingerprint read the key.
-    return {"signing_key_fingerprint": _fingerprint}
+    return {"signing_key_fingerprint": _fingerprint, "receipt_link": _receipt_link}

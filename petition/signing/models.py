@@ -125,6 +125,16 @@ class Signature(Base):
         ),
         # Export batches read a petition's counted signatures in sequence order.
         sa.Index("ix_signatures_petition_id_sequence", "petition_id", "sequence"),
+        # An update's fan-out walks a petition's consenting signers in id order, a
+        # batch at a time (petition.updates.fanout): without it each batch sorted
+        # every remaining signature of the petition.
+        sa.Index(
+            "ix_signatures_update_consent",
+            "petition_id",
+            "id",
+            sqlite_where=sa.text("has_update_consent"),
+            postgresql_where=sa.text("has_update_consent"),
+        ),
     )
 
     id: Mapped[int_pk]

@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from petition import i18n
 from petition.audit import service as audit
 from petition.db import utcnow
+from petition.i18n import N_
 from petition.mail.models import OutboxMessage, OutboxStatus
 from petition.petitions import markdown
 from petition.petitions.models import Petition, PetitionTranslation
@@ -40,21 +41,40 @@ BODY_MAX = 20_000
 CANCELLED = "cancelled: the signer unsubscribed"
 
 
-class UpdateError(ValueError):
-    """An update that cannot be saved or sent as asked; the message says why."""
+class UpdateError(i18n.ServiceError, ValueError):
+    """An update that cannot be saved or sent as asked; the message says why (shown in
+    the reader's language by /admin: ``exc.translated()``)."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "petition-language-required": N_(
+            "the text in the petition's language (%(language)s) is required"
+        ),
+        "no-such-language": N_("the petition has no text in %(language)s"),
+        "subject-and-body": N_("the %(language)s text needs a subject and a body"),
+        "too-long": N_("the %(language)s text is too long"),
+        "subject-one-line": N_("a subject is one line"),
+    }
 
 
 class TooSoon(UpdateError):
     """The petition had an update less than ``PETITION_UPDATES_MIN_DAYS`` ago."""
 
+    messages: ClassVar[Mapping[str, str]] = {
+        "too-soon": N_("the last update was sent on %(last)s"),
+    }
+
     def __init__(self, last_sent_at: dt.datetime, next_at: dt.datetime) -> None:
-        super().__init__(f"the last update was sent on {last_sent_at:%Y-%m-%d}")
+        super().__init__("too-soon", last=f"{last_sent_at:%Y-%m-%d}")
         self.last_sent_at = last_sent_at
         self.next_at = next_at
 
 
 class NotADraft(UpdateError):
     """The update was sent already: a sent update never changes."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "not-a-draft": N_("update %(update)s was sent already"),
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +123,10 @@ def recipient_filter(petition_id: int) -> list[sa.ColumnElement[bool]]:
     return [
         Signature.petition_id == petition_id,
         Signature.counts.expression,
-        Signature.has_update_consent.is_(True),
+        # The bare column, as the partial index ix_signatures_update_consent is written:
+        # SQLite uses a partial index only for a query with the same term (on SQLite
+        # "has_update_consent = 1", as the ORM writes it, would not do).
+        sa.and_(sa.text("signatures.has_update_consent")),
         Signature.email.is_not(None),
         sa.not_(_undeliverable()),
     ]
@@ -134,17 +157,17 @@ def recipients_by_language(session: Session, *, petition: Petition) -> dict[str,
 
 def _check_source(petition: Petition, source: DraftSource, languages: list[str]) -> None:
     if petition.language not in source.texts:
-        raise UpdateError(f"the text in the petition's language ({petition.language}) is required")
+        raise UpdateError("petition-language-required", language=petition.language)
     for language, text in source.texts.items():
         if language not in languages:
-            raise UpdateError(f"the petition has no text in {language}")
+            raise UpdateError("no-such-language", language=language)
         if not text.subject.strip() or not text.body.strip():
-            raise UpdateError(f"the {language} text needs a subject and a body")
+            raise UpdateError("subject-and-body", language=language)
         if len(text.subject) > SUBJECT_MAX or len(text.body) > BODY_MAX:
-            raise UpdateError(f"the {language} text is too long")
+            raise UpdateError("too-long", language=language)
         if any(ch in text.subject for ch in "\r\n"):
             # The subject becomes a mail header.
-            raise UpdateError("a subject is one line")
+            raise UpdateError("subject-one-line")
 
 
 def save_draft(
@@ -161,7 +184,7 @@ def save_draft(
         update = Update(petition_id=petition.id, created_by=actor, status=UpdateStatus.DRAFT)
         session.add(update)
     elif update.status != UpdateStatus.DRAFT:
-        raise NotADraft(str(update.id))
+        raise NotADraft("not-a-draft", update=update.id)
     update.kind = source.kind
     update.texts.clear()
     session.flush()
@@ -227,7 +250,7 @@ def send(
     log. Raises :class:`TooSoon` or :class:`NotADraft`.
     """
     if update.status != UpdateStatus.DRAFT:
-        raise NotADraft(str(update.id))
+        raise NotADraft("not-a-draft", update=update.id)
     # Lock the petition's row: two organizers pressing "Send" at once must not
     # both pass the cap (the second waits, then sees the first one's sent_at).
     session.execute(

@@ -137,3 +137,23 @@ def test_a_wrong_password_on_the_full_export_is_shown_at_the_form_and_focused(
     assert 'aria-invalid="true"' in field
     # Only the refused field takes the focus.
     assert len(re.findall(r"\bautofocus\b", html)) == 1
+
+
+def test_dashboard_figures_are_formatted_for_the_reader(
+    app: Flask, client: FlaskClient, accounts: Accounts, petition: Petition
+) -> None:
+    import sqlalchemy as sa
+    from babel.numbers import format_decimal
+
+    from petition.db import session_scope
+
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(Petition).values(signature_count=12345))
+    login(client, accounts.organizer)
+    arabic(client)
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    # CLDR's Arabic ("ar") writes 12,345 as English does, so this holds with "{:,}" too: it
+    # pins the figures to the locale's format for a language that writes them otherwise.
+    assert f"<td>{format_decimal(12345, locale='ar')}</td>" in dashboard
+    page = client.get(f"/admin/p/{SLUG}").get_data(as_text=True)
+    assert f"({format_decimal(12345, locale='ar')})" in page

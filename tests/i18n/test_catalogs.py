@@ -387,8 +387,8 @@ def test_every_service_error_is_raised_with_one_of_its_codes() -> None:
                 continue
             func = node.exc.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name not in errors:
-                continue
+            if name not in errors or "__init__" in vars(errors[name]):
+                continue  # a class with its own constructor passes its code itself
             codes = {**errors[name].messages, **errors[name].plurals}
             first = node.exc.args[0] if node.exc.args else None
             if not (isinstance(first, ast.Constant) and first.value in codes):

