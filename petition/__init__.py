@@ -37,8 +37,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-    from petition import urls
+    from petition import fastreads, urls
 
+    if settings.page_cache_seconds > 0:
+        # Innermost of the middlewares: the host check and ProxyFix (the client address
+        # the read limit counts) run before a kept read is answered.
+        app.wsgi_app = fastreads.KeptReads(app, settings.page_cache_seconds)  # type: ignore[method-assign]
     if settings.is_production:
         # Before ProxyFix runs (it wraps this), so the host checked is the one the
         # trusted proxy passed on (X-Forwarded-Host), never one anyone can set.

@@ -187,3 +187,25 @@ def test_a_character_no_font_has_goes_to_weasyprint(
     assert producer(tmp_path / "delivery-002.pdf").startswith("WeasyPrint")
     assert "Name (SY)" in text_of(tmp_path / "delivery-002.pdf")
     assert producer(tmp_path / "delivery-003.pdf") == "petition"
+
+
+def test_parts_set_in_the_worker_process_are_the_same_as_here(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(pdf, "NAMES_PER_PART", 2)
+    made: dict[bool, list[bytes]] = {}
+    with app.app_context():
+        for parallel in (True, False):
+            monkeypatch.setattr(pdf, "PARALLEL_PARTS", parallel)
+            folder = tmp_path / str(parallel)
+            folder.mkdir()
+            document = pdf.DeliveryDocument(folder, title="t", batch_sequence=1)
+            for sequence, name in enumerate([*NAMES, "Last One"], start=1):
+                document.add(sequence, name, "SY")
+            assert (document.pool is not None) is parallel  # parts 2 and 3 went to a worker
+            assert document.typeset() == 3
+            made[parallel] = [(folder / f"delivery-{n:03d}.pdf").read_bytes() for n in (2, 3)]
+            assert not multiprocessing.active_children()  # no worker left behind
+    assert made[True] == made[False]

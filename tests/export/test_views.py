@@ -35,6 +35,7 @@ def test_petition_page_shows_the_fingerprint_and_links_the_key(
     fingerprint = batch_key.fingerprint(batch_key.app_key(app).public_key())
     assert fingerprint in html
     assert 'href="/.well-known/petition-signing-key.pem"' in html
+    assert 'href="/verify"' in html  # the recipient's guide, on the service itself
 
 
 def test_production_without_a_key_shows_pages_and_refuses_exports(

@@ -173,3 +173,38 @@ def test_kept_counts_answer_304_and_never_cross_languages_or_petitions(
     assert 'dir="rtl"' in frame_ar
     assert client.get("/p/no-such-petition/count").status_code == HTTPStatus.NOT_FOUND
     assert client.get("/embed/no-such-petition?mode=count").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_kept_reads_are_answered_whole_before_flask_and_keep_their_limits(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(page_cache_seconds=60, ratelimit_api_per_ip="3/minute")
+    client = app.test_client()
+    api = f"/api/v1/petitions/{SLUG}"
+    first = client.get(api, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(Petition.__table__).values(signature_count=5))
+    again = [client.get(api, environ_base={"REMOTE_ADDR": "192.0.2.1"}) for _ in range(3)]
+    # The same bytes and headers, the count not moved; then the limit answers 429.
+    assert again[0].get_data() == first.get_data()
+    assert dict(again[0].headers) == dict(first.headers)
+    assert [r.status_code for r in again] == [200, 200, 429]
+    assert again[2].mimetype == "application/problem+json"
+    assert 1 <= int(again[2].headers["Retry-After"]) <= 60
+    assert client.get(api, environ_base={"REMOTE_ADDR": "192.0.2.2"}).status_code == 200
+    # HEAD: the headers without the body.
+    head = client.head(api, environ_base={"REMOTE_ADDR": "192.0.2.3"})
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    # Languages and the lang cookie are part of the key.
+    count = f"/p/{SLUG}/count"
+    english = client.get(count).get_data(as_text=True)
+    arabic = client.get(count, headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    client.set_cookie("lang", "ar")
+    by_cookie = client.get(count).get_data(as_text=True)
+    assert english != arabic == by_cookie
+    # The widget's sign form is never kept: each load has its own token.
+    frames = [_frame(client, f"https://site{n}.example/").get_data(as_text=True) for n in range(2)]
+    assert TOKEN.search(frames[0]).group(1) != TOKEN.search(frames[1]).group(1)  # type: ignore[union-attr]
+    # Nor is a read that set a cookie, or any other method.
+    assert client.post(api).status_code != HTTPStatus.OK
