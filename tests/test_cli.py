@@ -43,10 +43,10 @@ def test_worker_once_sends_and_folds(mail_app: Flask, mailbox: Mailbox) -> None:
     with mail_app.app_context(), session_scope(write=False) as session:
         petition = session.scalars(sa.select(Petition)).one()
     do_sign(mail_app, petition, signer())
-    from petition.signing import service
+    from petition.signing import links
 
     in_session(
-        mail_app, service.confirm, petition, token=confirm_token_of(mail_app, outbox(mail_app)[0])
+        mail_app, links.confirm, petition, token=confirm_token_of(mail_app, outbox(mail_app)[0])
     )
     result = runner.invoke(args=["petition", "worker", "--once"])
     assert result.exit_code == 0, result.output

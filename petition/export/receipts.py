@@ -196,12 +196,12 @@ def make_receipt(
 def signers_receipt(session: Session, *, petition: Petition, token: str) -> dict[str, Any] | None:
     """The receipt a signer downloads through the withdraw link they were mailed: only
     while that link works, and only once a delivered batch holds the signature."""
-    from petition.signing import service as signing
+    from petition.signing import links
     from petition.signing.models import LinkPurpose, SignatureLink
     from petition.signing.tokens import token_hash
 
-    if signing.check_withdraw_token(session, petition=petition, token=token) != (
-        signing.TokenState.VALID
+    if links.check_withdraw_token(session, petition=petition, token=token) != (
+        links.TokenState.VALID
     ):
         return None
     sequence = session.scalar(

@@ -1,6 +1,7 @@
-"""Sign, confirm and withdraw; an organizer's withdrawal or correction on a signer's request.
+"""Sign; an organizer's withdrawal or correction on a signer's request.
 
-Counting lives in :mod:`petition.signing.counts`.
+What the links mailed to a signer do (confirm, withdraw) lives in
+:mod:`petition.signing.links`; counting in :mod:`petition.signing.counts`.
 
 Every function here flushes and never commits: the request or the command that
 calls it owns the transaction, so a signature and its email land together or not
@@ -31,6 +32,7 @@ from petition.mail import service as mail
 from petition.mail.models import MailPriority
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition, PetitionStatus
+from petition.signing import links
 from petition.signing.models import (
     LinkPurpose,
     Signature,
@@ -38,7 +40,7 @@ from petition.signing.models import (
     SignatureSource,
     SignatureStatus,
 )
-from petition.signing.tokens import new_token, token_hash
+from petition.signing.tokens import new_token
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +48,6 @@ logger = logging.getLogger(__name__)
 class SignOutcome(enum.StrEnum):
     NEW = "new"
     ALREADY_SIGNED = "already_signed"
-
-
-class TokenState(enum.StrEnum):
-    """What a link mailed to a signer does now; only its holder learns it."""
-
-    VALID = "valid"
-    EXPIRED = "expired"
-    # No such link for this petition (mistyped, or its signature was invalidated).
-    INVALID = "invalid"
-    # A confirm link of a signature already confirmed (through this link or another).
-    CONFIRMED = "confirmed"
-    # Any link of a signature withdrawn (through this link, another, or an organizer).
-    WITHDRAWN = "withdrawn"
 
 
 class PetitionClosed(Exception):
@@ -425,161 +414,6 @@ class _Links:
         return f"{self.base_url.rstrip('/')}/p/{self.slug}/withdraw/{token}"
 
 
-def link_state(
-    session: Session, *, petition: Petition, token: str, purpose: LinkPurpose
-) -> TokenState:
-    """What the link ``token`` (mailed for ``purpose``) would do now. Reads only.
-
-    The token is found by its SHA-256 (see :mod:`petition.signing.tokens` for why
-    that look-up leaks nothing useful through its timing).
-    """
-    links = cast(sa.Table, SignatureLink.__table__)
-    signatures = cast(sa.Table, Signature.__table__)
-    row = session.execute(
-        sa.select(links.c.expires_at, signatures.c.status)
-        .join(signatures, signatures.c.id == links.c.signature_id)
-        .where(
-            links.c.token_hash == token_hash(token),
-            links.c.purpose == purpose.value,
-            signatures.c.petition_id == petition.id,
-        )
-    ).one_or_none()
-    if row is None:
-        return TokenState.INVALID
-    status = SignatureStatus(row.status)
-    if status == SignatureStatus.WITHDRAWN:
-        return TokenState.WITHDRAWN
-    if purpose == LinkPurpose.CONFIRM and status == SignatureStatus.VERIFIED:
-        return TokenState.CONFIRMED
-    if purpose == LinkPurpose.CONFIRM and status != SignatureStatus.PENDING:
-        return TokenState.INVALID  # invalidated by a moderator: nothing to confirm
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        return TokenState.EXPIRED
-    return TokenState.VALID
-
-
-def check_confirm_token(session: Session, *, petition: Petition, token: str) -> TokenState:
-    """Whether ``token`` would confirm a signature now. Reads only."""
-    return link_state(session, petition=petition, token=token, purpose=LinkPurpose.CONFIRM)
-
-
-def check_withdraw_token(session: Session, *, petition: Petition, token: str) -> TokenState:
-    """Whether ``token`` would withdraw a signature now. Reads only."""
-    return link_state(session, petition=petition, token=token, purpose=LinkPurpose.WITHDRAW)
-
-
-def _live_link(purpose: LinkPurpose) -> sa.ScalarSelect[int]:
-    """The signature whose unused, unexpired ``purpose`` link hashes to :link_hash."""
-    links = cast(sa.Table, SignatureLink.__table__)
-    return (
-        sa.select(links.c.signature_id)
-        .where(
-            links.c.token_hash == sa.bindparam("link_hash"),
-            links.c.purpose == purpose.value,
-            links.c.used_at.is_(None),
-            sa.or_(
-                links.c.expires_at.is_(None),
-                links.c.expires_at > sa.bindparam("now", type_=links.c.expires_at.type),
-            ),
-        )
-        .scalar_subquery()
-    )
-
-
-@functools.cache
-def _use_link_statement() -> sa.Update:
-    links = cast(sa.Table, SignatureLink.__table__)
-    return (
-        sa.update(links)
-        .where(links.c.token_hash == sa.bindparam("link_hash"), links.c.used_at.is_(None))
-        .values(used_at=sa.bindparam("now", type_=links.c.used_at.type))
-    )
-
-
-@functools.cache
-def _confirm_statement() -> sa.Update:
-    """The conditional UPDATE of :func:`confirm`, built once: on the table, so no ORM
-    bookkeeping runs for rows this session never loaded (the ORM-enabled statement,
-    built per request, was most of a confirmation's time)."""
-    table = cast(sa.Table, Signature.__table__)
-    return (
-        sa.update(table)
-        .where(
-            table.c.id == _live_link(LinkPurpose.CONFIRM),
-            table.c.petition_id == sa.bindparam("petition"),
-            table.c.status == SignatureStatus.PENDING.value,
-        )
-        .values(
-            status=SignatureStatus.VERIFIED.value,
-            verified_at=sa.bindparam("now"),
-            confirm_expires_at=None,
-        )
-        .returning(table.c.id)
-    )
-
-
-def confirm(session: Session, *, petition: Petition, token: str) -> TokenState:
-    """Verify the signature that ``token`` was mailed for; the link is used up.
-
-    One conditional UPDATE does the check and the change, so two confirmations at
-    the same moment (through one link or two) verify once. The signature's other
-    confirm links then say it is confirmed. The count rises at the next fold.
-    """
-    params = {"petition": petition.id, "link_hash": token_hash(token), "now": utcnow()}
-    verified = session.execute(_confirm_statement(), params).scalar_one_or_none()
-    if verified is not None:
-        session.execute(_use_link_statement(), params)
-        logger.info("signature %d verified on petition %s", verified, petition.slug)
-        return TokenState.VALID
-    return check_confirm_token(session, petition=petition, token=token)
-
-
-@functools.cache
-def _withdraw_statement() -> sa.Update:
-    table = cast(sa.Table, Signature.__table__)
-    return (
-        sa.update(table)
-        .where(
-            table.c.id == _live_link(LinkPurpose.WITHDRAW),
-            table.c.petition_id == sa.bindparam("petition"),
-            table.c.status != SignatureStatus.WITHDRAWN.value,
-        )
-        .values(withdrawn_at=sa.bindparam("now", type_=table.c.withdrawn_at.type), **_WITHDRAWN)
-        .returning(table.c.id)
-    )
-
-
-def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
-    """Withdraw a signature and erase the signer's personal data.
-
-    The row stays (without name, address or postcode) so that exports can list
-    the withdrawal by sequence number; the count drops at the next fold. Its links
-    stay too (they hold nothing but hashes of random tokens), so every other link
-    of the signature then says it was withdrawn.
-    """
-    params = {"petition": petition.id, "link_hash": token_hash(token), "now": utcnow()}
-    withdrawn = session.execute(_withdraw_statement(), params).scalar_one_or_none()
-    if withdrawn is None:
-        return check_withdraw_token(session, petition=petition, token=token)
-    session.execute(_use_link_statement(), params)
-    logger.info("signature %d withdrawn from petition %s", withdrawn, petition.slug)
-    return TokenState.VALID
-
-
-# What a withdrawal keeps of a signature: its status and sequence, no personal data.
-_WITHDRAWN: dict[str, object] = {
-    "status": SignatureStatus.WITHDRAWN,
-    "name": None,
-    "email": None,
-    "canonical_email": None,
-    "postcode": None,
-    "ip_hash": None,
-    "is_public": False,
-    "has_update_consent": False,
-    "confirm_expires_at": None,
-}
-
-
 def find_by_email(session: Session, *, petition: Petition, email: str) -> Signature | None:
     """The signature of ``email`` on ``petition`` (compared in canonical form), if any."""
     try:
@@ -606,7 +440,7 @@ def withdraw_signature(session: Session, *, signature: Signature) -> bool:
     data exactly as the withdraw link does); False if it was already withdrawn."""
     if signature.status == SignatureStatus.WITHDRAWN:
         return False
-    for key, value in _WITHDRAWN.items():
+    for key, value in links.ERASED_ON_WITHDRAWAL.items():
         setattr(signature, key, value)
     signature.withdrawn_at = utcnow()
     session.flush()

@@ -18,7 +18,7 @@ from petition.petitions import bp as petitions_bp
 from petition.petitions import service as petitions
 from petition.petitions.cache import CSRF_SLOT, micro_cache, petition_by_slug
 from petition.petitions.models import Petition
-from petition.signing import bp, counts, service
+from petition.signing import bp, counts, links, service
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 
@@ -127,7 +127,7 @@ def signed(slug: str) -> str:
 def confirm_page(slug: str, token: str) -> tuple[str, int]:
     """Show the confirm button; a GET (say, by a mail scanner) changes nothing."""
     petition = _petition(slug)
-    state = service.check_confirm_token(get_session(), petition=petition, token=token)
+    state = links.check_confirm_token(get_session(), petition=petition, token=token)
     return _token_page("signing/confirm.html", petition, state, token)
 
 
@@ -135,8 +135,8 @@ def confirm_page(slug: str, token: str) -> tuple[str, int]:
 def confirm(slug: str, token: str) -> tuple[str, int]:
     """Confirm a signature."""
     petition = _petition(slug)
-    state = service.confirm(get_session(), petition=petition, token=token)
-    if state == service.TokenState.VALID:
+    state = links.confirm(get_session(), petition=petition, token=token)
+    if state == links.TokenState.VALID:
         return render_template("signing/confirmed.html", petition=petition), HTTPStatus.OK
     return _token_page("signing/confirm.html", petition, state, token)
 
@@ -145,7 +145,7 @@ def confirm(slug: str, token: str) -> tuple[str, int]:
 def withdraw_page(slug: str, token: str) -> tuple[str, int]:
     """Show the withdraw button."""
     petition = _petition(slug)
-    state = service.check_withdraw_token(get_session(), petition=petition, token=token)
+    state = links.check_withdraw_token(get_session(), petition=petition, token=token)
     return _token_page("signing/withdraw.html", petition, state, token)
 
 
@@ -153,8 +153,8 @@ def withdraw_page(slug: str, token: str) -> tuple[str, int]:
 def withdraw(slug: str, token: str) -> tuple[str, int]:
     """Withdraw a signature and erase the signer's details."""
     petition = _petition(slug)
-    state = service.withdraw(get_session(), petition=petition, token=token)
-    if state == service.TokenState.VALID:
+    state = links.withdraw(get_session(), petition=petition, token=token)
+    if state == links.TokenState.VALID:
         return render_template("signing/withdrawn.html", petition=petition), HTTPStatus.OK
     return _token_page("signing/withdraw.html", petition, state, token)
 
@@ -162,16 +162,16 @@ def withdraw(slug: str, token: str) -> tuple[str, int]:
 # A link used up (the signature confirmed or withdrawn, through it or another) is
 # gone; one we never mailed is not found.
 _LINK_STATUS = {
-    service.TokenState.VALID: HTTPStatus.OK,
-    service.TokenState.EXPIRED: HTTPStatus.GONE,
-    service.TokenState.CONFIRMED: HTTPStatus.GONE,
-    service.TokenState.WITHDRAWN: HTTPStatus.GONE,
-    service.TokenState.INVALID: HTTPStatus.NOT_FOUND,
+    links.TokenState.VALID: HTTPStatus.OK,
+    links.TokenState.EXPIRED: HTTPStatus.GONE,
+    links.TokenState.CONFIRMED: HTTPStatus.GONE,
+    links.TokenState.WITHDRAWN: HTTPStatus.GONE,
+    links.TokenState.INVALID: HTTPStatus.NOT_FOUND,
 }
 
 
 def _token_page(
-    template: str, petition: Petition, state: service.TokenState, token: str
+    template: str, petition: Petition, state: links.TokenState, token: str
 ) -> tuple[str, int]:
     status = _LINK_STATUS[state]
     return render_template(template, petition=petition, state=str(state), token=token), status

@@ -13,7 +13,7 @@ from flask import Flask
 from petition.db import session_scope
 from petition.export import batch_key, delivery, receipts
 from petition.petitions.models import Petition
-from petition.signing import service
+from petition.signing import links
 from tests.export.conftest import make_batch
 from tests.signing.test_service import (
     confirm_token_of,
@@ -37,7 +37,7 @@ def test_signer_downloads_a_receipt_once_delivered(
         with app.app_context(), session_scope() as session:
             fresh = session.get(Petition, petition.id)
             assert fresh is not None
-            service.confirm(session, petition=fresh, token=confirm_token_of(app, message))
+            links.confirm(session, petition=fresh, token=confirm_token_of(app, message))
     fold(app)
     token = withdraw_token_of(layla_mail)
     page = f"/p/{SLUG}/withdraw/{token}"

@@ -17,7 +17,7 @@ from petition.config import Settings
 from petition.db import db, session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.signing import service
+from petition.signing import links
 from petition.signing.tokens import token_hash
 from tests.helpers import DARAA, REQUIRE_ALL
 
@@ -86,18 +86,16 @@ def test_hashes_of_the_old_columns_become_links(kind: str, tmp_path: Path) -> No
             with session_scope() as session:
                 petition = session.scalars(sa.select(Petition)).one()
                 assert (
-                    service.check_withdraw_token(
-                        session, petition=petition, token=verified_withdraw
-                    )
-                    == service.TokenState.VALID
+                    links.check_withdraw_token(session, petition=petition, token=verified_withdraw)
+                    == links.TokenState.VALID
                 )
                 assert (
-                    service.confirm(session, petition=petition, token=pending_confirm)
-                    == service.TokenState.VALID
+                    links.confirm(session, petition=petition, token=pending_confirm)
+                    == links.TokenState.VALID
                 )
                 assert (
-                    service.withdraw(session, petition=petition, token=pending_withdraw)
-                    == service.TokenState.VALID
+                    links.withdraw(session, petition=petition, token=pending_withdraw)
+                    == links.TokenState.VALID
                 )
             # And back: the newest unused link of each kind returns to the old columns.
             downgrade(revision=BEFORE)

@@ -14,7 +14,7 @@ from flask import Flask
 from petition.db import session_scope, utcnow
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
-from petition.signing import counts, service
+from petition.signing import counts, links, service
 from petition.signing.models import LinkPurpose, Signature, SignatureLink, SignatureStatus
 from petition.signing.tokens import token_hash
 
@@ -132,15 +132,13 @@ def test_signing_again_sends_already_signed_and_stores_nothing_new(
     new_token = confirm_token_of(app, second)
     old_token = confirm_token_of(app, first)
     assert new_token != old_token
-    assert in_session(app, service.confirm, petition, token=old_token) == service.TokenState.VALID
-    assert (
-        in_session(app, service.confirm, petition, token=new_token) == service.TokenState.CONFIRMED
-    )
+    assert in_session(app, links.confirm, petition, token=old_token) == links.TokenState.VALID
+    assert in_session(app, links.confirm, petition, token=new_token) == links.TokenState.CONFIRMED
 
 
 def test_already_verified_signer_gets_no_confirm_link(app: Flask, petition: Petition) -> None:
     do_sign(app, petition, signer())
-    in_session(app, service.confirm, petition, token=confirm_token_of(app, outbox(app)[0]))
+    in_session(app, links.confirm, petition, token=confirm_token_of(app, outbox(app)[0]))
     do_sign(app, petition, signer())
     message = outbox(app)[-1]
     assert message.template == "already_signed"
@@ -153,11 +151,10 @@ def test_confirm_verifies_once_and_the_fold_counts_once(app: Flask, petition: Pe
     do_sign(app, petition, signer())
     token = confirm_token_of(app, outbox(app)[0])
     assert (
-        in_session(app, service.check_confirm_token, petition, token=token)
-        == service.TokenState.VALID
+        in_session(app, links.check_confirm_token, petition, token=token) == links.TokenState.VALID
     )
-    assert in_session(app, service.confirm, petition, token=token) == service.TokenState.VALID
-    assert in_session(app, service.confirm, petition, token=token) == service.TokenState.CONFIRMED
+    assert in_session(app, links.confirm, petition, token=token) == links.TokenState.VALID
+    assert in_session(app, links.confirm, petition, token=token) == links.TokenState.CONFIRMED
     assert count(app, petition) == 0  # counted at the fold, not at confirmation
     assert fold(app) == 1
     assert fold(app) == 0
@@ -176,7 +173,7 @@ def test_expired_token_does_not_confirm(app: Flask, petition: Petition) -> None:
             .where(SignatureLink.purpose == LinkPurpose.CONFIRM)
             .values(expires_at=utcnow() - dt.timedelta(seconds=1))
         )
-    assert in_session(app, service.confirm, petition, token=token) == service.TokenState.EXPIRED
+    assert in_session(app, links.confirm, petition, token=token) == links.TokenState.EXPIRED
     assert signatures(app)[0].status == SignatureStatus.PENDING
 
 
@@ -189,7 +186,7 @@ def test_token_for_another_petition_does_not_confirm(app: Flask, petition: Petit
         other = petitions.publish(
             session, source=petitions.PetitionSource(slug="other", title="Other", body="Text")
         )
-        assert service.confirm(session, petition=other, token=token) == service.TokenState.INVALID
+        assert links.confirm(session, petition=other, token=token) == links.TokenState.INVALID
     assert signatures(app)[0].status == SignatureStatus.PENDING
 
 
@@ -198,16 +195,13 @@ def test_withdraw_erases_personal_data_and_the_count_drops(app: Flask, petition:
     message = outbox(app)[0]
     assert message.payload is not None
     withdraw_token = withdraw_token_of(message)
-    in_session(app, service.confirm, petition, token=confirm_token_of(app, message))
+    in_session(app, links.confirm, petition, token=confirm_token_of(app, message))
     fold(app)
     assert count(app, petition) == 1
+    assert in_session(app, links.withdraw, petition, token=withdraw_token) == links.TokenState.VALID
     assert (
-        in_session(app, service.withdraw, petition, token=withdraw_token)
-        == service.TokenState.VALID
-    )
-    assert (
-        in_session(app, service.withdraw, petition, token=withdraw_token)
-        == service.TokenState.WITHDRAWN
+        in_session(app, links.withdraw, petition, token=withdraw_token)
+        == links.TokenState.WITHDRAWN
     )
     [row] = signatures(app)
     assert row.status == SignatureStatus.WITHDRAWN
@@ -222,7 +216,7 @@ def test_recount_corrects_a_wrong_count(app: Flask, petition: Petition) -> None:
     for n in range(3):
         do_sign(app, petition, signer(f"p{n}@example.org"))
     for message in outbox(app):
-        in_session(app, service.confirm, petition, token=confirm_token_of(app, message))
+        in_session(app, links.confirm, petition, token=confirm_token_of(app, message))
     with app.app_context(), session_scope() as session:
         session.execute(sa.update(Petition).values(signature_count=42))
     assert in_session(app, counts.recount, petition) == 3
@@ -254,11 +248,11 @@ def test_twenty_concurrent_confirmations_verify_once(app: Flask, petition: Petit
 
     def attempt(_: int) -> object:
         barrier.wait()
-        return in_session(app, service.confirm, petition, token=token)
+        return in_session(app, links.confirm, petition, token=token)
 
     with ThreadPoolExecutor(20) as pool:
         states = list(pool.map(attempt, range(20)))
-    assert states.count(service.TokenState.VALID) == 1
+    assert states.count(links.TokenState.VALID) == 1
     fold(app)
     assert count(app, petition) == 1
 

@@ -41,7 +41,7 @@ from petition.api import service as api_keys
 from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.petitions.models import Petition
-from petition.signing import service
+from petition.signing import links, service
 from tests.helpers.forms import sign_form
 
 SLUG = "defend-the-people-of-daraa"
@@ -66,8 +66,8 @@ def _sign_and_confirm(app: Flask, emails: list[str]) -> None:
         petition = session.scalars(sa.select(Petition).where(Petition.slug == SLUG)).one()
         for payload in session.scalars(sa.select(OutboxMessage.payload)):
             token = str((payload or {})["confirm_url"]).rsplit("/", 1)[1]
-            assert service.confirm(session, petition=petition, token=token) == (
-                service.TokenState.VALID
+            assert links.confirm(session, petition=petition, token=token) == (
+                links.TokenState.VALID
             )
 
 
