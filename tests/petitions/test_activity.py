@@ -10,7 +10,7 @@ from flask import Flask
 from petition.db import session_scope, utcnow
 from petition.petitions import activity
 from petition.petitions.models import Petition, PetitionHourlyCount
-from petition.signing import service
+from petition.signing import links
 from tests.signing.test_service import confirm_token_of, do_sign, fold, outbox, signer
 
 SLUG = "defend-the-people-of-daraa"
@@ -22,7 +22,7 @@ def confirm_all(app: Flask, petition: Petition) -> None:
             with app.app_context(), session_scope() as session:
                 fresh = session.get(Petition, petition.id)
                 assert fresh is not None
-                service.confirm(session, petition=fresh, token=confirm_token_of(app, message))
+                links.confirm(session, petition=fresh, token=confirm_token_of(app, message))
 
 
 def last_day(app: Flask, petition: Petition) -> int | None:
@@ -70,6 +70,6 @@ def test_a_signature_no_longer_counted_comes_off_the_last_day(
     with app.app_context(), session_scope() as session:
         fresh = session.get(Petition, petition.id)
         assert fresh is not None
-        service.withdraw(session, petition=fresh, token=token)
+        links.withdraw(session, petition=fresh, token=token)
     fold(app)
     assert last_day(app, petition) == 1
