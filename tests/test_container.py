@@ -201,6 +201,8 @@ def build_image(root: Path) -> None:
             elif keyword == "COPY" and not args.startswith("--from="):
                 *sources, target = args.split()
                 into = Path(_moved(target, root)) if target.startswith("/") else workdir / target
+                if target.endswith("/"):  # as COPY does: a folder, made when missing
+                    into.mkdir(parents=True, exist_ok=True)
                 for source in sources:
                     _copy(source, into)
             elif keyword == "RUN" and not re.search(r"apt-get|useradd", args):
