@@ -16,11 +16,9 @@ import bisect
 import dataclasses
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from petition.export import batch_key, leaves, merkle
@@ -33,6 +31,11 @@ from petition.export.models import (
 from petition.export.serializers import BATCH_COLUMNS, CsvLines, batch_row
 from petition.petitions.models import Petition, PetitionVersion
 from petition.signing.models import Signature, SignatureStatus
+
+if TYPE_CHECKING:
+    # Only checking a receipt needs cryptography; a web worker serving receipts never
+    # loads it (tests/test_imports.py).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 RECEIPT_FORMAT = "petition-inclusion-receipt"
 RECEIPT_VERSION = 1
@@ -257,6 +260,8 @@ def verify_receipt(receipt: Any, *, public_key: Ed25519PublicKey) -> ReceiptRepo
 
 
 def _verify(receipt: dict[str, Any], key: Ed25519PublicKey, report: ReceiptReport) -> None:
+    from cryptography.exceptions import InvalidSignature
+
     manifest_bytes = base64.b64decode(receipt["manifest"], validate=True)
     signature = base64.b64decode(receipt["manifest_sig"], validate=True)
     try:
