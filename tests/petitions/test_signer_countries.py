@@ -6,7 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from petition.petitions.models import Petition
-from petition.signing import service as signing
+from petition.signing import links
 from tests.signing.test_service import confirm_token_of, do_sign, fold, in_session, outbox, signer
 
 SLUG = "defend-the-people-of-daraa"
@@ -18,7 +18,7 @@ def test_public_signers_show_country_names_not_codes(
     do_sign(app, petition, signer("a@example.org", name="Layla", country="SY", is_public=True))
     do_sign(app, petition, signer("b@example.org", name="Omar", country="JO", is_public=True))
     for message in outbox(app):
-        in_session(app, signing.confirm, petition, token=confirm_token_of(app, message))
+        in_session(app, links.confirm, petition, token=confirm_token_of(app, message))
     fold(app)
     arabic = client.get(f"/p/{SLUG}?lang=ar").get_data(as_text=True)
     assert '<span class="country">سوريا</span>' in arabic

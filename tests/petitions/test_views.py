@@ -15,7 +15,7 @@ from petition.config import Settings
 from petition.db import db, session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
-from petition.signing import service as signing
+from petition.signing import links
 from tests.helpers.forms import csrf_from, sign_form
 from tests.signing.test_service import confirm_token_of, do_sign, fold, in_session, outbox, signer
 
@@ -73,7 +73,7 @@ def test_only_verified_public_names_are_shown(
     do_sign(app, petition, signer("b@example.org", name="Private Person", is_public=False))
     do_sign(app, petition, signer("c@example.org", name="Unconfirmed Person", is_public=True))
     for message in outbox(app)[:2]:
-        in_session(app, signing.confirm, petition, token=confirm_token_of(app, message))
+        in_session(app, links.confirm, petition, token=confirm_token_of(app, message))
     fold(app)
     html = client.get(f"/p/{SLUG}").get_data(as_text=True)
     assert "Shown Person" in html
