@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from petition.config import RESOURCES
+from petition.petitions import markdown
 
 GUIDE_FOLDER = RESOURCES / "docs"
 GUIDE_NAME = "verifying-a-batch"
@@ -21,31 +22,6 @@ PATH = "/verify"
 
 # "https://<the service's address>", "https://<عنوان الخدمة>": whatever the translation says.
 _PLACEHOLDER_ADDRESS = re.compile(r"https://<[^>\n]+>")
-
-_ALLOWED_TAGS = {
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "p",
-    "br",
-    "hr",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "em",
-    "strong",
-    "code",
-    "pre",
-    "a",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
 
 
 def guide_path(language: str) -> Path:
@@ -71,17 +47,7 @@ def render_guide(language: str, *, base_url: str) -> str:
 @cache
 def _render(path: Path, mtime_ns: int, base_url: str) -> str:
     # Keyed by the file's time: an edited guide is read again, an unchanged one never.
-    import nh3
-    from markdown_it import MarkdownIt
-
+    # The guide is ours, but it is rendered like a petition text (raw HTML escaped, then
+    # only document markup kept), with tables for "What is in a batch".
     source = _PLACEHOLDER_ADDRESS.sub(base_url, path.read_text(encoding="utf-8"))
-    # The guide is ours, but it is rendered like a petition text: raw HTML escaped,
-    # then only document markup kept. Tables are on for "What is in a batch".
-    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
-    return nh3.clean(
-        parser.render(source),
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
+    return markdown.render_document(source)

@@ -14,12 +14,13 @@ if TYPE_CHECKING:
 
 
 @cache
-def _parser() -> MarkdownIt:
+def _parser(*, tables: bool = False) -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     # Raw HTML in the source is escaped, never passed through (html=False); nh3 then
     # removes anything that is not plain document markup, as a second wall.
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    return parser.enable("table") if tables else parser
 
 
 _ALLOWED_TAGS = {
@@ -41,14 +42,27 @@ _ALLOWED_TAGS = {
 }
 
 
+# Our own documents (the recipient's guide, /verify) also have a title and tables.
+_DOCUMENT_TAGS = _ALLOWED_TAGS | {"h1", "table", "thead", "tbody", "tr", "th", "td"}
+
+
 def render(source: str) -> str:
+    """A petition text: an organizer's links are marked nofollow."""
+    return _clean(_parser().render(source), _ALLOWED_TAGS, "nofollow noopener noreferrer")
+
+
+def render_document(source: str) -> str:
+    """One of the service's own documents, under the same rules plus a title and tables."""
+    return _clean(_parser(tables=True).render(source), _DOCUMENT_TAGS, "noopener noreferrer")
+
+
+def _clean(html: str, tags: set[str], link_rel: str) -> str:
     import nh3
 
-    html = _parser().render(source)
     return nh3.clean(
         html,
-        tags=_ALLOWED_TAGS,
+        tags=tags,
         attributes={"a": {"href", "title"}},
         url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow noopener noreferrer",
+        link_rel=link_rel,
     )

@@ -112,26 +112,6 @@ def goal_problem(value: object) -> str | None:
     return None
 
 
-class _Petition(Protocol):
-    @property
-    def slug(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def body(self) -> str: ...
-
-    @property
-    def language(self) -> str: ...
-
-    @property
-    def addressed_to(self) -> str: ...
-
-    @property
-    def goal(self) -> int | None: ...
-
-
 class _Translation(Protocol):
     @property
     def slug(self) -> str: ...
@@ -147,6 +127,11 @@ class _Translation(Protocol):
 
     @property
     def addressed_to(self) -> str: ...
+
+
+class _Petition(_Translation, Protocol):
+    @property
+    def goal(self) -> int | None: ...
 
 
 def _found(checks: dict[str, str | None]) -> Iterator[tuple[str, str]]:
