@@ -143,13 +143,19 @@ def signers_receipt(slug: str, token: str) -> Response:
     return response
 
 
-def _receipt_link(petition: Any, token: str) -> str | None:
-    """For the signer's page (signing/withdraw.html): their receipt's address, or None
-    while no delivered batch holds their signature."""
-    session = get_session()
-    if receipts.signers_receipt(session, petition=petition, token=token) is None:
+def _delivery(petition: Any, sequence: int | None, token: str) -> dict[str, Any] | None:
+    """For the signer's own page (signing/withdraw.html): the delivered batch holding
+    their signature (number, to whom, when) and their receipt's address; None until
+    then. Only that batch's public facts (/p/<slug>/batches shows them to anyone)."""
+    placed = receipts.delivered_batch(get_session(), petition=petition, sequence=sequence)
+    if placed is None:
         return None
-    return url_for("export.signers_receipt", slug=petition.slug, token=token)
+    return {
+        "batch": placed.batch.sequence,
+        "to": placed.batch.delivered_to,
+        "at": placed.batch.delivered_at,
+        "receipt_url": url_for("export.signers_receipt", slug=petition.slug, token=token),
+    }
 
 
 def _fingerprint() -> str | None:
@@ -167,4 +173,4 @@ def _fingerprint() -> str | None:
 @bp.app_context_processor
 def _key_globals() -> dict[str, Any]:
     # A function, so that only the pages that show the fingerprint read the key.
-    return {"signing_key_fingerprint": _fingerprint, "receipt_link": _receipt_link}
+    return {"signing_key_fingerprint": _fingerprint, "signature_delivery": _delivery}
