@@ -2,7 +2,7 @@
 rule), withdrawn; the fold's cursors; backfilled from the signatures and the audit log
 
 Revision ID: 6e2b9d4a7c15
-Revises: 9c4e7a1d2f58
+Revises: 7e2b9d4c1a60
 Create Date: 2026-12-03 10:50:00
 
 Old petitions get their figures once, here: signatures made, confirmed and withdrawn per
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6e2b9d4a7c15'
-down_revision = '9c4e7a1d2f58'
+down_revision = '7e2b9d4c1a60'
 branch_labels = None
 depends_on = None
 

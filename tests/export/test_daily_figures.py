@@ -4,18 +4,14 @@ the test controls, through the real services (sign, confirm, moderate, withdraw,
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import json
-import sys
 from http import HTTPStatus
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-import petition.db as database
 import petition.moderation.service
 import petition.signing.counts
 import petition.signing.figures
@@ -28,32 +24,10 @@ from petition.mail.models import OutboxMessage
 from petition.moderation import service as moderation
 from petition.petitions.models import Petition
 from petition.signing import links, service
+from tests.export.conftest import Clock
 from tests.signing.test_service import KEY, TTL, fold, signer
 
 SLUG = "defend-the-people-of-daraa"
-
-
-@dataclasses.dataclass
-class Clock:
-    now: dt.datetime
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def set(self, moment: dt.datetime) -> None:
-        self.now = moment
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every ``utcnow`` of the package answers the test's time (UTC)."""
-    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    controlled = Clock(today - dt.timedelta(days=2))
-    real = database.utcnow
-    for name, module in list(sys.modules.items()):
-        if name.startswith("petition") and getattr(module, "utcnow", None) is real:
-            monkeypatch.setattr(module, "utcnow", controlled)
-    return controlled
 
 
 def sign(app: Flask, petition: Petition, email: str, *flags: FlagReason) -> None:

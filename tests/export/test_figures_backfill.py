@@ -11,9 +11,10 @@ from flask_migrate import downgrade, upgrade
 from petition.commands import init_migrate
 from petition.db import db
 from petition.petitions.models import Petition
-from tests.export.test_daily_figures import SLUG, Clock, clock, play_two_days  # noqa: F401
+from tests.export.conftest import Clock
+from tests.export.test_daily_figures import SLUG, play_two_days
 
-BEFORE = "9c4e7a1d2f58"  # the hourly counts, before the daily figures
+BEFORE = "7e2b9d4c1a60"  # the revision before the daily figures
 
 
 def figures(app: Flask) -> list[dict[str, object]]:
