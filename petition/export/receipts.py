@@ -196,33 +196,28 @@ def make_receipt(
     return receipt
 
 
-def signers_receipt(session: Session, *, petition: Petition, token: str) -> dict[str, Any] | None:
-    """The receipt a signer downloads through the withdraw link they were mailed: only
-    while that link works, and only once a delivered batch holds the signature."""
-    from petition.signing import links
-    from petition.signing.models import LinkPurpose, SignatureLink
-    from petition.signing.tokens import token_hash
-
-    if links.check_withdraw_token(session, petition=petition, token=token) != (
-        links.TokenState.VALID
-    ):
-        return None
-    sequence = session.scalar(
-        sa.select(Signature.sequence)
-        .join(SignatureLink, SignatureLink.signature_id == Signature.id)
-        .where(
-            SignatureLink.token_hash == token_hash(token),
-            SignatureLink.purpose == LinkPurpose.WITHDRAW,
-            Signature.petition_id == petition.id,
-        )
-    )
+def delivered_batch(session: Session, *, petition: Petition, sequence: int | None) -> Placed | None:
+    """The first delivered batch holding signature ``sequence`` (None if none yet)."""
     if sequence is None:
         return None
     placed = find_batch(session, petition=petition, sequence=sequence)
-    if placed is None or not placed.batch.is_delivered:
+    return placed if placed is not None and placed.batch.is_delivered else None
+
+
+def signers_receipt(session: Session, *, petition: Petition, token: str) -> dict[str, Any] | None:
+    """The receipt a signer downloads through the withdraw link they were mailed, once a
+    delivered batch holds the signature; after a withdrawal too (the receipt then says
+    withdrawn: the row was delivered, and the signer may want to show it)."""
+    from petition.signing import yours
+
+    own = yours.own_signature(session, petition=petition, token=token)
+    if own is None:
+        return None
+    placed = delivered_batch(session, petition=petition, sequence=own.sequence)
+    if placed is None or own.sequence is None:
         return None
     return make_receipt(
-        session, petition=petition, sequence=sequence, batch_sequence=placed.batch.sequence
+        session, petition=petition, sequence=own.sequence, batch_sequence=placed.batch.sequence
     )
 
 

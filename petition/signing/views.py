@@ -18,7 +18,7 @@ from petition.petitions import bp as petitions_bp
 from petition.petitions import service as petitions
 from petition.petitions.cache import CSRF_SLOT, micro_cache, petition_by_slug
 from petition.petitions.models import Petition
-from petition.signing import bp, counts, links, service
+from petition.signing import bp, counts, links, service, yours
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 
@@ -143,10 +143,8 @@ def confirm(slug: str, token: str) -> tuple[str, int]:
 
 @bp.get("/p/<slug>/withdraw/<token>")
 def withdraw_page(slug: str, token: str) -> tuple[str, int]:
-    """Show the withdraw button."""
-    petition = _petition(slug)
-    state = links.check_withdraw_token(get_session(), petition=petition, token=token)
-    return _token_page("signing/withdraw.html", petition, state, token)
+    """Show the signer's own page: where their signature stands, and the withdraw button."""
+    return _own_page(_petition(slug), token)
 
 
 @bp.post("/p/<slug>/withdraw/<token>")
@@ -156,7 +154,20 @@ def withdraw(slug: str, token: str) -> tuple[str, int]:
     state = links.withdraw(get_session(), petition=petition, token=token)
     if state == links.TokenState.VALID:
         return render_template("signing/withdrawn.html", petition=petition), HTTPStatus.OK
-    return _token_page("signing/withdraw.html", petition, state, token)
+    return _own_page(petition, token)
+
+
+def _own_page(petition: Petition, token: str) -> tuple[str, int]:
+    """The signer's own page, "Your signature", which every mailed withdraw link opens:
+    404 for a link we never mailed, 410 once withdrawn (it still says so, with the receipt)."""
+    own = yours.own_signature(get_session(), petition=petition, token=token)
+    if own is None:
+        return _token_page("signing/withdraw.html", petition, links.TokenState.INVALID, token)
+    status = HTTPStatus.GONE if own.standing == yours.Standing.WITHDRAWN else HTTPStatus.OK
+    html = render_template(
+        "signing/withdraw.html", petition=petition, own=own, state="own", token=token
+    )
+    return html, status
 
 
 # A link used up (the signature confirmed or withdrawn, through it or another) is

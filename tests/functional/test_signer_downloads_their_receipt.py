@@ -57,7 +57,7 @@ def test_signer_downloads_a_receipt_once_delivered(
         )
 
     html = client.get(page).get_data(as_text=True)
-    assert "Your signature was delivered" in html
+    assert "Your signature is in batch 1, delivered to Governor&#39;s office" in html
     assert f'href="{page}/receipt.json"' in html
     arabic = client.get(f"{page}?lang=ar").get_data(as_text=True)
     assert "نزّل إيصالك" in arabic
