@@ -181,6 +181,12 @@ _SCHEMAS: dict[str, Any] = {
                 "default": False,
                 "description": "The signer agrees to hear about updates.",
             },
+            "delivery_mail": {
+                "type": "boolean",
+                "default": False,
+                "description": "The signer asks to be mailed once, in their language, when "
+                "an organizer marks a batch holding their signature delivered.",
+            },
             "lang": {
                 "enum": ["en", "ar"],
                 "description": "Language of the confirmation email (default: the petition's).",

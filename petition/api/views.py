@@ -51,6 +51,7 @@ SIGN_FIELDS: dict[str, tuple[type, ...]] = {
     "postcode": (str, type(None)),
     "public": (bool,),
     "updates": (bool,),
+    "delivery_mail": (bool,),
     "lang": (str,),
 }
 REQUIRED_FIELDS = ("name", "email", "country")
@@ -270,7 +271,7 @@ def _formdata(body: dict[str, Any]) -> MultiDict[str, str]:
     for name in ("name", "email", "country", "postcode"):
         if isinstance(body.get(name), str):
             data[name] = body[name]
-    for name in ("public", "updates"):
+    for name in ("public", "updates", "delivery_mail"):
         if body.get(name) is True:
             data[name] = "y"
     return data

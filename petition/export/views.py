@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template, url_for
+from flask import Response, abort, render_template, request, url_for
 
 from petition import i18n
 from petition.config import current_settings
 from petition.db import get_session
-from petition.export import batch_key, batches, bp, guide, receipts
+from petition.export import batch_key, batches, bp, figures, guide, receipts
 from petition.export.models import ExportBatch, ExportBatchProof
 from petition.petitions import service as petitions
 
@@ -174,3 +175,36 @@ def _fingerprint() -> str | None:
 def _key_globals() -> dict[str, Any]:
     # A function, so that only the pages that show the fingerprint read the key.
     return {"signing_key_fingerprint": _fingerprint, "signature_delivery": _delivery}
+
+
+# Figures change at each fold (every few seconds); a minute's staleness is harmless and
+# lets a proxy answer a crowd of readers of the open data.
+FIGURES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+
+
+def _figures_response(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = FIGURES_CACHE_CONTROL
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.set_etag(figures.etag_of(body))
+    response.make_conditional(request)  # 304 without a body for a matching If-None-Match
+    return response
+
+
+@bp.get("/p/<slug>/figures.json")
+def figures_json(slug: str) -> Response:
+    """The petition's public figures as open data (JSON): folded counts, no signer data."""
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    body = json.dumps(figures.open_data(session, petition), indent=1, sort_keys=True) + "\n"
+    return _figures_response(body, "application/json", f"{slug}-figures.json")
+
+
+@bp.get("/p/<slug>/figures-hourly.csv")
+def figures_hourly_csv(slug: str) -> Response:
+    """The count hour by hour as CSV, the same rows as figures.json's ``hours``."""
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    rows = figures.open_data(session, petition)["hours"]
+    body = figures.as_csv(rows, figures.HOUR_COLUMNS)
+    return _figures_response(body, "text/csv", f"{slug}-figures-hourly.csv")

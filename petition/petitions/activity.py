@@ -1,4 +1,5 @@
-"""How fast a petition is being signed, from what the worker folds (never a scan).
+"""How fast a petition is being signed and its count over time, from what the worker
+folds (never a scan).
 
 The fold adds what it counted to the petition's row of the current UTC hour
 (``petition_hourly_counts``, :func:`petition.signing.counts.fold_counts`); these
@@ -7,6 +8,7 @@ functions read those few rows.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -40,3 +42,38 @@ def signed_in_last_day(session: Session, petition: Petition) -> int | None:
         ).where(PetitionHourlyCount.petition_id == petition.id, PetitionHourlyCount.hour >= since)
     ).one()
     return max(int(counted) - int(uncounted), 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class HourFigure:
+    """One UTC hour of the count: what the fold counted and stopped counting in it,
+    and the count at the hour's end."""
+
+    hour: dt.datetime
+    counted: int
+    uncounted: int
+    count: int
+
+
+def count_by_hour(session: Session, petition: Petition) -> list[HourFigure]:
+    """The count over time, an entry per hour the fold recorded, oldest first.
+
+    The count at each hour's end is worked back from the petition's folded total (the
+    fold writes both under one lock), so the series ends at the count the page shows,
+    also for a petition signed before hours were recorded.
+    """
+    rows = session.execute(
+        sa.select(
+            PetitionHourlyCount.hour, PetitionHourlyCount.counted, PetitionHourlyCount.uncounted
+        )
+        .where(PetitionHourlyCount.petition_id == petition.id)
+        .order_by(PetitionHourlyCount.hour.desc())
+    ).all()
+    figures = []
+    count = petition.signature_count
+    for hour, counted, uncounted in rows:
+        figures.append(HourFigure(hour=hour, counted=counted, uncounted=uncounted, count=count))
+        # Never below zero: a recount may have corrected the total since.
+        count = max(count - counted + uncounted, 0)
+    figures.reverse()
+    return figures

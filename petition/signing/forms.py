@@ -115,6 +115,8 @@ class SignForm(Form):
     )
     public = BooleanField(_l("Show my name on the petition page"))
     updates = BooleanField(_l("Tell me about updates to this petition"))
+    # Off unless ticked; one mail, for the first delivered batch that holds the signature.
+    delivery_mail = BooleanField(_l("Mail me once when a batch holding my signature is delivered"))
     # Bot traps (petition.abuse.traps): a field hidden from people, which scripts
     # tend to fill, and the signed time the form was shown. Never validated: a
     # caught submission is flagged quietly, not refused.
@@ -152,4 +154,5 @@ def signer_from(form: SignForm) -> Signer:
         postcode=form.postcode.data or None,
         is_public=bool(form.public.data),
         has_update_consent=bool(form.updates.data),
+        has_delivery_consent=bool(form.delivery_mail.data),
     )

@@ -193,5 +193,6 @@ ERASED_ON_WITHDRAWAL: dict[str, object] = {
     "ip_hash": None,
     "is_public": False,
     "has_update_consent": False,
+    "has_delivery_consent": False,
     "confirm_expires_at": None,
 }

@@ -135,6 +135,15 @@ class Signature(Base):
             sqlite_where=sa.text("has_update_consent"),
             postgresql_where=sa.text("has_update_consent"),
         ),
+        # The delivery mail's fan-out (petition.export.notices) walks a delivered
+        # batch's consenting signers in sequence order; only they are in it.
+        sa.Index(
+            "ix_signatures_delivery_consent",
+            "petition_id",
+            "sequence",
+            sqlite_where=sa.text("has_delivery_consent"),
+            postgresql_where=sa.text("has_delivery_consent"),
+        ),
     )
 
     id: Mapped[int_pk]
@@ -148,6 +157,10 @@ class Signature(Base):
     country: Mapped[str] = mapped_column(sa.String(2))
     is_public: Mapped[bool] = mapped_column(default=False)
     has_update_consent: Mapped[bool] = mapped_column(default=False)
+    # "Mail me once when a batch holding my signature is delivered": cleared when that
+    # mail is queued (so never a second one, whatever batch holds it next) and at
+    # withdrawal.
+    has_delivery_consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # The language the signer read the page in: updates reach them in it (NULL for
     # signatures from before it was kept: they get the petition's language).
     locale: Mapped[str | None] = mapped_column(sa.String(16))

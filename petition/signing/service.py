@@ -64,6 +64,7 @@ class Signer:
     postcode: str | None = None
     is_public: bool = False
     has_update_consent: bool = False
+    has_delivery_consent: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +94,7 @@ _SIGNATURE_VALUES = (
     "country",
     "is_public",
     "has_update_consent",
+    "has_delivery_consent",
     "locale",
     "status",
     "source",
@@ -257,6 +259,7 @@ def sign(
             "country": signer.country,
             "is_public": signer.is_public,
             "has_update_consent": signer.has_update_consent,
+            "has_delivery_consent": signer.has_delivery_consent,
             "locale": client.locale,
             "status": SignatureStatus.PENDING,
             "source": client.source,

@@ -151,6 +151,30 @@ def test_partner_signs_and_gets_202(app: Flask, client: FlaskClient, api_key: st
     assert mail.locale == "ar"
 
 
+def test_delivery_mail_is_a_boolean_off_unless_sent(
+    app: Flask, client: FlaskClient, api_key: str
+) -> None:
+    auth = {"Authorization": f"Bearer {api_key}"}
+    body = {"name": "Nour Haddad", "country": "SY"}
+    wrong = client.post(
+        SIGNATURES, json={**body, "email": "x@example.org", "delivery_mail": "yes"}, headers=auth
+    )
+    assert wrong.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert wrong.json is not None
+    assert "delivery_mail" in str(wrong.json)
+    assert rows(app, Signature) == []
+    for email, value in (("a@example.org", True), ("b@example.org", False)):
+        answer = client.post(
+            SIGNATURES, json={**body, "email": email, "delivery_mail": value}, headers=auth
+        )
+        assert answer.status_code == HTTPStatus.ACCEPTED
+    client.post(SIGNATURES, json={**body, "email": "c@example.org"}, headers=auth)
+    consents = [s.has_delivery_consent for s in sorted(rows(app, Signature), key=lambda s: s.id)]
+    assert consents == [True, False, False]
+    spec = client.get("/api/v1/openapi.json").get_data(as_text=True)
+    assert '"delivery_mail"' in spec
+
+
 def test_already_signed_gets_the_same_answer(app: Flask, client: FlaskClient, api_key: str) -> None:
     auth = {"Authorization": f"Bearer {api_key}"}
     first = client.post(SIGNATURES, json=BODY, headers=auth)
