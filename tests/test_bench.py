@@ -7,8 +7,11 @@ import sys
 
 import pytest
 
+from bench import run
 from petition.config import PROJECT_ROOT
 from tests import system
+from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
+from tests.helpers.servers import free_port
 
 
 @pytest.mark.slow
@@ -24,11 +27,11 @@ def test_load_benchmark_smoke_run() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for row in (
+        "| errors | 429 |",
         "| hello |",
         "| insert |",
         "| page |",
         "| api |",
-        "| countries |",
         "| widget |",
         "| count |",
         "| widget count |",
@@ -36,7 +39,41 @@ def test_load_benchmark_smoke_run() -> None:
         "of hello (paired)",
         "| sign |",
         "| confirm |",
+        "| countries, 1,000 signatures stored |",
         "mail worker:",
         "count fold:",
+        # The closing table, each read beside issue 19's target, and the load beside it.
+        "### Summary: sqlite",
+        "| count API |",
+        "| ≥ 70% |",
+        "| web worker RSS after the runs |",
+        "load average at the start:",
     ):
-        assert row in done.stdout
+        assert row in done.stdout, row
+
+
+def test_limits_are_in_redis_when_it_answers() -> None:
+    storage, note = run.limits_storage(REDIS_URL)
+    assert storage == REDIS_URL
+    assert "as in production" in note
+
+
+def test_limits_fall_back_to_memory_and_say_so_when_redis_does_not_answer() -> None:
+    silent = f"redis://127.0.0.1:{free_port()}/0"
+    storage, note = run.limits_storage(silent)
+    assert storage == "memory://"
+    assert f"Redis at {silent} did not answer" in note
+
+
+def test_postgresql_is_measured_only_when_it_answers() -> None:
+    silent = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+    assert run.databases_to_run("auto", silent) == (
+        ["sqlite"],
+        [f"PostgreSQL at {silent} did not answer: SQLite only"],
+    )
+    # Named on the command line, a database is run whether or not it answers (and fails).
+    assert run.databases_to_run("sqlite,postgresql", silent) == (["sqlite", "postgresql"], [])
+
+
+def test_postgresql_joins_when_it_answers() -> None:
+    assert run.databases_to_run("auto", POSTGRES_ADMIN_URL) == (["sqlite", "postgresql"], [])
