@@ -1,8 +1,8 @@
 """delivery mail cursor: how far a delivered batch's delivery mails are queued
 
 Revision ID: 2c8f5a3e9d71
-Revises: 7e2b9d4c1a60
-Create Date: 2026-12-03 10:50:00
+Revises: 6e2b9d4a7c15
+Create Date: 2026-12-03 11:05:00
 
 Set when a batch is marked delivered; the worker queues the mails of the signers in it
 who asked, in sequence order, and moves it in the same transaction. Batches delivered
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2c8f5a3e9d71'
-down_revision = '7e2b9d4c1a60'
+down_revision = '6e2b9d4a7c15'
 branch_labels = None
 depends_on = None
 
