@@ -167,7 +167,7 @@ def test_daily_json_and_csv_agree_and_hold_no_personal_data(
 def test_the_batch_page_shows_the_days_in_an_accessible_table(
     app: Flask, petition: Petition, clock: Clock
 ) -> None:
-    day1, day2 = play_two_days(app, petition, clock)
+    _day1, _day2 = play_two_days(app, petition, clock)
     response = app.test_client().get(f"/p/{SLUG}/batches")
     assert response.status_code == HTTPStatus.OK
     html = response.get_data(as_text=True)
