@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.cpu                       # SQLite
     .venv/bin/python -m bench.cpu --database postgresql
+    .venv/bin/python -m bench.cpu --only page widget    # some of the reads
 
 wrk's req/s on 2 cores shared with other work moves by tens of points from one run to
 the next; the CPU a request costs its own process (``time.process_time``) does not
@@ -45,6 +46,7 @@ def cpu_ms(app: Any, path: str) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--only", nargs="+", choices=list(READS), help="these reads only")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="petition-cpu-") as tmp,
@@ -68,6 +70,8 @@ def main() -> None:
         print("| --- | ---: | ---: |")
         print(f"| hello | {hello:.2f} | reference |")
         for name, path in READS.items():
+            if args.only and name not in args.only:
+                continue
             ms, status = cpu_ms(app, path)
             assert status == 200, (path, status)
             print(f"| {name} | {ms:.2f} | {hello / ms:.0%} |")

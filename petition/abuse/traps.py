@@ -13,6 +13,7 @@ import datetime as dt
 
 from itsdangerous import BadSignature, TimestampSigner
 
+from petition import signers
 from petition.abuse.models import FlagReason
 from petition.db import utcnow
 
@@ -21,7 +22,8 @@ _PAYLOAD = b"shown"
 
 
 def _signer(secret_key: str) -> TimestampSigner:
-    return TimestampSigner(secret_key, salt=_SALT)
+    # Built once per key: every load of a kept page or frame signs a form time.
+    return signers.timestamp_signer(secret_key, salt=_SALT)
 
 
 class _SignerAt(TimestampSigner):

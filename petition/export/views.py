@@ -208,3 +208,13 @@ def figures_hourly_csv(slug: str) -> Response:
     rows = figures.open_data(session, petition)["hours"]
     body = figures.as_csv(rows, figures.HOUR_COLUMNS)
     return _figures_response(body, "text/csv", f"{slug}-figures-hourly.csv")
+
+
+@bp.get("/p/<slug>/figures-daily.csv")
+def figures_daily_csv(slug: str) -> Response:
+    """The figures day by day as CSV, the same as figures.json's ``days``."""
+    session = get_session()
+    petition = petitions.get_by_slug(session, slug) or abort(404)
+    rows = figures.day_csv_rows(figures.open_data(session, petition)["days"])
+    body = figures.as_csv(rows, figures.DAY_COLUMNS)
+    return _figures_response(body, "text/csv", f"{slug}-figures-daily.csv")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from petition import signers
 from petition.audit import service as audit
 from petition.petitions.models import Petition
 
@@ -181,9 +182,10 @@ def issue_form_token_for(
 ) -> str:
     """:func:`issue_form_token` by the petition's id (for a kept frame, with no row)."""
     payload = {"p": petition_id, "o": origin}
-    serializer = _serializer(secret_key)
     if now is None:
-        return serializer.dumps(payload)
+        # One HMAC per token: a kept frame asks for one per load (issue 19).
+        return signers.url_safe_dumps(secret_key, salt=TOKEN_SALT, digest="sha256").dumps(payload)
+    serializer = _serializer(secret_key)
     signer = _SignerAt(
         secret_key, salt=TOKEN_SALT, digest_method=hashlib.sha256, at=int(now.timestamp())
     )
