@@ -28,7 +28,7 @@ KEY_CACHE_CONTROL = "public, max-age=3600"
 def signing_key() -> Response:
     """Serve the public key that verifies every batch's manifest.sig."""
     try:
-        pem = batch_key.public_pem(batch_key.app_key().public_key())
+        pem = batch_key.app_public_key().pem
     except batch_key.SigningKeyError:
         logger.exception("no batch signing key to publish")
         abort(404)
@@ -179,7 +179,7 @@ def _fingerprint() -> str | None:
     # A service without its key (misconfigured production) still shows its petitions;
     # only exports refuse to run, and they say why.
     try:
-        return batch_key.fingerprint(batch_key.app_key().public_key())
+        return batch_key.app_public_key().fingerprint
     except batch_key.SigningKeyError as exc:
         if not _warned:
             logger.error("no batch signing key, petition pages show no fingerprint: %s", exc)
