@@ -253,7 +253,8 @@ def _surge(
         "PETITION_FOLD_INTERVAL_SECONDS": "2",
         "PETITION_MAIL_SEND_TIMEOUT_SECONDS": "5",
         "PETITION_MAIL_COMMAND_TIMEOUT_SECONDS": "3",
-        # A short lease so that the killed worker's message goes out within the run.
+        # A short lease so that the killed worker's message is settled within the run
+        # (sent, or marked "unknown" if the kill came after its hand-over).
         "PETITION_MAIL_LEASE_SECONDS": "15",
         "PETITION_PAGE_CACHE_SECONDS": "2",
     }
@@ -361,6 +362,9 @@ def _surge(
             failed = conn.scalar(
                 sa.text("SELECT count(*) FROM outbox_messages WHERE status <> 'sent'")
             )
+            unknown = conn.scalar(
+                sa.text("SELECT count(*) FROM outbox_messages WHERE status = 'unknown'")
+            )
         answers: collections.Counter[str] = collections.Counter()
         for s in signers:
             answers.update(s.answers)
@@ -375,7 +379,8 @@ def _surge(
         print(
             f"mails: {sum(received.values())} received for {len(received)} addresses; "
             f"sent twice: {sum(1 for n in received.values() if n > 1)}; "
-            f"never received: {len(stored - set(received))}; outbox not sent: {failed}"
+            f"never received: {len(stored - set(received))}; outbox not sent: {failed} "
+            f"(outcome unknown: {unknown})"
         )
         print(
             f"count shown {shown}, verified {verified}: {'equal' if shown == verified else 'DIFFERENT'}"

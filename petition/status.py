@@ -1,11 +1,14 @@
 """``petition status``: is anything stuck? For a person, cron or a monitor.
 
-Prints the outbox (queued, due, failed, the age of the oldest due message), the fold
+Prints the outbox (queued, due, failed, outcome unknown, the age of the oldest due
+message), the fold
 (when it last ran, how many changes wait and how old the oldest is) and each worker's
 last heartbeat, then exits 1 when something is stuck: mail due for longer than
 ``--max-due-age``, changes waiting for the fold longer than ``--max-fold-lag``, no worker
 beating within ``--max-beat-age``, or a worker whose mail loop made no progress within
-a send timeout and a margin. Exit 0 otherwise. It sits in the app layer beside the
+a send timeout and a margin; and it exits 1 while a message whose outcome is unknown
+(handed to SMTP by a worker that died before the answer) is younger than
+``--max-unknown-age``, so that a person hears of it. Exit 0 otherwise. It sits in the app layer beside the
 worker it watches.
 """
 
@@ -38,6 +41,8 @@ class Status:
     queued: int
     due: int
     failed: int
+    unknown: int
+    last_unknown_age: float | None
     oldest_due_age: float | None
     fold_waiting: int
     fold_lag: float | None
@@ -67,6 +72,11 @@ def read_status() -> Status:
                 *due_filter
             )
         ).one()
+        last_unknown = session.execute(
+            sa.select(sa.func.max(OutboxMessage.handed_over_at)).where(
+                OutboxMessage.status == OutboxStatus.UNKNOWN
+            )
+        ).scalar()
         waiting, oldest_waiting = session.execute(
             sa.select(sa.func.count(), sa.func.min(Signature.verified_at)).where(
                 sa.text(NEEDS_FOLD)
@@ -87,6 +97,8 @@ def read_status() -> Status:
         queued=int(by_status.get(OutboxStatus.QUEUED, 0)),
         due=int(due),
         failed=int(by_status.get(OutboxStatus.FAILED, 0)),
+        unknown=int(by_status.get(OutboxStatus.UNKNOWN, 0)),
+        last_unknown_age=_age(now, last_unknown),
         oldest_due_age=_age(now, oldest_due),
         fold_waiting=int(waiting),
         fold_lag=_age(now, oldest_waiting),
@@ -119,6 +131,17 @@ def stuck_reasons(
     return reasons
 
 
+def alerts(status: Status, *, max_unknown_age: float) -> list[str]:
+    """What is not stuck but needs a person: mail that may or may not have gone out."""
+    age = status.last_unknown_age
+    if age is None or age > max_unknown_age:
+        return []
+    return [
+        f"{status.unknown} mail(s) with outcome unknown (handed to SMTP, no answer "
+        f"recorded), the last {age:.0f} s ago; not sent again"
+    ]
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} s"
 
@@ -134,15 +157,24 @@ def _seconds(value: float | None) -> str:
 @click.option(
     "--max-beat-age", default=60.0, show_default=True, help="Seconds since a worker's heartbeat."
 )
+@click.option(
+    "--max-unknown-age",
+    default=86400.0,
+    show_default=True,
+    help="Seconds an outcome-unknown mail keeps the exit status 1.",
+)
 @with_appcontext
-def status_command(max_due_age: float, max_fold_lag: float | None, max_beat_age: float) -> None:
+def status_command(
+    max_due_age: float, max_fold_lag: float | None, max_beat_age: float, max_unknown_age: float
+) -> None:
     """Outbox, fold and workers at a glance; exits 1 when something is stuck."""
     settings = current_settings()
     status = read_status()
     if max_fold_lag is None:
         max_fold_lag = max(60.0, 10.0 * settings.fold_interval_seconds)
     click.echo(
-        f"outbox: {status.queued} queued, {status.due} due, {status.failed} failed; "
+        f"outbox: {status.queued} queued, {status.due} due, {status.failed} failed, "
+        f"{status.unknown} unknown; "
         f"oldest due {_seconds(status.oldest_due_age)}"
     )
     click.echo(
@@ -165,7 +197,10 @@ def status_command(max_due_age: float, max_fold_lag: float | None, max_beat_age:
     )
     for reason in reasons:
         click.echo(f"STUCK: {reason}", err=True)
-    if reasons:
+    warnings = alerts(status, max_unknown_age=max_unknown_age)
+    for warning in warnings:
+        click.echo(f"ALERT: {warning}", err=True)
+    if reasons or warnings:
         raise SystemExit(1)
     click.echo("ok")
 

@@ -31,7 +31,7 @@ def test_status_is_zero_while_a_worker_runs_and_nothing_waits(app: Flask) -> Non
         wait_for(lambda: status(app)[0] == 0, 10, "the mail sent")
         code, output = status(app)
     assert code == 0, output
-    assert "outbox: 0 queued, 0 due, 0 failed; oldest due -" in output
+    assert "outbox: 0 queued, 0 due, 0 failed, 0 unknown; oldest due -" in output
     [beat] = [line for line in output.splitlines() if line.startswith("worker ")]
     assert "heartbeat 0 s ago" in beat or "heartbeat 1 s ago" in beat
     assert output.rstrip().endswith("ok")
@@ -57,6 +57,6 @@ def test_status_is_one_with_a_stuck_outbox_or_no_worker(app: Flask) -> None:
         )
     code, output = status(app)
     assert code == 1
-    assert "outbox: 1 queued, 1 due, 0 failed; oldest due 3600 s" in output
+    assert "outbox: 1 queued, 1 due, 0 failed, 0 unknown; oldest due 3600 s" in output
     assert "STUCK: mail has been due for 3600 s" in output
     assert "no worker" not in output

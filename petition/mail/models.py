@@ -16,6 +16,9 @@ class OutboxStatus(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+    # Handed to the SMTP server by a worker that died (or lost the connection) before
+    # the server's answer was recorded: it may have gone out, so it is never sent again.
+    UNKNOWN = "unknown"
 
 
 class MailPriority(enum.IntEnum):
@@ -29,7 +32,9 @@ class MailPriority(enum.IntEnum):
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
+        sa.CheckConstraint(
+            "status IN ('queued', 'sent', 'failed', 'unknown')", name="status_known"
+        ),
         # The worker's pick (mail.worker), read in index order: each priority level
         # from the highest, the longest due first, so a bulk send of many thousands is
         # never sorted per pick.
@@ -56,6 +61,10 @@ class OutboxMessage(Base):
     # whose worker died is taken again once the lease has passed, never lost.
     claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
     lease_until: Mapped[dt.datetime | None]
+    # Committed just before the SMTP DATA of the holder's attempt (cleared when the server
+    # refuses it): a message whose lease passed with this set may have been accepted, so it
+    # becomes UNKNOWN instead of being sent again.
+    handed_over_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[created_at]
     sent_at: Mapped[dt.datetime | None]

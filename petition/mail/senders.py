@@ -4,6 +4,12 @@ Both keep one connection or folder across messages, so the worker does not pay a
 TCP and TLS handshake per message. Every SMTP step is bounded: the connection, each
 command's answer, and one whole message (a watchdog closes the socket when it passes),
 so a server that accepts and then stops answering cannot hold a worker.
+
+``send(message, hand_over=…)`` calls ``hand_over`` once every recipient was accepted and
+just before the DATA that gives the server the message: the worker commits there that the
+message is leaving its hands. If ``hand_over`` raises, DATA is never sent. After it, a
+failure without an answer from the server (the connection dropped, the watchdog cut it)
+is :class:`OutcomeUnknown`: the server may have accepted the message.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +46,16 @@ class ServerUnavailable(TemporaryFailure):
     nothing about this message in particular."""
 
 
+class OutcomeUnknown(ServerUnavailable):
+    """The server failed after the message was handed over (DATA sent) and before it
+    answered: it may or may not have accepted it, so it must not be sent again."""
+
+
+HandOver = Callable[[], None]
+
+
 class Sender(Protocol):
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, *, hand_over: HandOver | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -64,20 +82,19 @@ class SMTPSender:
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
         self.send_timeout = send_timeout
-        self._conn: smtplib.SMTP | None = None
+        self._conn: _SMTP | _SMTPSSL | None = None
         self._timed_out = threading.Event()
+        self._handed_over = False
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTPSSL:
         context = ssl.create_default_context()
-        conn: smtplib.SMTP
+        conn: _SMTP | _SMTPSSL
         # smtplib applies its one timeout to connecting and to every later read: connect
         # with the connect bound, then give each command its own.
         if self.scheme == "smtps":
-            conn = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.connect_timeout, context=context
-            )
+            conn = _SMTPSSL(self.host, self.port, timeout=self.connect_timeout, context=context)
         else:
-            conn = smtplib.SMTP(self.host, self.port, timeout=self.connect_timeout)
+            conn = _SMTP(self.host, self.port, timeout=self.connect_timeout)
         self._conn = conn  # from here on the watchdog can cut it
         _set_timeout(conn, self.command_timeout)
         if self.scheme == "smtp+starttls":
@@ -96,25 +113,34 @@ class SMTPSender:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, *, hand_over: HandOver | None = None) -> None:
         self._timed_out.clear()
+        self._handed_over = False
         watchdog = threading.Timer(self.send_timeout, self._cut)
         watchdog.daemon = True
         watchdog.start()
         try:
-            self._send(message)
+            self._send(message, hand_over)
         except TemporaryFailure as exc:
             if self._timed_out.is_set():
                 self._drop()
-                raise ServerUnavailable(f"no answer within {self.send_timeout:g} s") from exc
+                failure = OutcomeUnknown if self._handed_over else ServerUnavailable
+                raise failure(f"no answer within {self.send_timeout:g} s") from exc
             raise
         finally:
             watchdog.cancel()
 
-    def _send(self, message: Message) -> None:
+    def _hand_over(self, hand_over: HandOver | None) -> None:
+        """Called by the connection just before DATA (see :class:`_SMTP`)."""
+        if hand_over is not None:
+            hand_over()
+        self._handed_over = True
+
+    def _send(self, message: Message, hand_over: HandOver | None) -> None:
         try:
             if self._conn is None:
                 self._conn = self._connect()
+            self._conn.before_data = lambda: self._hand_over(hand_over)
             self._conn.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -122,6 +148,7 @@ class SMTPSender:
                 raise PermanentFailure(f"recipient refused ({codes})") from exc
             raise TemporaryFailure(f"recipient deferred ({codes})") from exc
         except smtplib.SMTPResponseException as exc:
+            # The server answered (to DATA too): it did not take the message, and says so.
             if 500 <= exc.smtp_code < 600 and not isinstance(exc, smtplib.SMTPSenderRefused):
                 raise PermanentFailure(f"refused: {exc.smtp_code}") from exc
             self._drop()
@@ -130,7 +157,17 @@ class SMTPSender:
             raise TemporaryFailure(f"server said {exc.smtp_code}") from exc
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
+            if self._handed_over:
+                raise OutcomeUnknown(f"{type(exc).__name__} after DATA") from exc
             raise ServerUnavailable(type(exc).__name__) from exc
+        except BaseException:
+            # The hand-over itself failed (the database, or the claim was lost): the
+            # server is left between RCPT and DATA, and DATA is never sent.
+            self._drop()
+            raise
+        finally:
+            if self._conn is not None:
+                self._conn.before_data = None
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -147,6 +184,26 @@ class SMTPSender:
                 conn.close()
 
 
+# smtplib's sendmail() sends DATA through self.data() once the envelope is accepted:
+# the one place to hand the message over between the last RCPT and DATA.
+class _SMTP(smtplib.SMTP):
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)
+
+
+class _SMTPSSL(smtplib.SMTP_SSL):
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)
+
+
 def _set_timeout(conn: smtplib.SMTP, seconds: float) -> None:
     conn.timeout = seconds
     if conn.sock is not None:
@@ -160,7 +217,9 @@ class FileSender:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, *, hand_over: HandOver | None = None) -> None:
+        if hand_over is not None:
+            hand_over()
         name = f"{time.time_ns()}.eml"
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(message.as_bytes())

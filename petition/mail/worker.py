@@ -1,11 +1,14 @@
 """Sending the outbox: each due message claimed, sent and recorded on its own.
 
 At most once: a worker claims one message at a time with a lease (``claimed_by``,
-``lease_until``, committed before it sends), and records the outcome in a transaction
-of its own as soon as the SMTP server has answered. A worker killed at any point
-leaves every message it had sent recorded as sent; the one in its hands stays claimed
-until the lease passes, then another worker sends it again, with the same Message-ID
-(made at enqueue) so that a retry after a lost answer can be recognised downstream.
+``lease_until``, committed before it connects), commits ``handed_over_at`` once the
+server has accepted every recipient and just before the SMTP DATA, and records the
+outcome as soon as the server has answered. A worker killed before the hand-over leaves
+the message claimed until the lease passes, then another worker sends it (the server
+was never given it). A worker killed after the hand-over may or may not have had the
+message accepted: the next worker to meet it after the lease never sends it again but
+gives it the status UNKNOWN, logged once and counted by ``petition status``. So does a
+connection lost between DATA and the server's answer.
 
 The loop that runs this (and the fold) is :mod:`petition.worker`. Several workers may
 run: on PostgreSQL each claims with ``FOR UPDATE SKIP LOCKED``; SQLite serializes
@@ -30,6 +33,7 @@ from petition.mail import render
 from petition.mail.models import OutboxMessage, OutboxStatus
 from petition.mail.senders import (
     FileSender,
+    OutcomeUnknown,
     PermanentFailure,
     Sender,
     ServerUnavailable,
@@ -93,6 +97,7 @@ _FIRST_DUE = (
         _OUTBOX.c.message_id,
         _OUTBOX.c.attempts,
         _OUTBOX.c.claimed_by,
+        _OUTBOX.c.handed_over_at,
     )
     .where(
         _OUTBOX.c.status == _QUEUED,
@@ -115,6 +120,23 @@ _CLAIM = (
 )
 
 
+# A message whose worker's lease passed after it had handed the message over: the
+# server may have accepted it, so it is given up, never sent twice. Address and links
+# are erased as for any message that will not be sent again.
+_GIVE_UP_UNKNOWN = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("row_id"), _OUTBOX.c.status == _QUEUED)
+    .values(
+        status=OutboxStatus.UNKNOWN.value,
+        claimed_by=None,
+        lease_until=None,
+        to_address=None,
+        payload=None,
+        last_error=sa.bindparam("error"),
+    )
+)
+
+
 def claim_next(session: Session, *, worker_id: str, lease: dt.timedelta) -> Claimed | None:
     """Take the next due message for ``worker_id`` until ``lease`` from now, or None.
 
@@ -122,7 +144,8 @@ def claim_next(session: Session, *, worker_id: str, lease: dt.timedelta) -> Clai
     along ``ix_outbox_messages_due`` (status, priority, next_attempt_at): the highest
     level still queued, then its first due and unleased row; a level with nothing due
     sends the search one level down. There are a handful of levels, so a pick costs a
-    few index probes however many bulk messages wait.
+    few index probes however many bulk messages wait. A row met with a passed lease and
+    a hand-over is given the status UNKNOWN (in this transaction) and the search goes on.
     """
     now = utcnow()
     level = session.execute(_TOP_LEVEL).scalar()
@@ -130,9 +153,12 @@ def claim_next(session: Session, *, worker_id: str, lease: dt.timedelta) -> Clai
         if level is None:
             return None
         row = session.execute(_FIRST_DUE, {"level": level, "now": now}).first()
-        if row is not None:
+        if row is None:
+            level = session.execute(_LEVEL_BELOW, {"below": level}).scalar()
+        elif row.handed_over_at is not None:
+            _give_up_unknown(session, row_id=row.id, holder=row.claimed_by)
+        else:
             break
-        level = session.execute(_LEVEL_BELOW, {"below": level}).scalar()
     if row.claimed_by is not None:
         logger.warning(
             "mail %d: the lease of worker %s passed while it held the message; "
@@ -152,6 +178,54 @@ def claim_next(session: Session, *, worker_id: str, lease: dt.timedelta) -> Clai
     )
 
 
+def _give_up_unknown(session: Session, *, row_id: int, holder: str | None) -> None:
+    logger.error(
+        "mail %d: worker %s handed it to the SMTP server and stopped before the answer was "
+        "recorded; outcome unknown, it is not sent again",
+        row_id,
+        holder,
+    )
+    error = f"outcome unknown: worker {holder} stopped after handing it over"
+    session.execute(_GIVE_UP_UNKNOWN, {"row_id": row_id, "error": error[:500]})
+
+
+class ClaimLost(Exception):
+    """The worker no longer held the message when it was about to hand it over."""
+
+
+_HAND_OVER = (
+    sa.update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == sa.bindparam("row_id"),
+        _OUTBOX.c.claimed_by == sa.bindparam("worker_id"),
+        _OUTBOX.c.attempts == sa.bindparam("attempt"),
+        # A lease already passed could be taken over by another worker at this moment.
+        _OUTBOX.c.lease_until > sa.bindparam("at"),
+    )
+    .values(handed_over_at=sa.bindparam("at"))
+)
+
+
+def hand_over(claimed: Claimed, *, worker_id: str) -> None:
+    """Commit that ``claimed`` is leaving the worker's hands (called just before DATA).
+
+    Raises :class:`ClaimLost` when the claim is no longer this worker's (DATA is then
+    not sent), and the database's errors.
+    """
+    with session_scope() as session:
+        done = session.execute(
+            _HAND_OVER,
+            {
+                "row_id": claimed.id,
+                "worker_id": worker_id,
+                "attempt": claimed.attempts,
+                "at": utcnow(),
+            },
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise ClaimLost(f"mail {claimed.id} is no longer held by {worker_id}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What became of one attempt: sent, or the failure and whether it is final."""
@@ -163,8 +237,12 @@ class Outcome:
         return self.error is None
 
 
-def send_claimed(claimed: Claimed, *, sender: Sender, settings: Settings) -> Outcome:
-    """Render and send one claimed message; failures are returned, not raised."""
+def send_claimed(
+    claimed: Claimed, *, sender: Sender, settings: Settings, worker_id: str
+) -> Outcome:
+    """Render and send one claimed message, its hand-over committed just before DATA
+    (:func:`hand_over`). The message's and the server's failures are returned; the
+    database's, from the hand-over, are raised (DATA is then not sent)."""
     try:
         mime = render.build(
             template=claimed.template,
@@ -177,9 +255,13 @@ def send_claimed(claimed: Claimed, *, sender: Sender, settings: Settings) -> Out
     except Exception as exc:  # a message that cannot be built now never will be
         logger.exception("mail %d could not be rendered", claimed.id)
         return Outcome(error=PermanentFailure(f"could not be rendered: {type(exc).__name__}"))
+
+    def commit_hand_over() -> None:
+        hand_over(claimed, worker_id=worker_id)
+
     try:
-        sender.send(mime)
-    except (TemporaryFailure, PermanentFailure) as exc:
+        sender.send(mime, hand_over=commit_hand_over)
+    except (TemporaryFailure, PermanentFailure, ClaimLost) as exc:
         return Outcome(error=exc)
     return Outcome()
 
@@ -211,11 +293,24 @@ _RECORD_FAILED = _ending(
     to_address=None,
     payload=None,
 )
-_RECORD_DEFERRED = _ending(next_attempt_at=sa.bindparam("at"), last_error=sa.bindparam("error"))
+# The server refused or never got the message (it answered, or DATA was not reached):
+# the next attempt may hand it over again.
+_RECORD_DEFERRED = _ending(
+    next_attempt_at=sa.bindparam("at"), last_error=sa.bindparam("error"), handed_over_at=None
+)
 # The server, not the message, failed: the attempt is not counted against the message
 # (an SMTP outage through the night must not give up every queued mail), and it stays
 # due; the worker backs off as a whole instead.
-_RECORD_RELEASED = _ending(attempts=_OUTBOX.c.attempts - 1, last_error=sa.bindparam("error"))
+_RECORD_RELEASED = _ending(
+    attempts=_OUTBOX.c.attempts - 1, last_error=sa.bindparam("error"), handed_over_at=None
+)
+# Handed over, then no answer (the connection dropped or hung after DATA).
+_RECORD_UNKNOWN = _ending(
+    status=OutboxStatus.UNKNOWN.value,
+    last_error=sa.bindparam("error"),
+    to_address=None,
+    payload=None,
+)
 
 
 def record(
@@ -232,9 +327,18 @@ def record(
         "attempt": claimed.attempts,
     }
     error = outcome.error
+    if isinstance(error, ClaimLost):
+        logger.warning(
+            "mail %d: another worker took it over before this one handed it over", claimed.id
+        )
+        return False
     if error is None:
         statement = _RECORD_SENT
         params["at"] = utcnow()
+    elif isinstance(error, OutcomeUnknown):
+        logger.error("mail %d: outcome unknown, it is not sent again: %s", claimed.id, error)
+        statement = _RECORD_UNKNOWN
+        params["error"] = f"outcome unknown: {error}"[:500]
     elif isinstance(error, ServerUnavailable):
         statement = _RECORD_RELEASED
         params["error"] = str(error)[:500]
@@ -284,7 +388,8 @@ class Courier:
         committed (:func:`petition.db.session_scope`) before the next message is sent,
         so a crash leaves at most the one message in hand unrecorded. ``stop`` is looked
         at between messages, never during one. Raises :class:`ServerUnavailable` after
-        releasing the message when the SMTP server fails, and the database's errors.
+        releasing the message when the SMTP server fails (:class:`OutcomeUnknown` after
+        recording it UNKNOWN when the failure came after DATA), and the database's errors.
         """
         self.record_pending()
         handled = 0
@@ -297,7 +402,9 @@ class Courier:
         with session_scope() as session:
             claimed = claim_next(session, worker_id=self.worker_id, lease=self.lease)
         while claimed is not None:
-            outcome = send_claimed(claimed, sender=self.sender, settings=self.settings)
+            outcome = send_claimed(
+                claimed, sender=self.sender, settings=self.settings, worker_id=self.worker_id
+            )
             handled += 1
             self.unrecorded = (claimed, outcome)
             server_down = isinstance(outcome.error, ServerUnavailable)

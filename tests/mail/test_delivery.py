@@ -1,8 +1,9 @@
 """At most once: each message claimed with a lease and recorded as it is sent.
 
-A worker killed in the middle of its work leaves every message it sent recorded;
-the one in its hands is sent again by another worker after its lease, with the same
-Message-ID; the SMTP server (a real aiosmtpd) sees every message exactly once.
+A worker killed in the middle of its work leaves every message it sent recorded; the
+one in its hands, if the server never got its DATA, is sent again by another worker
+after its lease, with the same Message-ID; the SMTP server (a real aiosmtpd) sees every
+message exactly once. (Killed after DATA: tests/mail/test_hand_over.py.)
 """
 
 from __future__ import annotations
@@ -65,32 +66,69 @@ def token(message: EmailMessage) -> str:
 @dataclasses.dataclass
 class HoldingMailbox(Mailbox):
     """Accepts ``hold_after`` messages, then holds the next one unanswered until released,
-    and refuses it (451: the server never accepted it) or, with ``accept_held``, accepts it."""
+    and refuses it (451: the server never accepted it) or, with ``accept_held``, accepts it.
+
+    ``phase`` is where it holds: ``data`` (the whole message received, the worker's
+    hand-over committed), ``rcpt`` (the recipient received, before the hand-over) or
+    ``greeting`` (connected, EHLO unanswered: nothing of the message sent yet).
+    ``received`` holds every DATA the server got, answered or not (a held one's
+    connection may be gone when it is released)."""
 
     hold_after: int = 10
     accept_held: bool = False
+    phase: str = "data"
     holding: threading.Event = dataclasses.field(default_factory=threading.Event)
     release: threading.Event = dataclasses.field(default_factory=threading.Event)
-    held_message_id: str = ""
+    held_to: str = ""
+    received: list[EmailMessage] = dataclasses.field(default_factory=list)
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    def _holds(self, phase: str) -> bool:
         with self.lock:
-            accept = len(self.messages) < self.hold_after or self.release.is_set()
-        if accept:
-            return await super().handle_DATA(server, session, envelope)
-        held = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
-        self.held_message_id = str(held["Message-ID"])
+            return (
+                phase == self.phase
+                and len(self.messages) >= self.hold_after
+                and not self.release.is_set()
+            )
+
+    async def _hold(self) -> None:
         self.holding.set()
         while not self.release.is_set():
             await asyncio.sleep(0.02)
-        if self.accept_held:
-            return await super().handle_DATA(server, session, envelope)
-        return "451 4.3.0 Not accepted"
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: object, session: object, envelope: object, hostname: str, responses: list[str]
+    ) -> list[str]:
+        if self._holds("greeting"):
+            await self._hold()
+        session.host_name = hostname  # type: ignore[attr-defined]
+        return responses
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: object, session: object, envelope: object, address: str, options: list[str]
+    ) -> str:
+        if self._holds("rcpt"):
+            self.held_to = address
+            await self._hold()
+            if not self.accept_held:
+                return "451 4.3.0 Not accepted"
+        envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+        return "250 OK"
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        received = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
+        with self.lock:
+            self.received.append(received)  # type: ignore[arg-type]
+        if self._holds("data"):
+            self.held_to = str(received["To"])
+            await self._hold()
+            if not self.accept_held:
+                return "451 4.3.0 Not accepted"
+        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture
 def holding_server() -> Iterator[tuple[Controller, HoldingMailbox]]:
-    mailbox = HoldingMailbox()
+    mailbox = HoldingMailbox(phase="rcpt")
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller, mailbox
@@ -136,8 +174,8 @@ def test_worker_killed_mid_batch_then_a_new_worker_sends_each_message_exactly_on
     with log.open("wb") as output:
         process = worker_process(settings, output)
         try:
-            # Ten accepted, the eleventh in the worker's hands (sent, not yet answered):
-            # the worker dies as the OOM killer or a deploy would kill it.
+            # Ten accepted, the eleventh in the worker's hands (its recipient sent, not yet
+            # answered): the worker dies as the OOM killer or a deploy would kill it.
             assert mailbox.holding.wait(30), log.read_text()
             process.send_signal(signal.SIGKILL)
             process.wait(10)
@@ -147,10 +185,15 @@ def test_worker_killed_mid_batch_then_a_new_worker_sends_each_message_exactly_on
     mailbox.release.set()
     with app.app_context(), session_scope(write=False) as session:
         rows = session.execute(
-            sa.select(OutboxMessage.status, OutboxMessage.claimed_by, OutboxMessage.lease_until)
+            sa.select(
+                OutboxMessage.status,
+                OutboxMessage.claimed_by,
+                OutboxMessage.lease_until,
+                OutboxMessage.message_id,
+            )
         ).all()
-    assert Counter(status for status, _, _ in rows) == {OutboxStatus.SENT: 10, "queued": 20}
-    [(_, holder, lease_until)] = [row for row in rows if row.claimed_by is not None]
+    assert Counter(row.status for row in rows) == {OutboxStatus.SENT: 10, "queued": 20}
+    [(_, holder, lease_until, held_message_id)] = [row for row in rows if row.claimed_by]
     assert holder
     assert lease_until is not None
 
@@ -162,12 +205,13 @@ def test_worker_killed_mid_batch_then_a_new_worker_sends_each_message_exactly_on
 
     received = Counter(token(message) for message in mailbox.messages)
     assert received == {f"token{i}": 1 for i in range(30)}
-    [resent] = [m for m in mailbox.messages if m["Message-ID"] == mailbox.held_message_id]
-    assert resent["Message-ID"]  # the same Message-ID as the attempt the worker died in
+    [resent] = [m for m in mailbox.messages if m["To"] == mailbox.held_to]
+    # The same Message-ID as the attempt the worker died in.
+    assert resent["Message-ID"] == held_message_id
     with app.app_context(), session_scope(write=False) as session:
         statuses = session.scalars(sa.select(OutboxMessage.status)).all()
         held = session.scalars(
-            sa.select(OutboxMessage).where(OutboxMessage.message_id == mailbox.held_message_id)
+            sa.select(OutboxMessage).where(OutboxMessage.message_id == held_message_id)
         ).one()
     assert set(statuses) == {OutboxStatus.SENT}
     assert (held.attempts, held.claimed_by) == (2, None)

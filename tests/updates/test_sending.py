@@ -318,7 +318,8 @@ def test_a_signing_surge_is_mailed_before_the_queued_update(
 def test_a_worker_killed_during_an_update_then_restarted_delivers_each_once(
     settings: Settings, signers: Signers, tmp_path: Path
 ) -> None:
-    holding = HoldingMailbox(hold_after=10)
+    # Held after its recipient, before DATA: the dead worker never handed it over.
+    holding = HoldingMailbox(hold_after=10, phase="rcpt")
     controller = Controller(holding, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
