@@ -14,6 +14,7 @@ from petition.config import current_settings
 from petition.db import get_session
 from petition.export import batch_key, batches, bp, figures, guide, receipts
 from petition.export.models import ExportBatch, ExportBatchProof
+from petition.petitions import activity
 from petition.petitions import service as petitions
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ KEY_CACHE_CONTROL = "public, max-age=3600"
 def signing_key() -> Response:
     """Serve the public key that verifies every batch's manifest.sig."""
     try:
-        pem = batch_key.public_pem(batch_key.app_key().public_key())
+        pem = batch_key.app_public_key().pem
     except batch_key.SigningKeyError:
         logger.exception("no batch signing key to publish")
         abort(404)
@@ -59,11 +60,14 @@ def verify_guide() -> Response:
 
 # Batches change only when one is made or delivered; a minute's staleness is harmless.
 BATCHES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# The page shows the latest days of the figures; the open data holds every day.
+DAYS_SHOWN = 31
 
 
 @bp.get("/p/<slug>/batches")
 def public_batches(slug: str) -> Response:
-    """Every batch made for the petition, its Merkle root and chain: no signer data."""
+    """Every batch made for the petition, its Merkle root and chain, and the petition's
+    figures day by day: no signer data."""
     session = get_session()
     petition = petitions.get_by_slug(session, slug) or abort(404)
     made = batches.list_batches(session, petition=petition)
@@ -79,16 +83,28 @@ def public_batches(slug: str) -> Response:
     for batch in made:
         # The link holds when this batch names the manifest of the one before it (and
         # batch 1 names none): what `flask petition verify --previous` checks, from the
-        # recorded hashes, so anyone can see a gap or a swapped batch at a glance.
+        # recorded hashes, so anyone can see a gap or a swapped batch at a glance. A
+        # number missing before it is shown too (the hashes would not match either).
         links = batch.previous_manifest_sha256 == (previous.manifest_sha256 if previous else None)
-        rows.append({"batch": batch, "links": links, "has_manifest": batch.id in stored})
+        follows = batch.sequence == (previous.sequence + 1 if previous else 1)
+        rows.append(
+            {
+                "batch": batch,
+                "links": links,
+                "missing_before": not follows,
+                "has_manifest": batch.id in stored,
+            }
+        )
         previous = batch
+    days = activity.figures_by_day(session, petition)
     response = Response(
         render_template(
             "export/batches.html",
             petition=petition,
             rows=list(reversed(rows)),
-            is_chain_whole=all(r["links"] for r in rows),
+            is_chain_whole=all(r["links"] and not r["missing_before"] for r in rows),
+            days=list(reversed(days))[:DAYS_SHOWN],
+            days_left_out=max(len(days) - DAYS_SHOWN, 0),
         )
     )
     response.headers["Cache-Control"] = BATCHES_CACHE_CONTROL
@@ -163,7 +179,7 @@ def _fingerprint() -> str | None:
     # A service without its key (misconfigured production) still shows its petitions;
     # only exports refuse to run, and they say why.
     try:
-        return batch_key.fingerprint(batch_key.app_key().public_key())
+        return batch_key.app_public_key().fingerprint
     except batch_key.SigningKeyError as exc:
         if not _warned:
             logger.error("no batch signing key, petition pages show no fingerprint: %s", exc)

@@ -162,3 +162,39 @@ def test_daily_json_and_csv_agree_and_hold_no_personal_data(
     for text in (json.dumps(document), body, hourly):
         for personal in ("example.org", "Signer", "203.0.113", "checked by hand", "moderator"):
             assert personal not in text
+
+
+def test_the_batch_page_shows_the_days_in_an_accessible_table(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    _day1, _day2 = play_two_days(app, petition, clock)
+    response = app.test_client().get(f"/p/{SLUG}/batches")
+    assert response.status_code == HTTPStatus.OK
+    html = response.get_data(as_text=True)
+    table = html[html.index('<table class="country-table figures-table">') :]
+    table = table[: table.index("</table>")]
+    assert '<caption id="figures-caption">Signatures per day, newest first</caption>' in table
+    assert table.count('<th scope="col">') == 10
+    assert table.count('<th scope="row">') == 2
+    # Newest first: the second day's row comes before the first's.
+    rows = table.split("<tr>")[2:]
+    cells = [[c.split("</td>")[0].strip() for c in row.split("<td>")[1:]] for row in rows]
+    assert [c[:3] for c in cells] == [["2", "2", "2"], ["4", "3", "2"]]
+    assert cells[1][6].startswith("2")
+    assert "burst from one address: 2" in cells[1][6]
+    assert "sent too fast: 1" in cells[1][6]
+    for url in ("figures.json", "figures-daily.csv", "figures-hourly.csv"):
+        assert f'href="/p/{SLUG}/{url}"' in html
+    for personal in ("example.org", "Signer", "checked by hand"):
+        assert personal not in html
+
+
+def test_the_figures_read_in_arabic(app: Flask, petition: Petition, clock: Clock) -> None:
+    play_two_days(app, petition, clock)
+    html = app.test_client().get(f"/p/{SLUG}/batches?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in html
+    assert '<caption id="figures-caption">التوقيعات في كل يوم، الأحدث أولًا</caption>' in html
+    assert "ما حدث، يومًا بيوم" in html
+    assert "العدد في نهاية اليوم" in html
+    assert "Signatures per day" not in html
+    assert "burst from one address" not in html  # the rule's label is Arabic too
