@@ -97,17 +97,23 @@ def _tally_signed(
         .where(Signature.id > cursor.through_id)
         .order_by(Signature.id)
         .limit(limit)
-    ).all()
+        # A few rows at a time: a pass stops at the first row made within the lag, and
+        # in a surge the rows after it would otherwise be read (and left) every pass.
+        .execution_options(yield_per=200)
+    )
     added = 0
-    for row_id, petition_id, created_at, was_flagged in rows:
-        if created_at > upto:
-            break  # too recent to be sure every smaller id has committed
-        counts = found[petition_id][created_at.date()]
-        counts["signed"] += 1
-        if was_flagged:
-            counts["held"] += 1
-        cursor.through_id = row_id
-        added += 1
+    try:
+        for row_id, petition_id, created_at, was_flagged in rows:
+            if created_at > upto:
+                break  # too recent to be sure every smaller id has committed
+            counts = found[petition_id][created_at.date()]
+            counts["signed"] += 1
+            if was_flagged:
+                counts["held"] += 1
+            cursor.through_id = row_id
+            added += 1
+    finally:
+        rows.close()
     return added
 
 
@@ -122,12 +128,10 @@ def _tally_moments(
     """Confirmations or withdrawals past the cursor, along ``(column, id)``."""
     past = [column.is_not(None), column <= upto]  # as the partial index says
     if cursor.through_at is not None:
-        past.append(
-            sa.or_(
-                column > cursor.through_at,
-                sa.and_(column == cursor.through_at, Signature.id > cursor.through_id),
-            )
-        )
+        # A range the index serves (an OR alone made SQLite read every row), then the
+        # rows of the cursor's own moment that it has passed already are left out.
+        past.append(column >= cursor.through_at)
+        past.append(sa.or_(column > cursor.through_at, Signature.id > cursor.through_id))
     rows = session.execute(
         sa.select(Signature.id, Signature.petition_id, column)
         .where(*past)

@@ -23,6 +23,7 @@ from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.moderation import service as moderation
 from petition.petitions.models import Petition
+from petition.signing import figures as petition_figures
 from petition.signing import links, service
 from tests.export.conftest import Clock
 from tests.signing.test_service import KEY, TTL, fold, signer
@@ -198,3 +199,34 @@ def test_the_figures_read_in_arabic(app: Flask, petition: Petition, clock: Clock
     assert "العدد في نهاية اليوم" in html
     assert "Signatures per day" not in html
     assert "burst from one address" not in html  # the rule's label is Arabic too
+
+
+def test_the_petition_page_links_the_figures(app: Flask, petition: Petition) -> None:
+    html = app.test_client().get(f"/p/{SLUG}").get_data(as_text=True)
+    assert f'<a href="/p/{SLUG}/batches#figures-heading">What happened, day by day</a>' in html
+
+
+def test_events_within_the_lag_wait_for_a_later_fold(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    """A cursor passes only rows old enough to have committed: the newest wait."""
+
+    def signed_today() -> int:
+        body = app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True)
+        return sum(int(d["signed"]) for d in json.loads(body)["days"])
+
+    start = clock.now.replace(hour=12)
+    clock.set(start)
+    sign(app, petition, "a@example.org")
+    clock.set(start + petition_figures.LAG / 2)
+    sign(app, petition, "b@example.org")
+    fold(app)
+    assert signed_today() == 0
+    clock.set(start + petition_figures.LAG + dt.timedelta(seconds=1))
+    fold(app)
+    assert signed_today() == 1  # a only: b is still within the lag
+    fold(app)
+    assert signed_today() == 1  # tallied once, however often the fold runs
+    clock.set(start + 2 * petition_figures.LAG)
+    fold(app)
+    assert signed_today() == 2
