@@ -22,8 +22,10 @@ from petition.abuse.models import FlagReason
 from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.moderation import service as moderation
-from petition.petitions.models import Petition
+from petition.petitions.models import Petition, PetitionDailyFigures
+from petition.signing import figures as petition_figures
 from petition.signing import links, service
+from petition.signing.models import FiguresCursor, Signature
 from tests.export.conftest import Clock
 from tests.signing.test_service import KEY, TTL, fold, signer
 
@@ -162,3 +164,120 @@ def test_daily_json_and_csv_agree_and_hold_no_personal_data(
     for text in (json.dumps(document), body, hourly):
         for personal in ("example.org", "Signer", "203.0.113", "checked by hand", "moderator"):
             assert personal not in text
+
+
+def test_the_batch_page_shows_the_days_in_an_accessible_table(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    _day1, _day2 = play_two_days(app, petition, clock)
+    response = app.test_client().get(f"/p/{SLUG}/batches")
+    assert response.status_code == HTTPStatus.OK
+    html = response.get_data(as_text=True)
+    table = html[html.index('<table class="country-table figures-table">') :]
+    table = table[: table.index("</table>")]
+    assert '<caption id="figures-caption">Signatures per day, newest first</caption>' in table
+    assert table.count('<th scope="col">') == 10
+    assert table.count('<th scope="row">') == 2
+    # Newest first: the second day's row comes before the first's.
+    rows = table.split("<tr>")[2:]
+    cells = [[c.split("</td>")[0].strip() for c in row.split("<td>")[1:]] for row in rows]
+    assert [c[:3] for c in cells] == [["2", "2", "2"], ["4", "3", "2"]]
+    assert cells[1][6].startswith("2")
+    assert "burst from one address: 2" in cells[1][6]
+    assert "sent too fast: 1" in cells[1][6]
+    for url in ("figures.json", "figures-daily.csv", "figures-hourly.csv"):
+        assert f'href="/p/{SLUG}/{url}"' in html
+    for personal in ("example.org", "Signer", "checked by hand"):
+        assert personal not in html
+
+
+def test_the_figures_read_in_arabic(app: Flask, petition: Petition, clock: Clock) -> None:
+    play_two_days(app, petition, clock)
+    html = app.test_client().get(f"/p/{SLUG}/batches?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in html
+    assert '<caption id="figures-caption">التوقيعات في كل يوم، الأحدث أولًا</caption>' in html
+    assert "ما حدث، يومًا بيوم" in html
+    assert "العدد في نهاية اليوم" in html
+    assert "Signatures per day" not in html
+    assert "burst from one address" not in html  # the rule's label is Arabic too
+
+
+def test_the_petition_page_links_the_figures(app: Flask, petition: Petition) -> None:
+    html = app.test_client().get(f"/p/{SLUG}").get_data(as_text=True)
+    assert f'<a href="/p/{SLUG}/batches#figures-heading">What happened, day by day</a>' in html
+
+
+def test_events_within_the_lag_wait_for_a_later_fold(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    """A cursor passes only rows old enough to have committed: the newest wait."""
+
+    def signed_today() -> int:
+        body = app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True)
+        return sum(int(d["signed"]) for d in json.loads(body)["days"])
+
+    start = clock.now.replace(hour=12)
+    clock.set(start)
+    sign(app, petition, "a@example.org")
+    clock.set(start + petition_figures.LAG / 2)
+    sign(app, petition, "b@example.org")
+    fold(app)
+    assert signed_today() == 0
+    clock.set(start + petition_figures.LAG + dt.timedelta(seconds=1))
+    fold(app)
+    assert signed_today() == 1  # a only: b is still within the lag
+    fold(app)
+    assert signed_today() == 1  # tallied once, however often the fold runs
+    clock.set(start + 2 * petition_figures.LAG)
+    fold(app)
+    assert signed_today() == 2
+
+
+def test_the_recount_puts_back_what_the_tally_passed_by(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    day1, day2 = play_two_days(app, petition, clock)
+    before = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    sign(app, petition, "g@example.org")
+    with app.app_context(), session_scope() as session:
+        # As if g's request had committed after a fold passed its id by, and a day's
+        # row were wrong.
+        newest = session.scalar(sa.select(sa.func.max(Signature.id)))
+        session.execute(
+            sa.update(FiguresCursor)
+            .where(FiguresCursor.event == "signed")
+            .values(through_id=newest)
+        )
+        session.execute(
+            sa.update(PetitionDailyFigures)
+            .where(PetitionDailyFigures.day == day1)
+            .values(signed=99, held=2)
+        )
+    clock.set(clock.now + dt.timedelta(minutes=10))
+    fold(app)
+    with app.app_context(), session_scope() as session:
+        fresh = session.get(Petition, petition.id)
+        assert fresh is not None
+        assert petition_figures.recount(session, petition_id=fresh.id) == 2
+        assert petition_figures.recount(session, petition_id=fresh.id) == 0
+    after = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    assert after["days"][0] == before["days"][0]  # day 1 as it was
+    assert after["days"][1]["day"] == day2.isoformat()
+    assert after["days"][1]["signed"] == before["days"][1]["signed"] + 1
+    assert after["days"][1]["held"] == before["days"][1]["held"]
+
+
+def test_flask_petition_recount_recounts_the_figures(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    day1, _day2 = play_two_days(app, petition, clock)
+    with app.app_context(), session_scope() as session:
+        session.execute(
+            sa.update(PetitionDailyFigures)
+            .where(PetitionDailyFigures.day == day1)
+            .values(confirmed=0)
+        )
+    result = app.test_cli_runner().invoke(args=["petition", "recount", SLUG])
+    assert result.exit_code == 0, result.output
+    days = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    assert days["days"][0]["confirmed"] == 3
