@@ -5,11 +5,21 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from petition import replay, signers
 from petition.abuse import limits
 from petition.config import current_settings
 from petition.db import get_session
@@ -33,6 +43,35 @@ def page_context(
     }
 
 
+# Stands in a kept page's Set-Cookie where a new reader's own session cookie goes.
+SESSION_SLOT = "\x00session-cookie\x00"
+
+
+def _csrf_token() -> str:
+    """This reader's CSRF token, as Flask-WTF's ``generate_csrf()`` gives it.
+
+    A reader with no session yet (most readers of a spreading petition) gets one from
+    signers built once, and the page is offered to :mod:`petition.fastreads`, which
+    then answers the next new readers with a token and cookie of their own, before
+    Flask. Flask-WTF still checks every POST against the session cookie.
+    """
+    if session or hasattr(g, "csrf_token"):
+        return str(generate_csrf())
+    reader = signers.new_reader(current_app._get_current_object())  # type: ignore[attr-defined]
+    _, token, cookie = reader.issue()
+    setattr(g, reader.field_name, token)  # where generate_csrf() looks first
+    # The session saves this very cookie (security.SessionlessReads), not one signed
+    # again a second later: fastreads keeps the answer only if it finds this value.
+    g.petition_minted_session = cookie
+
+    def next_reader(environ: object) -> dict[str, str]:
+        _, token, cookie = reader.issue()
+        return {CSRF_SLOT: token, SESSION_SLOT: cookie}
+
+    replay.offer(replay.Refill(slots={token: CSRF_SLOT, cookie: SESSION_SLOT}, make=next_reader))
+    return token
+
+
 # The petition page belongs to the petitions blueprint (its address and endpoint,
 # petitions.page) but shows the sign form, so its view lives here, above petitions.
 
@@ -46,8 +85,9 @@ def page(slug: str) -> str:
     # crawler's random query) would otherwise keep a 40 KB copy per variant.
     key = ("page", slug, reader_language(), show_original)
     if cache is not None and (cached := cache.get(key)) is not None:
-        return str(cached).replace(CSRF_SLOT, generate_csrf())
+        return str(cached).replace(CSRF_SLOT, _csrf_token())
     petition = petition_by_slug(get_session(), slug) or abort(404)
+    _csrf_token()  # the form's token, new reader or not
     form = SignForm()
     context = page_context(
         get_session(), petition, reader=reader_language(), show_original=show_original

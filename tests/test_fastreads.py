@@ -1,0 +1,138 @@
+"""Answers replayed before Flask with each reader's own tokens (petition.fastreads).
+
+The petition page for a reader with no session, and the widget's sign frame, are the
+same for everyone but for a token or two: fastreads keeps them with slots and fills in
+fresh tokens for each reader. What must hold: every reader's token and cookie are their
+own and sign (Flask-WTF still checks every POST), nobody's token works with another's
+cookie, and no kept answer crosses petitions, languages or readers with a session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http import HTTPStatus
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, request, request_started
+from flask.testing import FlaskClient
+
+from petition.abuse import traps
+from petition.db import db, session_scope, utcnow
+from petition.petitions import service as petitions
+from petition.signing.models import Signature
+from tests.helpers import DARAA
+from tests.helpers.forms import csrf_from
+
+SLUG = "defend-the-people-of-daraa"
+PAGE = f"/p/{SLUG}"
+
+
+@contextmanager
+def reaching_flask(app: Flask) -> Iterator[list[str]]:
+    """The paths of the requests that reached Flask (a replayed answer never does)."""
+    reached: list[str] = []
+
+    def record(sender: Flask, **extra: Any) -> None:
+        reached.append(request.full_path)
+
+    with request_started.connected_to(record, app):
+        yield reached
+
+
+def _signatures(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) or 0)
+
+
+def _sign(client: FlaskClient, token: str, email: str, slug: str = SLUG) -> int:
+    secret = client.application.config["SECRET_KEY"]
+    data = {
+        "csrf_token": token,
+        "shown": traps.form_shown_token(secret, at=utcnow() - dt.timedelta(minutes=1)),
+        "name": "Layla Haddad",
+        "email": email,
+        "country": "SY",
+    }
+    return client.post(f"/p/{slug}/sign", data=data).status_code
+
+
+def test_new_readers_of_a_kept_page_get_their_own_token_and_session_and_sign(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(page_cache_seconds=60)
+    readers = [app.test_client() for _ in range(4)]
+    with reaching_flask(app) as reached:
+        pages = [reader.get(PAGE) for reader in readers]
+    assert reached == [f"{PAGE}?"], "only the first new reader's page is made by Flask"
+    assert [page.status_code for page in pages] == [HTTPStatus.OK] * 4
+    tokens = [csrf_from(page.get_data(as_text=True)) for page in pages]
+    cookies = [reader.get_cookie("session") for reader in readers]
+    assert all(cookie is not None for cookie in cookies)
+    assert len(set(tokens)) == len({cookie.value for cookie in cookies if cookie}) == 4
+    # The same page and headers as Flask's but for the reader's own token and cookie.
+    body = pages[0].get_data(as_text=True).replace(tokens[0], "TOKEN")
+    for page, token in zip(pages[1:], tokens[1:], strict=True):
+        assert "\x00" not in page.get_data(as_text=True)
+        assert page.get_data(as_text=True).replace(token, "TOKEN") == body
+        flask_headers = {k: v for k, v in pages[0].headers if k != "Set-Cookie"}
+        assert {k: v for k, v in page.headers if k != "Set-Cookie"} == flask_headers
+        cookie_flags = page.headers["Set-Cookie"].split(";", 1)[1]
+        assert cookie_flags == pages[0].headers["Set-Cookie"].split(";", 1)[1]
+        assert "HttpOnly" in cookie_flags and "SameSite=Lax" in cookie_flags
+    # Each reader's token signs with their own cookie, never with another's or none.
+    assert _sign(readers[1], tokens[2], "a@example.org") == HTTPStatus.BAD_REQUEST
+    assert _sign(app.test_client(), tokens[3], "b@example.org") == HTTPStatus.BAD_REQUEST
+    assert _signatures(app) == 0
+    for n in (1, 2, 3):
+        assert _sign(readers[n], tokens[n], f"s{n}@example.org") == HTTPStatus.SEE_OTHER
+    assert _signatures(app) == 3
+    # HEAD: the headers, a cookie of its own, no body.
+    head = app.test_client().head(PAGE)
+    assert head.status_code == HTTPStatus.OK and head.get_data() == b""
+    assert head.headers["Set-Cookie"].split(";")[0] not in {c.value for c in cookies if c}
+
+
+def test_a_kept_page_never_crosses_petitions_languages_or_readers_with_a_session(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(page_cache_seconds=60)
+    with app.app_context(), session_scope() as session:
+        source = dataclasses.replace(petitions.parse_petition_file(DARAA), slug="other")
+        petitions.publish(session, source=source)
+    arabic = {"Accept-Language": "ar"}
+    with reaching_flask(app) as reached:
+        first = [app.test_client().get(path) for path in (PAGE, "/p/other")]
+        first.append(app.test_client().get(PAGE, headers=arabic))
+        again = [app.test_client().get(path) for path in (PAGE, "/p/other")]
+        again.append(app.test_client().get(PAGE, headers=arabic))
+    assert len(reached) == 3, reached
+    for page in (first[0], again[0]):
+        assert 'dir="ltr"' in page.get_data(as_text=True)
+        assert f'action="/p/{SLUG}/sign' in page.get_data(as_text=True)
+    assert 'action="/p/other/sign' in again[1].get_data(as_text=True)
+    assert 'dir="rtl"' in again[2].get_data(as_text=True)
+    assert 'lang="ar"' in again[2].get_data(as_text=True)
+    # A query the page does not depend on shares the kept answer; ?original=1 does not.
+    reader = app.test_client()
+    with reaching_flask(app) as reached:
+        tagged = reader.get(f"{PAGE}?utm_source=mail")
+        reader.delete_cookie("session")
+        app.test_client().get(f"{PAGE}?original=1")
+        app.test_client().get(f"{PAGE}?original=1")
+    assert reached == [f"{PAGE}?original=1"]
+    assert _sign(reader, csrf_from(tagged.get_data(as_text=True)), "t@example.org") == 400
+    # A reader with a session, and a language switch (it sets a cookie), go to Flask.
+    returning = app.test_client()
+    returning.get(PAGE)
+    with reaching_flask(app) as reached:
+        page = returning.get(PAGE)
+        switched = [app.test_client().get(f"{PAGE}?lang=ar") for _ in range(2)]
+    assert reached == [f"{PAGE}?", f"{PAGE}?lang=ar", f"{PAGE}?lang=ar"]
+    assert "Set-Cookie" not in page.headers  # the session it has holds the token already
+    for r in switched:
+        assert any(c.startswith("lang=ar;") for c in r.headers.get_all("Set-Cookie"))
+    assert _sign(returning, csrf_from(page.get_data(as_text=True)), "r@example.org") == 303
