@@ -269,6 +269,24 @@ def database(kind: str, folder: Path) -> Iterator[str]:
 BIG_PETITION_CEILING = "300000/minute"
 
 
+def signing_key_file(folder: Path) -> Path:
+    """A batch signing key in ``folder`` (made once), as production has one configured:
+    every petition page and API answer shows its fingerprint."""
+    path = folder / "signing-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        path.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return path
+
+
 def service_env(url: str, folder: Path, *, storage_uri: str = REDIS_URL) -> dict[str, str]:
     return {
         "PETITION_ENV": "production",
@@ -277,6 +295,7 @@ def service_env(url: str, folder: Path, *, storage_uri: str = REDIS_URL) -> dict
         "PETITION_MAIL_URL": "smtp://127.0.0.1:9",  # only the worker would use it
         "PETITION_BASE_URL": "http://127.0.0.1",
         "PETITION_INSTANCE_PATH": str(folder / "instance"),
+        "PETITION_SIGNING_KEY_FILE": str(signing_key_file(folder)),
         "PETITION_RATELIMIT_STORAGE_URI": storage_uri,
         "PETITION_PROXY_HOPS": "1",
         # All load comes from one petition. Every request comes from an address of its

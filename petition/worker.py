@@ -8,7 +8,8 @@ Two loops, each with its own unit of work and its own backoff:
   the fold brings changed signatures into the counts
   (:func:`petition.signing.counts.fold_counts`), and every second the fan-out of updates
   to signers queues their messages at ``PETITION_UPDATES_PER_SECOND``
-  (:func:`petition.updates.fanout.fan_out`).
+  (:func:`petition.updates.fanout.fan_out`) and the mails of delivered batches to the
+  signers who asked (:func:`petition.export.notices.queue_delivery_mail`).
 
 The fold has its own thread so that counting never waits on mail: an SMTP server that
 hangs holds the mail loop for up to a send timeout per attempt, and the count must still
@@ -43,6 +44,7 @@ from flask.cli import with_appcontext
 
 from petition.config import Settings, current_settings
 from petition.db import session_scope, utcnow
+from petition.export.notices import queue_delivery_mail
 from petition.mail import heartbeat
 from petition.mail.senders import ServerUnavailable
 from petition.mail.worker import Courier, make_sender
@@ -163,6 +165,8 @@ def _drain(courier: Courier) -> None:
         with session_scope() as session:
             # With ``once`` every update message is queued at once (no throttle).
             queued = fan_out(session, base_url=settings.base_url, limit=batch)
+        with session_scope() as session:
+            queued += queue_delivery_mail(session, base_url=settings.base_url, limit=batch)
         try:
             sent = courier.deliver_due()
         except ServerUnavailable:
@@ -246,6 +250,13 @@ def _fold_loop(app: Flask, settings: Settings, stop: threading.Event, progress: 
                     # Updates enter the outbox at PETITION_UPDATES_PER_SECOND.
                     throttle.spent(
                         fan_out(session, base_url=settings.base_url, limit=throttle.allowance())
+                    )
+                with session_scope() as session:
+                    # Delivery mails share the same rate: both are bulk mail to many.
+                    throttle.spent(
+                        queue_delivery_mail(
+                            session, base_url=settings.base_url, limit=throttle.allowance()
+                        )
                     )
                 folded = 0
                 if time.monotonic() >= next_fold:

@@ -38,11 +38,17 @@ from tests import system
 from tests.helpers import DARAA, REQUIRE_ALL
 from tests.helpers.mail import Mailbox
 from tests.helpers.servers import LiveServer, free_port
+from tests.helpers.templates import share_compiled_templates
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PETITION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("PETITION_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each test's app compiled its templates again (tests/helpers/templates.py).
+    share_compiled_templates()
 
 
 def _postgres_reachable() -> bool:

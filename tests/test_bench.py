@@ -77,3 +77,19 @@ def test_postgresql_is_measured_only_when_it_answers() -> None:
 
 def test_postgresql_joins_when_it_answers() -> None:
     assert run.databases_to_run("auto", POSTGRES_ADMIN_URL) == (["sqlite", "postgresql"], [])
+
+
+@pytest.mark.slow
+def test_memory_benchmark_smoke_run() -> None:
+    system.require("wrk")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "--databases", "sqlite"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| sqlite |" in done.stdout
+    assert "load average:" in done.stdout

@@ -74,6 +74,9 @@ def mark_delivered(
     batch.delivered_to = recipient
     batch.delivered_by = actor
     batch.delivered_at = utcnow()
+    if batch.first_sequence is not None:
+        # The worker now mails each signer in it who asked (petition.export.notices).
+        batch.notices_through = batch.first_sequence - 1
     session.flush()
     audit.record(
         session,

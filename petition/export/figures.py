@@ -13,11 +13,27 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from petition.abuse.models import FlagReason
 from petition.export.serializers import CsvLines, iso_utc
 from petition.petitions import activity
 from petition.petitions.models import Petition
 
 HOUR_COLUMNS = ("hour", "counted", "uncounted", "count")
+# Every rule has its column, so the CSV has the same columns whatever happened.
+RULES = tuple(str(rule) for rule in FlagReason)
+DAY_COLUMNS = (
+    "day",
+    "signed",
+    "confirmed",
+    "counted",
+    "uncounted",
+    "held",
+    "released",
+    "invalidated",
+    *(f"invalidated_{rule}" for rule in RULES),
+    "withdrawn",
+    "count",
+)
 
 
 def hour_rows(hours: Iterable[activity.HourFigure]) -> list[dict[str, Any]]:
@@ -28,12 +44,44 @@ def hour_rows(hours: Iterable[activity.HourFigure]) -> list[dict[str, Any]]:
     ]
 
 
+def day_rows(days: Iterable[activity.DayFigure]) -> list[dict[str, Any]]:
+    """One dict per day, as the JSON holds it (the rules as one object)."""
+    return [
+        {
+            "day": d.day.isoformat(),
+            "signed": d.signed,
+            "confirmed": d.confirmed,
+            "counted": d.counted,
+            "uncounted": d.uncounted,
+            "held": d.held,
+            "released": d.released,
+            "invalidated": d.invalidated,
+            "invalidated_by_rule": dict(d.invalidated_by_rule),
+            "withdrawn": d.withdrawn,
+            "count": d.count,
+        }
+        for d in days
+    ]
+
+
+def day_csv_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON's days with the rules spread into a column each, for the CSV."""
+    flat = []
+    for row in rows:
+        by_rule = row["invalidated_by_rule"]
+        flat.append({**row, **{f"invalidated_{r}": by_rule.get(r, 0) for r in RULES}})
+    return flat
+
+
 def open_data(session: Session, petition: Petition) -> dict[str, Any]:
-    """The figures document: the petition's count and its count hour by hour."""
+    """The figures document: the petition's count, its figures day by day and its
+    count hour by hour."""
+    hours = activity.count_by_hour(session, petition)
     return {
         "petition": petition.slug,
         "count": petition.signature_count,
-        "hours": hour_rows(activity.count_by_hour(session, petition)),
+        "days": day_rows(activity.figures_by_day(session, petition, hours)),
+        "hours": hour_rows(hours),
     }
 
 

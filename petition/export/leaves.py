@@ -11,8 +11,9 @@ in memory in between.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -55,21 +56,35 @@ class LeafSpool:
         self._hashes: list[bytes] = []
 
     def add(self, sequence: int, leaf: bytes) -> None:
-        hashed = merkle.leaf_hash(leaf)
-        self.tree.add_leaf_hash(hashed)
-        self._sequences.append(sequence)
-        self._hashes.append(hashed)
-        if len(self._hashes) == LEAF_BLOCK:
+        self.add_many([sequence], [leaf])
+
+    def add_many(self, sequences: Sequence[int], leaves: Sequence[bytes]) -> None:
+        """The next rows: their signature numbers and their leaves (the row's bytes)."""
+        sha256 = hashlib.sha256
+        self._sequences.extend(sequences)
+        self._hashes.extend([sha256(b"\x00" + leaf).digest() for leaf in leaves])
+        while len(self._hashes) >= LEAF_BLOCK:
             self._flush()
 
     def _flush(self) -> None:
+        """Spool one block (the first LEAF_BLOCK hashes, or the last ones at the end)."""
         if self._hashes:
-            root = merkle.root_of(self._hashes)
-            header = _HEADER.pack(self._sequences[0], self._sequences[-1], len(self._hashes), root)
+            hashes, self._hashes = self._hashes[:LEAF_BLOCK], self._hashes[LEAF_BLOCK:]
+            sequences, self._sequences = (
+                self._sequences[:LEAF_BLOCK],
+                self._sequences[LEAF_BLOCK:],
+            )
+            root = merkle.root_of(hashes)
+            if len(hashes) == LEAF_BLOCK and LEAF_BLOCK % merkle.BLOCK == 0:
+                # A full block is a subtree of the batch's tree: joined once, for both.
+                self.tree.add_subtree(LEAF_BLOCK, root)
+            else:
+                for hashed in hashes:
+                    self.tree.add_leaf_hash(hashed)
+            header = _HEADER.pack(sequences[0], sequences[-1], len(hashes), root)
             self._file.write(header)
-            self._file.write(pack_sequences(self._sequences))
-            self._file.write(b"".join(self._hashes))
-            self._sequences, self._hashes = [], []
+            self._file.write(pack_sequences(sequences))
+            self._file.write(b"".join(hashes))
 
     def close(self) -> None:
         self._flush()

@@ -43,6 +43,10 @@ class ExportBatch(Base):
     delivered_at: Mapped[dt.datetime | None]
     # The RFC 6962 root of signatures.csv's rows, in hex (none for batches made before).
     merkle_root: Mapped[str | None] = mapped_column(sa.String(64))
+    # The delivery mail's cursor (petition.export.notices): the signers numbered up to
+    # here have had theirs queued. Set at delivery; NULL for a batch not delivered (or
+    # delivered before the mail existed, when nobody could have asked for it).
+    notices_through: Mapped[int | None]
 
     @property
     def is_delivered(self) -> bool:

@@ -21,7 +21,7 @@ import functools
 import gc
 import multiprocessing
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,15 @@ class DeliveryDocument:
         if len(self.chunk) == NAMES_PER_PART:
             self._part(self.chunk)
             self.chunk = []
+
+    def add_many(self, rows: Iterable[tuple[int, str | None, str]]) -> None:
+        """The next rows' ``(sequence, name, country)``, as :meth:`add` one by one."""
+        chunk = self.chunk
+        for sequence, name, country in rows:
+            chunk.append((str(sequence), " ".join(name.split()) if name else "", country))
+            if len(chunk) == NAMES_PER_PART:
+                self._part(chunk)
+                chunk = self.chunk = []
 
     def typeset(self) -> int:
         """Finishes every part but the first; returns how many parts there are."""

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection):
@@ -64,6 +64,37 @@ def safe_cell(value: object) -> str:
     if text.startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
+
+
+def batch_records(
+    rows: Iterable[Sequence[Any]], text_sha256: Mapping[int, str]
+) -> list[tuple[object, ...]]:
+    """The batch's cells of many rows at once, as :func:`batch_row` and :func:`safe_cell`
+    make them one by one (the receipt rebuilds a row that way, so the two must agree).
+
+    Each row is ``(sequence, name, country, postcode, verified_at, version_id, receipt_id)``
+    with ``verified_at`` already ISO text (:func:`iso_utc`, written by the database for a
+    batch of a million). No call per cell: at a million rows the seven calls per row were
+    a fifth of the export's own time.
+    """
+    triggers = FORMULA_TRIGGERS
+    records: list[tuple[object, ...]] = []
+    append = records.append
+    for sequence, name, country, postcode, verified_at, version_id, receipt_id in rows:
+        name = name or ""
+        postcode = postcode or ""
+        append(
+            (
+                sequence,  # a positive int: the csv writer writes str(sequence), as safe_cell
+                "'" + name if name.startswith(triggers) else name,
+                "'" + country if country.startswith(triggers) else country,
+                "'" + postcode if postcode.startswith(triggers) else postcode,
+                verified_at or "",
+                text_sha256[version_id],
+                "'" + receipt_id if receipt_id.startswith(triggers) else receipt_id,
+            )
+        )
+    return records
 
 
 def iso_utc(value: dt.datetime | None) -> str:
@@ -137,21 +168,33 @@ class CsvLines:
         self._writer.writerow([safe_cell(values[c]) for c in self.columns])
         return self._take()
 
-    def rows(
-        self, rows: Iterable[dict[str, object]], *, on_line: Callable[[str], object] | None = None
-    ) -> Iterator[str]:
-        """Rows joined into chunks of about 64 KiB, for writing and streaming.
+    def records(self, records: Sequence[Sequence[object]]) -> tuple[bytes, list[bytes]]:
+        """Many rows of cells already safe (:func:`batch_records`): their bytes as one
+        chunk, and each row's exact bytes without its CRLF (the batch's Merkle leaves).
 
-        ``on_line`` sees each row's exact text, terminator included, in file order
-        (the batch's Merkle tree is built from it).
+        The chunk is split at its CRLFs when it holds exactly one per row: a CRLF inside a
+        cell would add one (the writer quotes a cell holding CR or LF, so a cell's CRLF
+        never touches a row's terminator). Else its rows are written again one by one.
         """
+        self._writer.writerows(records)
+        data = self._take().encode()
+        lines = data.split(b"\r\n")
+        if len(lines) == len(records) + 1:
+            lines.pop()  # after the last terminator
+            return data, lines
+        lines = []
+        for record in records:
+            self._writer.writerow(record)
+            lines.append(self._take().encode()[:-2])
+        return data, lines
+
+    def rows(self, rows: Iterable[dict[str, object]]) -> Iterator[str]:
+        """Rows joined into chunks of about 64 KiB, for writing and streaming."""
         chunk: list[str] = []
         size = 0
         for values in rows:
             self._writer.writerow([safe_cell(values[c]) for c in self.columns])
             line = self._take()
-            if on_line is not None:
-                on_line(line)
             chunk.append(line)
             size += len(line)
             if size >= 65536:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 
 from petition import i18n
 from petition.config import current_settings
-from petition.db import get_session
+from petition.db import get_session, utcnow
 from petition.export import batch_key, batches, bp, figures, guide, receipts
 from petition.export.models import ExportBatch, ExportBatchProof
+from petition.petitions import activity
 from petition.petitions import service as petitions
+from petition.petitions.cache import MicroCache, micro_cache
 
 logger = logging.getLogger(__name__)
 _warned: list[bool] = []  # say once per process that the key is missing, not per page
@@ -27,7 +31,7 @@ KEY_CACHE_CONTROL = "public, max-age=3600"
 def signing_key() -> Response:
     """Serve the public key that verifies every batch's manifest.sig."""
     try:
-        pem = batch_key.public_pem(batch_key.app_key().public_key())
+        pem = batch_key.app_public_key().pem
     except batch_key.SigningKeyError:
         logger.exception("no batch signing key to publish")
         abort(404)
@@ -59,11 +63,14 @@ def verify_guide() -> Response:
 
 # Batches change only when one is made or delivered; a minute's staleness is harmless.
 BATCHES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# The page shows the latest days of the figures; the open data holds every day.
+DAYS_SHOWN = 31
 
 
 @bp.get("/p/<slug>/batches")
 def public_batches(slug: str) -> Response:
-    """Every batch made for the petition, its Merkle root and chain: no signer data."""
+    """Every batch made for the petition, its Merkle root and chain, and the petition's
+    figures day by day: no signer data."""
     session = get_session()
     petition = petitions.get_by_slug(session, slug) or abort(404)
     made = batches.list_batches(session, petition=petition)
@@ -79,16 +86,31 @@ def public_batches(slug: str) -> Response:
     for batch in made:
         # The link holds when this batch names the manifest of the one before it (and
         # batch 1 names none): what `flask petition verify --previous` checks, from the
-        # recorded hashes, so anyone can see a gap or a swapped batch at a glance.
+        # recorded hashes, so anyone can see a gap or a swapped batch at a glance. A
+        # number missing before it is shown too (the hashes would not match either).
         links = batch.previous_manifest_sha256 == (previous.manifest_sha256 if previous else None)
-        rows.append({"batch": batch, "links": links, "has_manifest": batch.id in stored})
+        follows = batch.sequence == (previous.sequence + 1 if previous else 1)
+        rows.append(
+            {
+                "batch": batch,
+                "links": links,
+                "missing_before": not follows,
+                "has_manifest": batch.id in stored,
+            }
+        )
         previous = batch
+    # The latest days only: the open data holds every day.
+    since = utcnow().date() - dt.timedelta(days=DAYS_SHOWN - 1)
+    days = activity.figures_by_day(session, petition, since=since)
+    began = petition.opened_at or petition.created_at
     response = Response(
         render_template(
             "export/batches.html",
             petition=petition,
             rows=list(reversed(rows)),
-            is_chain_whole=all(r["links"] for r in rows),
+            is_chain_whole=all(r["links"] and not r["missing_before"] for r in rows),
+            days=list(reversed(days)),
+            has_earlier_days=began.date() < since,
         )
     )
     response.headers["Cache-Control"] = BATCHES_CACHE_CONTROL
@@ -163,7 +185,7 @@ def _fingerprint() -> str | None:
     # A service without its key (misconfigured production) still shows its petitions;
     # only exports refuse to run, and they say why.
     try:
-        return batch_key.fingerprint(batch_key.app_key().public_key())
+        return batch_key.app_public_key().fingerprint
     except batch_key.SigningKeyError as exc:
         if not _warned:
             logger.error("no batch signing key, petition pages show no fingerprint: %s", exc)
@@ -180,31 +202,74 @@ def _key_globals() -> dict[str, Any]:
 # Figures change at each fold (every few seconds); a minute's staleness is harmless and
 # lets a proxy answer a crowd of readers of the open data.
 FIGURES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# Made once a minute per process: a year of hours is 8,760 rows to read and write out
+# (about 160 ms of CPU, bench/figures.py), the same minute a proxy keeps them.
+FIGURES_KEEP_SECONDS = 60
 
 
-def _figures_response(body: str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+def _figures_cache() -> MicroCache | None:
+    """Figures kept for as long as readers' caches may keep them (a minute), in this
+    process; nothing is kept where nothing else is (``page_cache_seconds`` 0)."""
+    if micro_cache() is None:
+        return None
+    cache: MicroCache = current_app.extensions.setdefault(
+        "petition_figures_cache", MicroCache(FIGURES_KEEP_SECONDS, maxsize=256)
+    )
+    return cache
+
+
+def _figures_response(
+    slug: str, kind: str, mimetype: str, make: Callable[[dict[str, Any]], str]
+) -> Response:
+    """The figures of ``slug`` made into ``kind`` by ``make``, kept a minute."""
+    cache = _figures_cache()
+    key = (kind, slug)
+    kept = cache.get(key) if cache is not None else None
+    if kept is None:
+        session = get_session()
+        petition = petitions.get_by_slug(session, slug) or abort(404)
+        body = make(figures.open_data(session, petition))
+        kept = (body, figures.etag_of(body))
+        if cache is not None:
+            cache.put(key, kept)
+    response = Response(kept[0], mimetype=mimetype)
     response.headers["Cache-Control"] = FIGURES_CACHE_CONTROL
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.set_etag(figures.etag_of(body))
+    response.headers["Content-Disposition"] = f'inline; filename="{slug}-{kind}"'
+    response.set_etag(kept[1])
     response.make_conditional(request)  # 304 without a body for a matching If-None-Match
     return response
+
+
+def _json(document: dict[str, Any]) -> str:
+    # Compact, so the standard library's C encoder writes it (indenting is pure Python).
+    return json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 @bp.get("/p/<slug>/figures.json")
 def figures_json(slug: str) -> Response:
     """The petition's public figures as open data (JSON): folded counts, no signer data."""
-    session = get_session()
-    petition = petitions.get_by_slug(session, slug) or abort(404)
-    body = json.dumps(figures.open_data(session, petition), indent=1, sort_keys=True) + "\n"
-    return _figures_response(body, "application/json", f"{slug}-figures.json")
+    return _figures_response(slug, "figures.json", "application/json", _json)
 
 
 @bp.get("/p/<slug>/figures-hourly.csv")
 def figures_hourly_csv(slug: str) -> Response:
     """The count hour by hour as CSV, the same rows as figures.json's ``hours``."""
-    session = get_session()
-    petition = petitions.get_by_slug(session, slug) or abort(404)
-    rows = figures.open_data(session, petition)["hours"]
-    body = figures.as_csv(rows, figures.HOUR_COLUMNS)
-    return _figures_response(body, "text/csv", f"{slug}-figures-hourly.csv")
+    return _figures_response(
+        slug,
+        "figures-hourly.csv",
+        "text/csv",
+        lambda document: figures.as_csv(document["hours"], figures.HOUR_COLUMNS),
+    )
+
+
+@bp.get("/p/<slug>/figures-daily.csv")
+def figures_daily_csv(slug: str) -> Response:
+    """The figures day by day as CSV, the same as figures.json's ``days``."""
+    return _figures_response(
+        slug,
+        "figures-daily.csv",
+        "text/csv",
+        lambda document: figures.as_csv(
+            figures.day_csv_rows(document["days"]), figures.DAY_COLUMNS
+        ),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 from email.header import Header
 from email.message import EmailMessage, Message
@@ -18,7 +19,16 @@ SUBJECTS = {
     "already_signed": lambda p: _("You have already signed: %(title)s", title=p["petition_title"]),
     # Written by the organizers, in the recipient's language (petition.updates).
     "update": lambda p: p["subject"],
+    "delivered": lambda p: _("Your signature was delivered: %(title)s", title=p["petition_title"]),
 }
+
+
+def _values(template: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What the templates get: the payload, with its timestamps (ISO 8601 in the JSON
+    row) as datetimes, so that they are written in the reader's language."""
+    if template == "delivered" and payload.get("delivered_at"):
+        return {**payload, "delivered_at": dt.datetime.fromisoformat(payload["delivered_at"])}
+    return payload
 
 
 def build(
@@ -32,8 +42,9 @@ def build(
 ) -> Message:
     with force_locale(locale):
         subject = SUBJECTS[template](payload)
-        text = render_template(f"emails/{template}.txt", **payload)
-        html = render_template(f"emails/{template}.html", **payload)
+        values = _values(template, payload)
+        text = render_template(f"emails/{template}.txt", **values)
+        html = render_template(f"emails/{template}.html", **values)
     if not (to + sender).isascii():
         # An address in another script needs the modern API's international headers.
         return _international(subject, to, sender, message_id, text, html, payload)

@@ -26,6 +26,7 @@ from petition.audit.models import AuditEvent
 from petition.db import utcnow
 from petition.export.models import ExportRetraction
 from petition.i18n import N_, ServiceError
+from petition.petitions import activity
 from petition.signing import states
 from petition.signing.models import Signature, SignatureStatus
 
@@ -214,6 +215,7 @@ def release(session: Session, *, selection: Selection, actor: str, reason: str) 
     reason = _require_reason(reason)
     ids = states.release(session, where=selection.where())
     released = len(ids)
+    _add_to_today(session, selection.petition_id, released=released)
     audit.record(
         session,
         actor=actor,
@@ -237,6 +239,13 @@ def invalidate(session: Session, *, selection: Selection, actor: str, reason: st
     reason = _require_reason(reason)
     ids = states.invalidate(session, where=selection.where())
     invalidated = len(ids)
+    _add_to_today(session, selection.petition_id, invalidated=invalidated)
+    activity.add_invalidations(
+        session,
+        petition_id=selection.petition_id,
+        day=utcnow().date(),
+        by_rule=_rules_of(session, ids),
+    )
     audit.record(
         session,
         actor=actor,
@@ -250,6 +259,25 @@ def invalidate(session: Session, *, selection: Selection, actor: str, reason: st
         "%s invalidated %d signatures on petition %d", actor, invalidated, selection.petition_id
     )
     return invalidated
+
+
+def _add_to_today(session: Session, petition_id: int, **counts: int) -> None:
+    """Add a decision's counts to the petition's public figures for today (UTC)."""
+    activity.add_to_days(session, petition_id=petition_id, days={utcnow().date(): Counter(counts)})
+
+
+def _rules_of(session: Session, ids: list[int]) -> Counter[str]:
+    """How many of the signatures ``ids`` each flag rule had flagged (counts only)."""
+    rules: Counter[str] = Counter()
+    for start in range(0, len(ids), 1000):
+        for stored, n in session.execute(
+            sa.select(Signature.flag_reasons, sa.func.count())
+            .where(Signature.id.in_(ids[start : start + 1000]))
+            .group_by(Signature.flag_reasons)
+        ):
+            for rule in split_reasons(stored):
+                rules[str(rule)] += n
+    return rules
 
 
 def undone_by(session: Session, *, event_ids: list[int]) -> dict[int, int]:
@@ -300,6 +328,9 @@ def reinstate(
         changed = states.verify_and_hold_again(session, ids=ids)
     if event.action == INVALIDATE and changed:
         _renumber_retracted(session, ids=changed)
+    if event.petition_id is not None:
+        # Either way they are held for review again (the public daily figures).
+        _add_to_today(session, event.petition_id, held=len(changed))
     audit.record(
         session,
         actor=actor,

@@ -126,6 +126,45 @@ class PetitionHourlyCount(Base):
     uncounted: Mapped[int] = mapped_column(default=0)
 
 
+class PetitionDailyFigures(Base):
+    """What happened to a petition's signatures per UTC day, as counts only.
+
+    ``signed`` (signatures made; ``held`` of them came in flagged and waited for a
+    moderator), ``confirmed`` and ``withdrawn`` are tallied by the fold from each
+    signature's own timestamps (:func:`petition.signing.figures.tally`), so signing and
+    confirming write nothing more. Moderators' decisions are added where they are made
+    (:mod:`petition.moderation.service`): ``released``, ``invalidated`` (per rule in
+    :class:`PetitionDailyInvalidation`) and ``held`` again by an undo. The counts the
+    fold took and lost per day are the hourly rows'.
+    """
+
+    __tablename__ = "petition_daily_figures"
+
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petitions.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    signed: Mapped[int] = mapped_column(default=0)
+    confirmed: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    released: Mapped[int] = mapped_column(default=0)
+    invalidated: Mapped[int] = mapped_column(default=0)
+    withdrawn: Mapped[int] = mapped_column(default=0)
+
+
+class PetitionDailyInvalidation(Base):
+    """Signatures a moderator invalidated per UTC day and flag rule (counts only).
+
+    A signature flagged by two rules counts under both; the day's total is
+    :attr:`PetitionDailyFigures.invalidated`.
+    """
+
+    __tablename__ = "petition_daily_invalidations"
+
+    petition_id: Mapped[int] = mapped_column(sa.ForeignKey("petitions.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    invalidated: Mapped[int] = mapped_column(default=0)
+
+
 class PetitionTranslation(Base):
     """A version's text in another language, for readers of that language.
 

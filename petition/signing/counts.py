@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from petition.db import utcnow
 from petition.petitions.models import Petition, PetitionCountryCount, PetitionHourlyCount
+from petition.signing import figures
 from petition.signing.models import NEEDS_FOLD, Signature, SignatureStatus, row_counts
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ def fold_counts(session: Session, *, limit: int = 5000) -> int:
     in one short transaction, so confirmations never queue on the petition's lock.
     Counted signatures get the next sequence numbers of their petition, in order
     of verification, which is the order exports follow. Several workers may fold
-    at once: rows another worker holds are skipped.
+    at once: rows another worker holds are skipped. The daily figures are tallied
+    first (:func:`petition.signing.figures.tally`), in the same transaction.
     """
+    figures.tally(session)
     rows = session.execute(
         sa.select(
             Signature.id,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from petition.db import utcnow
 from petition.petitions.models import Petition
 from petition.signing.models import LinkPurpose, Signature, SignatureLink, SignatureStatus
-from petition.signing.tokens import token_hash
+from petition.signing.tokens import new_token, token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +181,38 @@ def withdraw(session: Session, *, petition: Petition, token: str) -> TokenState:
     session.execute(_use_link_statement(), params)
     logger.info("signature %d withdrawn from petition %s", withdrawn, petition.slug)
     return TokenState.VALID
+
+
+def own_page_url(base_url: str, slug: str, token: str) -> str:
+    """The address a withdraw link's token opens: the signer's own page."""
+    return f"{base_url.rstrip('/')}/p/{slug}/withdraw/{token}"
+
+
+def add_withdraw_links(session: Session, *, signature_ids: list[int]) -> dict[int, str]:
+    """A new withdraw link for each signature, for a mail about it that is being
+    queued (the delivery mail): returns each one's raw token, which only the mail holds.
+
+    Every mail carries a link of its own, as signing again does, so that no mail's
+    link depends on another's.
+    """
+    now = utcnow()
+    tokens: dict[int, str] = {}
+    rows = []
+    for signature_id in signature_ids:
+        token, hashed = new_token()
+        tokens[signature_id] = token
+        rows.append(
+            {
+                "signature_id": signature_id,
+                "purpose": LinkPurpose.WITHDRAW,
+                "token_hash": hashed,
+                "created_at": now,
+                "expires_at": None,
+            }
+        )
+    if rows:
+        session.execute(sa.insert(SignatureLink), rows)
+    return tokens
 
 
 # What a withdrawal keeps of a signature: its status and sequence, no personal data.

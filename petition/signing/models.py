@@ -115,6 +115,22 @@ class Signature(Base):
             postgresql_where=sa.text(NEEDS_FOLD),
         ),
         sa.Index("ix_signatures_petition_id_verified_at", "petition_id", "verified_at"),
+        # The daily figures' tally reads confirmations and withdrawals past its cursor
+        # (petition.signing.figures); partial, so a new pending signature costs nothing.
+        sa.Index(
+            "ix_signatures_verified_at_id",
+            "verified_at",
+            "id",
+            sqlite_where=sa.text("verified_at IS NOT NULL"),
+            postgresql_where=sa.text("verified_at IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_signatures_withdrawn_at_id",
+            "withdrawn_at",
+            "id",
+            sqlite_where=sa.text("withdrawn_at IS NOT NULL"),
+            postgresql_where=sa.text("withdrawn_at IS NOT NULL"),
+        ),
         # Moderation lists a petition's held signatures; they are few.
         sa.Index(
             "ix_signatures_held",
@@ -234,3 +250,21 @@ class SignatureLink(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime | None]
     used_at: Mapped[dt.datetime | None]
+
+
+class FiguresCursor(Base):
+    """How far the fold has tallied signatures into the daily figures, per event.
+
+    ``signed`` follows signature ids; ``confirmed`` and ``withdrawn`` follow
+    ``(verified_at, id)`` and ``(withdrawn_at, id)`` along their partial indexes. Each
+    tally reads only the rows past its cursor (petition.signing.figures).
+    """
+
+    __tablename__ = "figures_cursors"
+    __table_args__ = (
+        sa.CheckConstraint("event IN ('signed', 'confirmed', 'withdrawn')", name="event_known"),
+    )
+
+    event: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    through_at: Mapped[dt.datetime | None]
+    through_id: Mapped[int] = mapped_column(default=0)

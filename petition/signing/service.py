@@ -414,7 +414,7 @@ class _Links:
         return f"{self.base_url.rstrip('/')}/p/{self.slug}/confirm/{token}"
 
     def withdraw(self, token: str) -> str:
-        return f"{self.base_url.rstrip('/')}/p/{self.slug}/withdraw/{token}"
+        return links.own_page_url(self.base_url, self.slug, token)
 
 
 def find_by_email(session: Session, *, petition: Petition, email: str) -> Signature | None:

@@ -156,3 +156,20 @@ def end_update_consent(session: Session, *, signature_id: int) -> bool:
         )
         > 0
     )
+
+
+def end_delivery_consent(session: Session, *, signature_ids: list[int]) -> int:
+    """The one delivery mail the signers asked for is queued: their consent is spent,
+    so no later batch holding the same signature (a full re-export) mails them again."""
+    changed = 0
+    for start in range(0, len(signature_ids), _CHUNK):
+        changed += _changed(
+            session,
+            sa.update(Signature)
+            .where(
+                Signature.id.in_(signature_ids[start : start + _CHUNK]),
+                Signature.has_delivery_consent.is_(True),
+            )
+            .values(has_delivery_consent=False),
+        )
+    return changed

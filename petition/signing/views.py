@@ -189,23 +189,35 @@ def withdraw_page(slug: str, token: str) -> tuple[str, int]:
 
 @bp.post("/p/<slug>/withdraw/<token>")
 def withdraw(slug: str, token: str) -> tuple[str, int]:
-    """Withdraw a signature and erase the signer's details."""
+    """Withdraw a signature and erase the signer's details, once the signer ticked that
+    they mean it (it cannot be undone, and the button shares a page with the receipt)."""
     petition = _petition(slug)
+    if request.form.get("confirm_withdraw") != "yes":
+        return _own_page(petition, token, is_unconfirmed=True)
     state = links.withdraw(get_session(), petition=petition, token=token)
     if state == links.TokenState.VALID:
         return render_template("signing/withdrawn.html", petition=petition), HTTPStatus.OK
     return _own_page(petition, token)
 
 
-def _own_page(petition: Petition, token: str) -> tuple[str, int]:
+def _own_page(petition: Petition, token: str, *, is_unconfirmed: bool = False) -> tuple[str, int]:
     """The signer's own page, "Your signature", which every mailed withdraw link opens:
     404 for a link we never mailed, 410 once withdrawn (it still says so, with the receipt)."""
     own = yours.own_signature(get_session(), petition=petition, token=token)
     if own is None:
         return _token_page("signing/withdraw.html", petition, links.TokenState.INVALID, token)
-    status = HTTPStatus.GONE if own.standing == yours.Standing.WITHDRAWN else HTTPStatus.OK
+    status = HTTPStatus.OK
+    if own.standing == yours.Standing.WITHDRAWN:
+        status, is_unconfirmed = HTTPStatus.GONE, False
+    elif is_unconfirmed:
+        status = HTTPStatus.UNPROCESSABLE_ENTITY  # nothing changed: the box was not ticked
     html = render_template(
-        "signing/withdraw.html", petition=petition, own=own, state="own", token=token
+        "signing/withdraw.html",
+        petition=petition,
+        own=own,
+        state="own",
+        token=token,
+        is_unconfirmed=is_unconfirmed,
     )
     return html, status
 

@@ -79,8 +79,12 @@ def test_every_public_page_passes_axe(
     check(page, "petition with countries", problems)
     page.goto(f"{base}/p/{SLUG}/countries")
     check(page, "countries", problems)
+    page.goto(f"{base}/p/{SLUG}/batches")
+    assert page.locator(".figures-table").count() == 1
+    check(page, "batches and figures", problems)
     page.goto(base + link_in(message, "withdraw"))
     check(page, "withdraw", problems)
+    page.check("#confirm_withdraw")
     with page.expect_navigation():
         page.click("button[type=submit]")
     check(page, "withdrawn", problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+import petition.db as database
 from petition.db import session_scope
 from petition.petitions.models import Petition
 from petition.signing.counts import fold_counts
@@ -128,3 +130,26 @@ def read_manifest(path: Path) -> dict[str, object]:
     with zipfile.ZipFile(path) as zf:
         manifest: dict[str, object] = json.loads(zf.read("manifest.json"))
         return manifest
+
+
+@dataclasses.dataclass
+class Clock:
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, moment: dt.datetime) -> None:
+        self.now = moment
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every ``utcnow`` of the package answers the test's time (UTC)."""
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    controlled = Clock(today - dt.timedelta(days=2))
+    real = database.utcnow
+    for name, module in list(sys.modules.items()):
+        if name.startswith("petition") and getattr(module, "utcnow", None) is real:
+            monkeypatch.setattr(module, "utcnow", controlled)
+    return controlled

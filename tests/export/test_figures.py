@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -15,13 +15,23 @@ import sqlalchemy as sa
 from flask import Flask
 
 from petition.db import db, session_scope, utcnow
-from petition.petitions.models import Petition, PetitionHourlyCount
+from petition.export import figures
+from petition.export.serializers import FORMULA_TRIGGERS
+from petition.petitions.models import (
+    Petition,
+    PetitionDailyFigures,
+    PetitionDailyInvalidation,
+    PetitionHourlyCount,
+    PetitionStatus,
+)
 from tests.petitions.test_activity import confirm_all
 from tests.signing.test_service import do_sign, fold, signer
 
 SLUG = "defend-the-people-of-daraa"
 JSON_URL = f"/p/{SLUG}/figures.json"
 HOURLY_URL = f"/p/{SLUG}/figures-hourly.csv"
+DAILY_URL = f"/p/{SLUG}/figures-daily.csv"
+URLS = (JSON_URL, HOURLY_URL, DAILY_URL)
 
 
 def sign_and_count(app: Flask, petition: Petition, emails: list[str]) -> None:
@@ -97,7 +107,7 @@ def test_json_and_csv_hold_the_same_hours(app: Flask, petition: Petition) -> Non
 def test_an_unchanged_answer_is_not_modified(app: Flask, petition: Petition) -> None:
     sign_and_count(app, petition, ["a@example.org"])
     client = app.test_client()
-    for url in (JSON_URL, HOURLY_URL):
+    for url in URLS:
         first = client.get(url)
         etag = first.headers["ETag"]
         again = client.get(url, headers={"If-None-Match": etag})
@@ -112,7 +122,7 @@ def test_the_figures_read_no_signature(
     sign_and_count(app, petition, ["layla@example.org", "omar@example.org"])
     client = app.test_client()
     statements.clear()
-    bodies = [client.get(url).get_data(as_text=True) for url in (JSON_URL, HOURLY_URL)]
+    bodies = [client.get(url).get_data(as_text=True) for url in URLS]
     assert statements
     assert not [s for s in statements if "signatures" in s.lower()]
     for body in bodies:
@@ -122,5 +132,46 @@ def test_the_figures_read_no_signature(
 
 def test_an_unknown_or_draft_petition_has_no_figures(app: Flask, petition: Petition) -> None:
     client = app.test_client()
-    assert client.get("/p/no-such-petition/figures.json").status_code == HTTPStatus.NOT_FOUND
-    assert client.get("/p/no-such-petition/figures-hourly.csv").status_code == HTTPStatus.NOT_FOUND
+    for url in URLS:
+        missing = url.replace(SLUG, "no-such-petition")
+        assert client.get(missing).status_code == HTTPStatus.NOT_FOUND
+    with app.app_context(), session_scope() as session:
+        session.execute(sa.update(Petition).values(status=PetitionStatus.DRAFT))
+    for url in URLS:
+        assert client.get(url).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_no_cell_of_the_csv_is_a_formula(app: Flask, petition: Petition) -> None:
+    """Figures are numbers and dates, but a rule's name reaches the JSON from a table:
+    one made to look like a formula is never a cell a spreadsheet would run."""
+    sign_and_count(app, petition, ["a@example.org"])
+    with app.app_context(), session_scope() as session:
+        day = utcnow().date()
+        session.add(
+            PetitionDailyInvalidation(
+                petition_id=petition.id, day=day, rule="=HYPERLINK(1)", invalidated=2
+            )
+        )
+        session.add(PetitionDailyFigures(petition_id=petition.id, day=day, invalidated=2))
+    client = app.test_client()
+    for url in (HOURLY_URL, DAILY_URL):
+        rows = list(csv.reader(io.StringIO(client.get(url).get_data(as_text=True))))
+        assert len(rows) >= 2
+        for row in rows:
+            for cell in row:
+                assert not cell.startswith(FORMULA_TRIGGERS), (url, cell)
+    assert figures.as_csv([{"rule": "=HYPERLINK(1)"}], ["rule"]).splitlines()[1] == (
+        "'=HYPERLINK(1)"
+    )
+
+
+def test_a_process_keeps_the_figures_a_minute(make_app: Callable[..., Flask]) -> None:
+    """Where pages are kept (production), a year of hours is made once a minute."""
+    app = make_app(page_cache_seconds=2)
+    with app.app_context(), session_scope(write=False) as session:
+        petition = session.scalars(sa.select(Petition)).one()
+    client = app.test_client()
+    first = client.get(JSON_URL).get_data(as_text=True)
+    add_hour(app, petition, hours_ago=5, counted=7, uncounted=0)
+    assert client.get(JSON_URL).get_data(as_text=True) == first
+    assert app.test_client().get(JSON_URL).headers["ETag"]

@@ -9,6 +9,7 @@ them in ``test_the_reference_gives_the_certificate_transparency_roots``.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,30 @@ def test_a_path_does_not_verify_for_another_leaf_index_size_or_root() -> None:
 def test_a_leaf_outside_the_tree_has_no_path() -> None:
     with pytest.raises(IndexError):
         merkle.audit_path([merkle.leaf_hash(b"x")], 1)
+
+
+def test_the_spool_joins_each_full_block_once_and_keeps_the_rfc_root(tmp_path: Path) -> None:
+    """Two full blocks (added to the tree as subtrees) and a partial one, fed in uneven
+    chunks as the export's partitions come: the root is still RFC 6962's."""
+    from petition.export import leaves as spool_module
+
+    rows = [f"{n},Signer {n}".encode() for n in range(1, 2 * spool_module.LEAF_BLOCK + 700)]
+    spool = spool_module.LeafSpool(tmp_path / "leaves")
+    for start in range(0, len(rows), 1999):
+        chunk = rows[start : start + 1999]
+        spool.add_many(range(start + 1, start + 1 + len(chunk)), chunk)
+    spool.close()
+    assert spool.tree.size == len(rows)
+    assert spool.tree.root() == rfc_mth(rows)
+    blocks = list(spool_module.read_blocks(tmp_path / "leaves"))
+    assert [b.last_sequence for b in blocks] == [4096, 8192, len(rows)]
+    assert blocks[1].root == rfc_mth(rows[4096:8192])
+
+
+def test_a_subtree_that_does_not_fit_is_refused() -> None:
+    tree = merkle.TreeBuilder()
+    tree.add(b"one leaf")
+    with pytest.raises(ValueError, match="does not fit"):
+        tree.add_subtree(merkle.BLOCK, bytes(32))
+    with pytest.raises(ValueError, match="does not fit"):
+        merkle.TreeBuilder().add_subtree(merkle.BLOCK * 3, bytes(32))

@@ -121,3 +121,20 @@ def test_the_list_in_arabic(app: Flask, signatures: Signatures, out_dir: Path) -
 def test_the_petition_page_links_to_the_batches(app: Flask, petition: Petition) -> None:
     html = app.test_client().get(f"/p/{SLUG}").get_data(as_text=True)
     assert f'href="{URL}"' in html
+
+
+def test_a_missing_batch_number_shows_and_the_chain_is_not_whole(
+    app: Flask, signatures: Signatures, out_dir: Path
+) -> None:
+    two_delivered_batches(app, signatures, out_dir)
+    with app.app_context(), session_scope() as session:
+        # As if batch 2's row were gone and what was made after it remained: its hashes
+        # still name batch 1, but a number is missing before it.
+        session.execute(sa.update(ExportBatch).where(ExportBatch.sequence == 2).values(sequence=3))
+    html = app.test_client().get(URL).get_data(as_text=True)
+    assert "a batch before this one is missing" in html
+    assert "The chain is broken" in html
+    assert html.index('id="batch-3"') < html.index('id="batch-1"')
+    assert html.count("a batch before this one is missing") == 1
+    assert '<th scope="col">Batch</th>' in html
+    assert "<caption>Batches made for this petition, newest first</caption>" in html
