@@ -22,9 +22,10 @@ from petition.abuse.models import FlagReason
 from petition.db import session_scope
 from petition.mail.models import OutboxMessage
 from petition.moderation import service as moderation
-from petition.petitions.models import Petition
+from petition.petitions.models import Petition, PetitionDailyFigures
 from petition.signing import figures as petition_figures
 from petition.signing import links, service
+from petition.signing.models import FiguresCursor, Signature
 from tests.export.conftest import Clock
 from tests.signing.test_service import KEY, TTL, fold, signer
 
@@ -230,3 +231,53 @@ def test_events_within_the_lag_wait_for_a_later_fold(
     clock.set(start + 2 * petition_figures.LAG)
     fold(app)
     assert signed_today() == 2
+
+
+def test_the_recount_puts_back_what_the_tally_passed_by(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    day1, day2 = play_two_days(app, petition, clock)
+    before = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    sign(app, petition, "g@example.org")
+    with app.app_context(), session_scope() as session:
+        # As if g's request had committed after a fold passed its id by, and a day's
+        # row were wrong.
+        newest = session.scalar(sa.select(sa.func.max(Signature.id)))
+        session.execute(
+            sa.update(FiguresCursor)
+            .where(FiguresCursor.event == "signed")
+            .values(through_id=newest)
+        )
+        session.execute(
+            sa.update(PetitionDailyFigures)
+            .where(PetitionDailyFigures.day == day1)
+            .values(signed=99, held=2)
+        )
+    clock.set(clock.now + dt.timedelta(minutes=10))
+    fold(app)
+    with app.app_context(), session_scope() as session:
+        fresh = session.get(Petition, petition.id)
+        assert fresh is not None
+        assert petition_figures.recount(session, petition_id=fresh.id) == 2
+        assert petition_figures.recount(session, petition_id=fresh.id) == 0
+    after = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    assert after["days"][0] == before["days"][0]  # day 1 as it was
+    assert after["days"][1]["day"] == day2.isoformat()
+    assert after["days"][1]["signed"] == before["days"][1]["signed"] + 1
+    assert after["days"][1]["held"] == before["days"][1]["held"]
+
+
+def test_flask_petition_recount_recounts_the_figures(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    day1, _day2 = play_two_days(app, petition, clock)
+    with app.app_context(), session_scope() as session:
+        session.execute(
+            sa.update(PetitionDailyFigures)
+            .where(PetitionDailyFigures.day == day1)
+            .values(confirmed=0)
+        )
+    result = app.test_cli_runner().invoke(args=["petition", "recount", SLUG])
+    assert result.exit_code == 0, result.output
+    days = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    assert days["days"][0]["confirmed"] == 3
