@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -24,11 +25,13 @@ from petition.abuse import traps
 from petition.db import db, session_scope, utcnow
 from petition.petitions import service as petitions
 from petition.signing.models import Signature
+from petition.widget import service
 from tests.helpers import DARAA
 from tests.helpers.forms import csrf_from
 
 SLUG = "defend-the-people-of-daraa"
 PAGE = f"/p/{SLUG}"
+FORM_TOKEN = re.compile(r'name="token" type="hidden" value="([^"]+)"')
 
 
 @contextmanager
@@ -140,3 +143,80 @@ def test_a_kept_page_never_crosses_petitions_languages_or_readers_with_a_session
     for r in switched:
         assert any(c.startswith("lang=ar;") for c in r.headers.get_all("Set-Cookie"))
     assert _sign(returning, csrf_from(page.get_data(as_text=True)), "r@example.org") == 303
+
+
+def test_kept_sign_frames_give_each_load_its_own_token_for_its_own_site(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(page_cache_seconds=60)
+    with app.app_context(), session_scope() as session:
+        source = dataclasses.replace(petitions.parse_petition_file(DARAA), slug="other")
+        petitions.publish(session, source=source)
+    client = app.test_client()
+    frame = f"/embed/{SLUG}"
+    with reaching_flask(app) as reached:
+        loads = [
+            client.get(frame, headers={"Referer": f"https://site{n}.example/a"}) for n in range(3)
+        ]
+        claimed = client.get(f"{frame}?origin=https://claimed.example")
+        claimed_again = client.get(f"{frame}?origin=https://claimed.example")
+        other = [client.get("/embed/other") for _ in range(2)]
+        arabic = [client.get(frame, headers={"Accept-Language": "ar"}) for _ in range(2)]
+    assert reached == [
+        f"{frame}?",
+        f"{frame}?origin=https://claimed.example",
+        "/embed/other?",
+        f"{frame}?",
+    ]
+    frames = [*loads, claimed, claimed_again, *other, *arabic]
+    assert all(r.status_code == HTTPStatus.OK for r in frames)
+    assert all(r.headers["Cache-Control"] == "no-store" for r in frames)
+    assert "Set-Cookie" not in {name for r in frames for name, _ in r.headers}
+    tokens = [FORM_TOKEN.search(r.get_data(as_text=True)).group(1) for r in frames]  # type: ignore[union-attr]
+    # A token names the petition and the framing site (no reader): loads from one site
+    # within a second may share one; each of three sites has its own.
+    assert len(set(tokens[:3])) == 3
+    assert all("\x00" not in r.get_data(as_text=True) for r in frames)
+    assert 'dir="rtl"' in arabic[1].get_data(as_text=True)
+    assert 'action="/embed/other/sign' in other[1].get_data(as_text=True)
+    with app.app_context(), session_scope() as session:
+        daraa = petitions.get_by_slug(session, SLUG)
+        assert daraa is not None
+
+        def origin(token: str) -> str | None:
+            check = service.check_form_token(
+                secret_key=app.secret_key,  # type: ignore[arg-type]
+                petition=daraa,
+                token=token,
+                max_age=dt.timedelta(minutes=5),
+            )
+            assert check.state == service.FormTokenState.VALID
+            return check.origin
+
+        origins = [origin(token) for token in tokens[:5]]
+        assert origins == [
+            *(f"https://site{n}.example" for n in range(3)),
+            "https://claimed.example",
+            "https://claimed.example",
+        ]
+        # A kept frame of another petition carries that petition's token.
+        other_state = service.check_form_token(
+            secret_key=app.secret_key,  # type: ignore[arg-type]
+            petition=daraa,
+            token=tokens[6],
+            max_age=dt.timedelta(minutes=5),
+        ).state
+        assert other_state == service.FormTokenState.OTHER_PETITION
+    # A replayed frame's form signs like a fresh one.
+    signed = client.post(
+        f"/embed/{SLUG}/sign",
+        data={
+            "token": tokens[2],
+            "name": "Layla Haddad",
+            "email": "w@example.org",
+            "country": "SY",
+        },
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert signed.status_code == HTTPStatus.SEE_OTHER
+    assert _signatures(app) == 1
