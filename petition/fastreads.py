@@ -16,12 +16,14 @@ to Flask. API reads are still counted against the per-address read limit
 goes to Flask, which answers the 429.
 
 Two answers are the same for every reader but for a token or two, and their views
-offer a :class:`petition.replay.Refill`: the petition page for a reader who sends no
-session cookie (its CSRF token and the session cookie holding it; keyed on
-``?original=`` only, as the view's own cache, and a ``?lang=`` that sets a cookie goes
-to Flask) and the widget's sign frame (its form token and form time). Such an answer
-is kept with slots where those values stood, only if each value was found in it and
-it sets no cookie but through a slot, and every replay fills in the next reader's own.
+offer a :class:`petition.replay.Refill`: the petition page as made for a reader with
+no session (its CSRF token and the session cookie holding it; keyed on ``?original=``
+only, as the view's own cache, and a ``?lang=`` that sets a cookie goes to Flask) and
+the widget's sign frame (its form token and form time). Such an answer is kept with
+slots where those values stood, only if each value was found in it and it sets no
+cookie but through a slot, and every replay fills in the next reader's own: a new
+reader gets a new token and cookie, a reader whose session cookie holds only a CSRF
+token gets that token signed and no cookie, any other session goes to Flask.
 """
 
 from __future__ import annotations
@@ -61,17 +63,23 @@ class Kept:
     ) -> None:
         self.status, self.headers, self.parts, self.refill = status, headers, parts, refill
 
-    def answer(self, environ: WSGIEnvironment) -> tuple[list[tuple[str, str]], bytes]:
+    def answer(self, environ: WSGIEnvironment) -> tuple[list[tuple[str, str]], bytes] | None:
+        """The headers and body for this request, or None when Flask must answer."""
         if self.refill is None:
             return self.headers, self.parts[0]
         values = self.refill.make(environ)
+        if values is None:
+            return None
         fill = {slot.encode(): value.encode() for slot, value in values.items()}
         parts = self.parts
         body = b"".join(fill[part] if n % 2 else part for n, part in enumerate(parts))
-        headers = [
-            (name, _filled(value, values) if "\x00" in value else value)
-            for name, value in self.headers
-        ]
+        headers = []
+        for name, value in self.headers:
+            if "\x00" in value:
+                value = _filled(value, values)
+                if "\x00" in value:
+                    continue  # a slot the refill left out: no such header for this reader
+            headers.append((name, value))
         headers.append(("Content-Length", str(len(body))))
         return headers, body
 
@@ -90,9 +98,6 @@ class KeptReads:
         self.wsgi_app: WSGIApplication = app.wsgi_app
         self._kept: TTLCache[tuple[str, ...], Kept] = TTLCache(maxsize=maxsize, ttl=seconds)
         self._lock = threading.Lock()
-        self._session_cookie = re.compile(
-            r"(?:^|;)\s*" + re.escape(app.config["SESSION_COOKIE_NAME"]) + "="
-        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -102,7 +107,9 @@ class KeptReads:
         cookies = environ.get("HTTP_COOKIE", "")
         if SESSIONLESS_READS.match(path):
             query: str | None = environ.get("QUERY_STRING", "")
-        elif _PAGE.match(path) and not self._session_cookie.search(cookies):
+        elif _PAGE.match(path):
+            # The kept page's refill reads the session cookie; any but a CSRF token's
+            # own goes to Flask.
             query = _page_query(environ.get("QUERY_STRING", ""))
         else:
             query = None
@@ -120,9 +127,12 @@ class KeptReads:
             kept = self._kept.get(key)
         if kept is not None and self._within_read_limit(path, environ):
             try:
-                headers, body = kept.answer(environ)
+                answer = kept.answer(environ)
             except Exception:  # a refill that cannot read this request: Flask's answer
+                answer = None
+            if answer is None:
                 return self.wsgi_app(environ, start_response)
+            headers, body = answer
             start_response(kept.status, headers)
             return [b"" if method == "HEAD" else body]
         if kept is not None:

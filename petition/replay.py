@@ -29,11 +29,12 @@ class Refill:
 
     ``slots`` maps each value as it stands in this answer (body or a header) to its
     slot, a marker no answer holds otherwise (NUL-delimited); ``make`` gives the next
-    reader's value for each slot.
+    reader's value for each slot of the body, and for those of the headers it wants
+    (a header whose slot it leaves out is not sent), or None: let Flask answer.
     """
 
     slots: Mapping[str, str]
-    make: Callable[[WSGIEnvironment], Mapping[str, str]]
+    make: Callable[[WSGIEnvironment], Mapping[str, str] | None]
 
 
 def offer(refill: Refill) -> None:

@@ -16,7 +16,7 @@ import secrets
 from typing import Any
 
 from flask import Flask
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 
@@ -68,7 +68,8 @@ def url_safe_dumps(secret_key: str, *, salt: str, digest: str = "sha1") -> Signe
 
 
 class NewReader:
-    """A CSRF token and the session cookie that holds it, for a reader with no session.
+    """A CSRF token and the session cookie that holds it, for a reader with no session
+    (and the token again for a reader whose session holds only that).
 
     Exactly what Flask-WTF's ``generate_csrf()`` and Flask's session would make for an
     empty session (a random raw token in ``session["csrf_token"]``, its signed form in
@@ -88,6 +89,13 @@ class NewReader:
         if not isinstance(cookies, URLSafeTimedSerializer):
             raise TypeError("the session interface signs no cookie")
         self._session = SignedDumps(cookies)
+        self._cookies = cookies
+        self._cookie_signer = KeyedOnce(
+            cookies.secret_keys, salt=cookies.salt, **cookies.signer_kwargs
+        )
+        # As Flask's open_session: a cookie older than this is no session.
+        self._max_age = int(app.permanent_session_lifetime.total_seconds())
+        self.cookie_name: str = app.session_interface.get_cookie_name(app)
 
     def set_cookie(self, app: Flask, response: Response, value: str) -> None:
         """Set the session cookie to ``value`` as Flask's session would set it (not
@@ -103,6 +111,21 @@ class NewReader:
             samesite=interface.get_cookie_samesite(app),
             partitioned=interface.get_cookie_partitioned(app),
         )
+
+    def token_for_session(self, cookie: str) -> str | None:
+        """The page's CSRF token for a reader whose session cookie holds a CSRF token and
+        nothing else, as ``generate_csrf()`` would sign it; None for any other session
+        (an organizer's, one altered or expired), which Flask then opens itself."""
+        try:
+            data = self._cookies.load_payload(
+                self._cookie_signer.unsign(cookie, max_age=self._max_age)
+            )
+        except BadData:
+            return None
+        if not isinstance(data, dict) or len(data) != 1:
+            return None
+        raw = data.get(self.field_name)
+        return self._csrf.dumps(raw) if isinstance(raw, str) else None
 
     def issue(self) -> tuple[str, str, str]:
         """A fresh raw token, its signed form for the page, and the session cookie's value."""

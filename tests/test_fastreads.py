@@ -132,17 +132,31 @@ def test_a_kept_page_never_crosses_petitions_languages_or_readers_with_a_session
         app.test_client().get(f"{PAGE}?original=1")
     assert reached == [f"{PAGE}?original=1"]
     assert _sign(reader, csrf_from(tagged.get_data(as_text=True)), "t@example.org") == 400
-    # A reader with a session, and a language switch (it sets a cookie), go to Flask.
+    # A returning reader (a session holding only their token) is answered before Flask,
+    # with their own token and no new cookie; a language switch (it sets a cookie), a
+    # session holding more, or an altered one, go to Flask.
     returning = app.test_client()
-    returning.get(PAGE)
+    first_visit = returning.get(PAGE)
+    signer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    organizer = app.test_client()
+    organizer.set_cookie("session", signer.dumps({"csrf_token": "a" * 40, "user": 1}))
+    altered = app.test_client()
+    altered.set_cookie("session", returning.get_cookie("session").value[:-2] + "xx")  # type: ignore[union-attr]
     with reaching_flask(app) as reached:
         page = returning.get(PAGE)
         switched = [app.test_client().get(f"{PAGE}?lang=ar") for _ in range(2)]
-    assert reached == [f"{PAGE}?", f"{PAGE}?lang=ar", f"{PAGE}?lang=ar"]
+        organizers = organizer.get(PAGE)
+        altered_page = altered.get(PAGE)
+    assert reached == [f"{PAGE}?lang=ar", f"{PAGE}?lang=ar", f"{PAGE}?", f"{PAGE}?"]
     assert "Set-Cookie" not in page.headers  # the session it has holds the token already
+    flask_headers = {k: v for k, v in first_visit.headers if k != "Set-Cookie"}
+    assert dict(page.headers) == flask_headers
     for r in switched:
         assert any(c.startswith("lang=ar;") for c in r.headers.get_all("Set-Cookie"))
+    assert "Set-Cookie" not in organizers.headers
+    assert altered_page.headers["Set-Cookie"].startswith("session=")  # a new session
     assert _sign(returning, csrf_from(page.get_data(as_text=True)), "r@example.org") == 303
+    assert _sign(altered, csrf_from(page.get_data(as_text=True)), "x@example.org") == 400
 
 
 def test_kept_sign_frames_give_each_load_its_own_token_for_its_own_site(

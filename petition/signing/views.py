@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     abort,
@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
+from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Response
 
 from petition import replay, signers
@@ -31,6 +32,9 @@ from petition.petitions.models import Petition
 from petition.signing import bp, counts, links, service, yours
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 
 def page_context(
@@ -64,9 +68,16 @@ def _csrf_token() -> str:
     # again a second later: fastreads keeps the answer only if it finds this value.
     g.petition_minted_session = cookie
 
-    def next_reader(environ: object) -> dict[str, str]:
-        _, token, cookie = reader.issue()
-        return {CSRF_SLOT: token, SESSION_SLOT: cookie}
+    def next_reader(environ: WSGIEnvironment) -> dict[str, str] | None:
+        # Read as Flask reads it (request.cookies), so both see the same session.
+        held = parse_cookie(environ.get("HTTP_COOKIE", "")).get(reader.cookie_name)
+        if not held:
+            _, token, cookie = reader.issue()
+            return {CSRF_SLOT: token, SESSION_SLOT: cookie}
+        # A returning reader keeps their cookie (no Set-Cookie), as from Flask; any
+        # session holding more than a CSRF token goes to Flask (None).
+        own = reader.token_for_session(held)
+        return None if own is None else {CSRF_SLOT: own}
 
     replay.offer(replay.Refill(slots={token: CSRF_SLOT, cookie: SESSION_SLOT}, make=next_reader))
     return token
