@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -163,3 +163,15 @@ def test_no_cell_of_the_csv_is_a_formula(app: Flask, petition: Petition) -> None
     assert figures.as_csv([{"rule": "=HYPERLINK(1)"}], ["rule"]).splitlines()[1] == (
         "'=HYPERLINK(1)"
     )
+
+
+def test_a_process_keeps_the_figures_a_minute(make_app: Callable[..., Flask]) -> None:
+    """Where pages are kept (production), a year of hours is made once a minute."""
+    app = make_app(page_cache_seconds=2)
+    with app.app_context(), session_scope(write=False) as session:
+        petition = session.scalars(sa.select(Petition)).one()
+    client = app.test_client()
+    first = client.get(JSON_URL).get_data(as_text=True)
+    add_hour(app, petition, hours_ago=5, counted=7, uncounted=0)
+    assert client.get(JSON_URL).get_data(as_text=True) == first
+    assert app.test_client().get(JSON_URL).headers["ETag"]
