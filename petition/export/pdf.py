@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import gc
 import multiprocessing
+import os
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -41,11 +42,10 @@ FSI, PDI = "\u2068", "\u2069"
 FAST_NAME_PAGES = True
 # Name-only parts are set in worker processes, beside the row reading (False: in this one).
 PARALLEL_PARTS = True
-# One worker. Two (one per core) would set a million names' parts sooner, but a part's
-# ToUnicode map depends on what its process shaped before (the first text seen for a
-# mirrored bracket's glyph wins, petition.export.fonts), so a part's bytes would depend
-# on which worker set it (tests/export/test_name_pages.py compares them).
-PART_WORKERS = 1
+# One worker per core: at a million names the parts are the larger half of the export's
+# CPU, and one worker alone set the pace while the other core waited. A part's bytes do
+# not depend on which worker set it (each run carries its glyphs' texts).
+PART_WORKERS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 # Parts handed over and not yet collected, per worker: enough to keep each one busy.
 PARTS_IN_FLIGHT = 4
 
