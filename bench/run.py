@@ -10,9 +10,10 @@ with 1,000,000 verified signatures stored; last, one table of both databases.
 Production-like by default: limits in Redis (``BENCH_REDIS_URL``) when it answers, in
 each process's memory otherwise (and the table says so); the per-petition ceiling
 raised as an operator of a big petition would; SQLite, and PostgreSQL
-(``BENCH_POSTGRES_URL``) when it answers. About 4 minutes on a quiet 2-core machine.
+(``BENCH_POSTGRES_URL``) when it answers. 485 s at load 7 to 15, 174 s of it wrk runs
+of fixed length: about 4 to 5 minutes on a quiet 2-core machine.
 
-    .venv/bin/python -m bench.run                     # make bench: 3 paired runs of 2 s
+    .venv/bin/python -m bench.run                     # make bench: 5 paired runs of 1 s
     .venv/bin/python -m bench.run --quick             # a one-second smoke run
     .venv/bin/python -m bench.run --databases sqlite --runs 5 --duration 10
     .venv/bin/python -m bench.run --reads             # hello-world and the reads only
