@@ -7,9 +7,10 @@ inside ProxyFix and the host check, keeps for ``PETITION_PAGE_CACHE_SECONDS`` th
 whole answer (status, headers, body) of a cookie-free read
 (:data:`petition.security.SESSIONLESS_READS`) that its view marked ``public`` and that
 sets no cookie, and replays it for the same path, query, scheme and language inputs
-(``?lang=`` is in the query; the ``lang`` cookie and ``Accept-Language`` are in the
-key). Nothing in such an answer depends on anything else of the request: addresses
-come from ``PETITION_BASE_URL`` (issue 20). Conditional requests, answers marked
+(``?lang=`` is in the query; the ``lang`` cookie and the language ``Accept-Language``
+prefers, :func:`petition.i18n.accepted_language`, are in the key, not the header's
+spelling). Nothing in such an answer depends on anything else of the request:
+addresses come from ``PETITION_BASE_URL`` (issue 20). Conditional requests, answers marked
 ``no-store`` (the widget's sign form, with its token per load), and everything else go
 to Flask. API reads are still counted against the per-address read limit
 (:mod:`petition.abuse.batched`) before a kept answer is replayed; an address over it
@@ -39,6 +40,7 @@ from flask import Flask
 
 from petition import replay
 from petition.abuse.batched import BatchedLimit
+from petition.i18n import accepted_language
 from petition.security import SESSIONLESS_READS
 
 if TYPE_CHECKING:
@@ -120,7 +122,7 @@ class KeptReads:
             path,
             query,
             environ.get("wsgi.url_scheme", "http"),
-            environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            accepted_language(environ.get("HTTP_ACCEPT_LANGUAGE")),
             cookie.group(1) if cookie else "",
         )
         with self._lock:

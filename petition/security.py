@@ -52,8 +52,8 @@ HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
 # Reads that never use the session: the widget (a frame on another site gets no
-# cookie anyway), the API, static files, the polled count and the open figures. A reader who has a
-# session cookie from the petition page sends it with every poll.
+# cookie anyway), the API, static files, the polled count and the open figures. A
+# reader who has a session cookie from the petition page sends it with every poll.
 SESSIONLESS_READS = re.compile(
     r"/(?:embed|api/|static/"
     r"|p/[^/]+/(?:count|countries|card\.png|figures\.json|figures-(?:daily|hourly)\.csv)$)"

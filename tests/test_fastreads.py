@@ -234,3 +234,34 @@ def test_kept_sign_frames_give_each_load_its_own_token_for_its_own_site(
     )
     assert signed.status_code == HTTPStatus.SEE_OTHER
     assert _signatures(app) == 1
+
+
+def test_kept_answers_are_keyed_on_the_language_a_header_prefers_not_its_spelling(
+    make_app: Callable[..., Flask],
+) -> None:
+    # A crowd's browsers spell Accept-Language many ways; keyed on the raw header, each
+    # spelling was a miss and a copy of the page.
+    app = make_app(page_cache_seconds=60)
+    spellings = {
+        "en": ["en-GB,en;q=0.9", "en-US", "fr-FR,fr;q=0.9", ""],
+        "ar": ["ar-SY,ar;q=0.9,en;q=0.5", "ar", "ar-EG"],
+    }
+    with reaching_flask(app) as reached:
+        pages = {
+            language: [
+                app.test_client().get(PAGE, headers={"Accept-Language": spelling})
+                for spelling in spelled
+            ]
+            for language, spelled in spellings.items()
+        }
+        counts = [
+            app.test_client().get(f"{PAGE}/count", headers={"Accept-Language": s})
+            for s in ("en-US", "en-GB", "ar-SY", "ar")
+        ]
+    assert reached == [f"{PAGE}?", f"{PAGE}?", f"{PAGE}/count?", f"{PAGE}/count?"]
+    for page in pages["en"]:
+        assert '<html lang="en" dir="ltr">' in page.get_data(as_text=True)
+    for page in pages["ar"]:
+        assert '<html lang="ar" dir="rtl">' in page.get_data(as_text=True)
+    assert counts[0].get_data() == counts[1].get_data() != counts[2].get_data()
+    assert counts[2].get_data() == counts[3].get_data()

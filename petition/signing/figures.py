@@ -68,7 +68,8 @@ def _cursors(session: Session) -> dict[str, FiguresCursor]:
     """The cursors this fold may move (locked; a cursor another fold holds is left out).
 
     The migration made them, after its backfill; a database emptied since (the test
-    suite's PostgreSQL) gets them again, from the start, as an empty table should.
+    suite's PostgreSQL) gets them again, from the start, as an empty table should (a
+    second fold making them at the same moment waits for the first one's commit).
     """
     locked = (
         sa.select(FiguresCursor).order_by(FiguresCursor.event).with_for_update(skip_locked=True)

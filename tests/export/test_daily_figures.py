@@ -7,10 +7,13 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from http import HTTPStatus
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 import petition.moderation.service
 import petition.signing.counts
@@ -19,7 +22,7 @@ import petition.signing.links
 import petition.signing.service
 import petition.signing.states  # noqa: F401  (imported so the clock reaches it)
 from petition.abuse.models import FlagReason
-from petition.db import session_scope
+from petition.db import db, session_scope
 from petition.mail.models import OutboxMessage
 from petition.moderation import service as moderation
 from petition.petitions.models import Petition, PetitionDailyFigures
@@ -281,3 +284,43 @@ def test_flask_petition_recount_recounts_the_figures(
     assert result.exit_code == 0, result.output
     days = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
     assert days["days"][0]["confirmed"] == 3
+
+
+def test_the_figures_page_needs_no_other_host_and_no_script(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    play_two_days(app, petition, clock)
+    html = app.test_client().get(f"/p/{SLUG}/batches").get_data(as_text=True)
+    section = html[html.index('<section class="daily-figures"') :]
+    section = section[: section.index("</section>")]
+    assert "<script" not in section
+    for address in re.findall(r'(?:href|src)="([^"]*)"', html):
+        assert address.startswith(("/", "#", "data:")), address
+
+
+def test_two_folds_at_once_tally_each_signature_once(
+    app: Flask, petition: Petition, clock: Clock, database_url: str
+) -> None:
+    """On PostgreSQL several workers fold at once: the one holding the cursors tallies,
+    the other skips them without waiting, and nothing is counted twice."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: folds cannot overlap")
+    start = clock.now.replace(hour=12)
+    clock.set(start)
+    fold(app)  # the cursors exist, as the migration leaves them
+    for email in ("a@example.org", "b@example.org"):
+        sign(app, petition, email)
+    clock.set(start + 2 * petition_figures.LAG)
+    with app.app_context():
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            assert petition_figures.tally(first) == 2  # holds the cursors, uncommitted
+            assert petition_figures.tally(second) == 0  # skipped them, did not wait
+            second.commit()
+            first.commit()
+        finally:
+            first.close()
+            second.close()
+    fold(app)
+    body = app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True)
+    assert [d["signed"] for d in json.loads(body)["days"]] == [2]
