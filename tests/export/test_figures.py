@@ -128,6 +128,19 @@ def test_the_figures_read_no_signature(
     for body in bodies:
         for personal in ("layla", "omar", "example.org", "Layla Haddad", "203.0.113"):
             assert personal not in body
+    # As many statements for eight signers as for two, five a request at most (SQLite's
+    # BEGIN, the petition, its hours, its days, its invalidations).
+    few = len(statements)
+    assert few <= 5 * len(URLS), statements
+    sign_and_count(app, petition, [f"s{n}@example.org" for n in range(6)])
+    statements.clear()
+    for url in URLS:
+        client.get(url)
+    assert len(statements) == few
+    statements.clear()
+    client.get(f"/p/{SLUG}/batches")  # the batch list and the page's 31 days
+    assert statements
+    assert not [s for s in statements if "signatures" in s.lower()]
 
 
 def test_an_unknown_or_draft_petition_has_no_figures(app: Flask, petition: Petition) -> None:
