@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# The PostgreSQL server `make bench-export` measures on (it creates databases there).
+BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
@@ -83,8 +85,9 @@ lint: install ## ruff, ruff format --check, mypy --strict
 	$(BIN)/mypy
 	$(BIN)/python -m scripts.requirements --check
 
-bench-export: install ## Time export + verify of 10k, 100k, 1M signatures (SQLite; peak memory)
+bench-export: install ## Time export + verify of 10k, 100k, 1M signatures (SQLite, PostgreSQL; peak memory)
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/export.py --postgresql $(BENCH_POSTGRES_URL)
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .coverage node_modules dist build $(MO_FILES)

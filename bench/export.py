@@ -1,20 +1,24 @@
 """Time the export and verification of signed batches at growing sizes.
 
-For each N, a fresh SQLite database (or a scratch PostgreSQL database with
-``--database-url``) gets N verified, counted signatures by bulk insert (not through
-HTTP). Then the real commands run in child processes, each measured on its own:
+For each N, a database gets N verified, counted signatures by bulk insert (not through
+HTTP), once: it is kept under ``--reuse`` (default ``/tmp/petition-bench-export``, a SQLite
+file per N, or with ``--postgresql ADMIN_URL`` a database ``petition_bench_export_N`` on
+that server) and every later run starts from it, its batches deleted first. Then the
+real commands run in child processes, each measured on its own:
 
     flask --app wsgi petition export --petition SLUG --out DIR
     flask --app wsgi petition verify DIR/SLUG-batch-1.zip
 
-Printed for each: wall seconds, the child's CPU seconds (user + system: on a machine
-shared with other jobs, wall time mostly measures the others) and its peak resident
-memory (ru_maxrss).
-The database is filled by a child process too: this parent stays small, because a
-child's ru_maxrss also counts the parent's pages it was forked with.
-Run: ``.venv/bin/python bench/export.py`` (sizes 10000 100000 1000000 by default,
-``--sizes 10000`` for a quick look). Everything stays on this machine and stops
-by itself.
+Printed for each: wall seconds, the child's CPU seconds (user + system, with the PDF
+workers it waited for: on a machine shared with other jobs, wall time mostly measures the
+others), its peak resident memory (ru_maxrss: the largest of the command and its
+workers, not their sum), the load average when it ended, and the figures recorded before
+this work (``BEFORE``) beside them. The database is filled by a child process too: this
+parent stays small, because a child's ru_maxrss also counts the parent's pages it was
+forked with.
+Run: ``make bench-export`` (SQLite, then PostgreSQL; sizes 10000 100000 1000000) or
+``.venv/bin/python bench/export.py [--sizes N …] [--postgresql URL]``. Everything stays
+on this machine and stops by itself.
 """
 
 from __future__ import annotations
@@ -109,25 +113,95 @@ def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, float, 
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
 
 
-def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-export-{count}-"))
-    try:
-        url = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
-        started = time.perf_counter()
+# Figures recorded before issue 17's export work (README, "Signed batches"; main at
+# 631192e, load average 15-30): N -> (export wall s, export CPU s, peak MB, verify wall s,
+# verify CPU s, ZIP MB).
+BEFORE = {
+    ("sqlite", 100_000): (82.6, 11.5, 138, 15.5, 2.1, 6.8),
+    ("postgresql", 100_000): (58.4, 13.0, 143, 14.3, 2.5, 6.8),
+    ("sqlite", 1_000_000): (524.4, 83.2, 138, 34.2, 7.3, 68.3),
+}
+FORGET_BATCHES = (
+    "DELETE FROM export_batch_leaves; DELETE FROM export_batch_proofs; "
+    "DELETE FROM export_retractions; DELETE FROM export_batches;"
+)
+
+
+def sqlite_database(reuse: Path, count: int) -> tuple[str, bool]:
+    """The URL of the SQLite database of ``count`` signatures, and whether it is filled."""
+    path = reuse / f"sqlite-{count}.sqlite3"
+    return f"sqlite:///{path}", (reuse / f"sqlite-{count}.done").exists()
+
+
+def postgresql_database(admin_url: str, count: int) -> tuple[str, bool]:
+    """The URL of database petition_bench_export_N on the server of ``admin_url``
+    (created empty if missing), and whether it is filled."""
+    import psycopg
+
+    name = f"petition_bench_export_{count}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(url, autocommit=True) as conn:
+        filled = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'petitions'"
+        ).fetchone()
+        if filled and filled[0]:
+            row = conn.execute("SELECT coalesce(sum(signature_count), 0) FROM petitions").fetchone()
+            return url, bool(row and row[0] == count)
+        return url, False
+
+
+def forget_batches(url: str) -> None:
+    """Delete the batches an earlier run recorded, so the export makes batch 1 again."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.executescript(FORGET_BATCHES)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(FORGET_BATCHES)
+
+
+def run(count: int, backend: str, admin_url: str | None, reuse: Path) -> dict[str, float]:
+    reuse.mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":
+        url, filled = sqlite_database(reuse, count)
+    else:
+        assert admin_url
+        url, filled = postgresql_database(admin_url, count)
+    instance = reuse / "instance"  # one signing key for every run
+    instance.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    if not filled:
+        if backend == "sqlite":
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         subprocess.run(
-            [sys.executable, __file__, "--populate", str(count), str(folder), url],
+            [sys.executable, __file__, "--populate", str(count), str(instance), url],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        populated = time.perf_counter() - started
-        env = dict(os.environ, PETITION_INSTANCE_PATH=str(folder), PETITION_DATABASE_URL=url)
-        # The flask beside this interpreter: whichever virtualenv runs the benchmark.
-        flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "petition"]
+        if backend == "sqlite":
+            (reuse / f"sqlite-{count}.done").touch()
+    populated = time.perf_counter() - started
+    env = dict(os.environ, PETITION_INSTANCE_PATH=str(instance), PETITION_DATABASE_URL=url)
+    # The flask beside this interpreter: whichever virtualenv runs the benchmark.
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "petition"]
+    # A kept database gets the migrations landed since it was filled.
+    subprocess.run([*flask[:3], "db", "upgrade"], env=env, check=True, capture_output=True)
+    forget_batches(url)
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-export-{count}-", dir=reuse))
+    try:
         out = folder / "out"
         export_s, export_cpu, export_mb, _ = measure(
             [*flask, "export", "--petition", SLUG, "--out", str(out)], env
         )
+        export_load = os.getloadavg()[0]
         batch = out / f"{SLUG}-batch-1.zip"
         verify_s, verify_cpu, verify_mb, report = measure([*flask, "verify", str(batch)], env)
         assert f"{count} rows in signature order" in report, report
@@ -141,20 +215,11 @@ def run(count: int, database_url: str | None, keep: bool) -> dict[str, float]:
             "verify_cpu": verify_cpu,
             "verify_mb": verify_mb,
             "zip_mb": batch.stat().st_size / 1e6,
+            "load": export_load,
         }
     finally:
-        if database_url:
-            subprocess.run(
-                [
-                    "psql",
-                    database_url,
-                    "-qc",
-                    "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public",
-                ],
-                check=True,
-            )
-        if not keep:
-            shutil.rmtree(folder, ignore_errors=True)
+        forget_batches(url)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def compare_parts(repeats: int) -> None:
@@ -231,10 +296,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument(
-        "--database-url",
-        help="a scratch PostgreSQL database to use instead of SQLite (it is emptied!)",
+        "--postgresql",
+        metavar="ADMIN_URL",
+        help="measure on this PostgreSQL server instead of SQLite (databases "
+        "petition_bench_export_N are created there and kept)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "petition-bench-export",
+        help="where the filled SQLite databases and the signing key are kept between runs",
+    )
     parser.add_argument(
         "--compare-parts",
         type=int,
@@ -245,19 +317,31 @@ def main() -> None:
     if options.compare_parts:
         compare_parts(options.compare_parts)
         return
+    backend = "postgresql" if options.postgresql else "sqlite"
     print(
-        f"{'N':>9} {'export s':>9} {'CPU s':>6} {'export MB':>10} {'verify s':>9} {'CPU s':>6} "
-        f"{'verify MB':>10} {'ZIP MB':>7} {'µs/sig':>7}",
+        f"{'N':>9} {'database':>10} {'export s':>9} {'CPU s':>6} {'MB':>4} {'verify s':>9} "
+        f"{'CPU s':>6} {'MB':>4} {'ZIP MB':>7} {'µs/sig':>7} {'CPU µs/sig':>10} {'load':>5}",
         flush=True,
     )
     for count in options.sizes:
-        r = run(count, options.database_url, options.keep)
+        r = run(count, backend, options.postgresql, options.reuse)
         print(
-            f"{r['n']:>9,} {r['export_s']:>9.1f} {r['export_cpu']:>6.1f} {r['export_mb']:>10.0f} "
-            f"{r['verify_s']:>9.1f} {r['verify_cpu']:>6.1f} {r['verify_mb']:>10.0f} {r['zip_mb']:>7.1f} "
-            f"{(r['export_s'] + r['verify_s']) / count * 1e6:>7.0f}",
+            f"{r['n']:>9,} {backend:>10} {r['export_s']:>9.1f} {r['export_cpu']:>6.1f} "
+            f"{r['export_mb']:>4.0f} {r['verify_s']:>9.1f} {r['verify_cpu']:>6.1f} "
+            f"{r['verify_mb']:>4.0f} {r['zip_mb']:>7.1f} "
+            f"{(r['export_s'] + r['verify_s']) / count * 1e6:>7.0f} "
+            f"{(r['export_cpu'] + r['verify_cpu']) / count * 1e6:>10.0f} {r['load']:>5.1f}",
             flush=True,
         )
+        before = BEFORE.get((backend, count))
+        if before:
+            e, ec, mb, v, vc, z = before
+            print(
+                f"{'before':>9} {backend:>10} {e:>9.1f} {ec:>6.1f} {mb:>4} {v:>9.1f} {vc:>6.1f} "
+                f"{'':>4} {z:>7.1f} {(e + v) / count * 1e6:>7.0f} "
+                f"{(ec + vc) / count * 1e6:>10.0f} {'15+':>5}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ gunicorn (2 sync workers) serves the service with ``bench.run``'s production set
 (limits in Redis when it answers, a batch signing key configured); wrk sends each request
 of the mix for a second (the petition page in English and Arabic, the live count, the
 count and countries API, the widget frame in both modes and in Arabic, ``embed.js``, the
-published key, the recipient's guide, and sign POSTs), then each worker's resident memory
-(RSS) is read, beside hello-world's (``bench/reference.py``) under the same gunicorn. Every
-answer must be 2xx/3xx. Only 127.0.0.1 is targeted.
+published key, and sign POSTs), then each worker's resident memory (RSS) is read, beside
+hello-world's (``bench/reference.py``) under the same gunicorn; then again once the
+recipient's guide (/verify, a rare page that renders Markdown) has been served too.
+Every answer must be 2xx/3xx. Only 127.0.0.1 is targeted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench.run import (
     gunicorn,
     limits_storage,
     load_average,
+    reference_app,
     service_env,
     worker_rss_mb,
     wrk,
@@ -49,12 +51,12 @@ MIX = (
     f"/embed/{SLUG}?mode=count",
     "/embed.js",
     "/.well-known/petition-signing-key.pem",
-    "/verify",
 )
 
 
-def measure(kind: str, storage_uri: str) -> tuple[list[float], list[float], int]:
-    """(service workers' RSS, hello-world workers' RSS, errors) after the mix."""
+def measure(kind: str, storage_uri: str) -> tuple[list[float], list[float], list[float], int]:
+    """Service workers' RSS after the mix, then after /verify too, hello-world workers'
+    RSS, and the errors."""
     with (
         tempfile.TemporaryDirectory(prefix="petition-memory-") as tmp,
         database(kind, Path(tmp)) as url,
@@ -66,12 +68,7 @@ def measure(kind: str, storage_uri: str) -> tuple[list[float], list[float], int]
         errors = 0
         with (
             gunicorn("wsgi:app", env, workers=2, probe=f"/p/{SLUG}") as (port, pid),
-            gunicorn(
-                "bench.reference:create_app()",
-                {"BENCH_DATABASE_URL": url},
-                workers=2,
-                probe="/hello",
-            ) as (rport, rpid),
+            gunicorn(*reference_app(url), workers=2, probe="/hello") as (rport, rpid),
         ):
             cookie, csrf, html = browser_session(port, f"/p/{SLUG}")
             started = time.monotonic()
@@ -81,7 +78,13 @@ def measure(kind: str, storage_uri: str) -> tuple[list[float], list[float], int]
             sign_args = (cookie, csrf, secrets.token_hex(3), form_extras(html))
             errors += wrk(port, "sign.lua", f"/p/{SLUG}/sign", *sign_args, **opts).errors  # type: ignore[arg-type]
             wrk(rport, "get.lua", "/hello", **opts)  # type: ignore[arg-type]
-            return worker_rss_mb(pid), worker_rss_mb(rpid), errors
+            after_mix = worker_rss_mb(pid)
+            errors += wrk(port, "get.lua", "/verify", **opts).errors  # type: ignore[arg-type]
+            return after_mix, worker_rss_mb(pid), worker_rss_mb(rpid), errors
+
+
+def megabytes(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values) + " MB"
 
 
 def main() -> None:
@@ -94,15 +97,15 @@ def main() -> None:
     storage_uri, storage_note = limits_storage(REDIS_URL)
     for note in (storage_note, *notes):
         print(f"- {note}")
-    print("\n| database | web worker RSS | hello-world worker RSS | errors |")
-    print("| --- | ---: | ---: | ---: |")
+    print("\n| database | web worker RSS | after /verify too | hello-world worker RSS | errors |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     failed = 0
     for kind in kinds:
-        service, hello, errors = measure(kind, storage_uri)
+        service, verify, hello, errors = measure(kind, storage_uri)
         failed += errors
         print(
-            f"| {kind} | {', '.join(f'{v:.0f}' for v in service)} MB "
-            f"| {', '.join(f'{v:.0f}' for v in hello)} MB | {errors} |"
+            f"| {kind} | {megabytes(service)} | {megabytes(verify)} | {megabytes(hello)} "
+            f"| {errors} |"
         )
     print(f"\n- load average: {load_average()}")
     if failed:

@@ -11,13 +11,15 @@ import enum
 import gettext as stdlib_gettext
 import logging
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from babel import Locale, UnknownLocaleError
 from flask import request
 from flask_babel import force_locale, get_locale, gettext, ngettext
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from petition.config import TRANSLATIONS
 
@@ -160,8 +162,19 @@ def select_locale() -> Locale:
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in _LOCALES:
             return _LOCALES[candidate]
-    best = request.accept_languages.best_match(_CODES) or SOURCE_LANGUAGE
-    return _LOCALES[best]
+    return _LOCALES[accepted_language(request.headers.get("Accept-Language"))]
+
+
+@lru_cache(maxsize=1024)
+def accepted_language(header: str | None) -> str:
+    """Our language that an ``Accept-Language`` header prefers (English when none is).
+
+    The one thing of the header an answer depends on: :mod:`petition.fastreads` keys kept
+    answers on it, so the many spellings browsers send ("en-GB,en;q=0.9", "en-US") share
+    one. Parsed once per spelling (bounded).
+    """
+    accepted = parse_accept_header(header, LanguageAccept)
+    return accepted.best_match(_CODES) or SOURCE_LANGUAGE
 
 
 @cache

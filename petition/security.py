@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
+
+from petition import signers
 
 
 def content_security_policy(*, frame_ancestors: str = "'none'") -> str:
@@ -50,9 +52,12 @@ HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
 # Reads that never use the session: the widget (a frame on another site gets no
-# cookie anyway), the API, static files and the polled count. A reader who has a
-# session cookie from the petition page sends it with every poll.
-SESSIONLESS_READS = re.compile(r"/(?:embed|api/|static/|p/[^/]+/(?:count|countries|card\.png)$)")
+# cookie anyway), the API, static files, the polled count and the open figures. A
+# reader who has a session cookie from the petition page sends it with every poll.
+SESSIONLESS_READS = re.compile(
+    r"/(?:embed|api/|static/"
+    r"|p/[^/]+/(?:count|countries|card\.png|figures\.json|figures-(?:daily|hourly)\.csv)$)"
+)
 
 
 class SessionlessReads(SecureCookieSessionInterface):
@@ -68,8 +73,14 @@ class SessionlessReads(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:  # type: ignore[override]
-        if not self._is_sessionless(request):
-            super().save_session(app, session, response)
+        if self._is_sessionless(request):
+            return
+        super().save_session(app, session, response)
+        # A new reader's session, minted with its CSRF token by signers.NewReader (the
+        # petition page): it holds only that token, so its cookie is set as made.
+        minted = g.get("petition_minted_session")
+        if minted and not session:
+            signers.new_reader(app).set_cookie(app, response, minted)
 
 
 def init_app(app: Flask) -> None:

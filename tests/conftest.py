@@ -35,14 +35,43 @@ from petition.db import db, session_scope
 from petition.petitions import service as petitions
 from petition.petitions.models import Petition
 from tests import system
-from tests.helpers import DARAA, REQUIRE_ALL
+from tests.helpers import DARAA, REQUIRE_ALL, schedule
 from tests.helpers.mail import Mailbox
 from tests.helpers.servers import LiveServer, free_port
+from tests.helpers.templates import share_compiled_templates
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PETITION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("PETITION_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+TIMES = schedule.FileTimes()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each test's app compiled its templates again (tests/helpers/templates.py).
+    share_compiled_templates()
+
+
+@pytest.hookimpl(trylast=True)  # after the conftest files that add markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The longest files first (tests/helpers/schedule.py): the test processes share them
+    # from the start, and the run ends on short tests instead of one process's long tail.
+    items[:] = schedule.longest_files_first(items, schedule.recorded(config))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    TIMES.add(report)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # With --durations, the time per file too: where a run's time goes, not only its tops.
+    if config.option.durations is not None:
+        TIMES.report(terminalreporter, config.option.durations or len(TIMES.seconds))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller has every report
+        TIMES.save(session.config)
 
 
 def _postgres_reachable() -> bool:

@@ -75,6 +75,9 @@ def test_polled_reads_neither_read_nor_touch_the_session(
     for path in (
         f"/p/{slug}/count",
         f"/p/{slug}/countries",
+        f"/p/{slug}/figures.json",
+        f"/p/{slug}/figures-daily.csv",
+        f"/p/{slug}/figures-hourly.csv",
         f"/api/v1/petitions/{slug}",
         f"/embed/{slug}",
         f"/embed/{slug}?mode=count",

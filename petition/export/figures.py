@@ -7,7 +7,6 @@ from the same rows by these plain functions, so a figure means the same in both.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -47,12 +46,22 @@ def hour_rows(hours: Iterable[activity.HourFigure]) -> list[dict[str, Any]]:
 
 def day_rows(days: Iterable[activity.DayFigure]) -> list[dict[str, Any]]:
     """One dict per day, as the JSON holds it (the rules as one object)."""
-    rows = []
-    for d in days:
-        row = dataclasses.asdict(d)
-        row["day"] = d.day.isoformat()
-        rows.append(row)
-    return rows
+    return [
+        {
+            "day": d.day.isoformat(),
+            "signed": d.signed,
+            "confirmed": d.confirmed,
+            "counted": d.counted,
+            "uncounted": d.uncounted,
+            "held": d.held,
+            "released": d.released,
+            "invalidated": d.invalidated,
+            "invalidated_by_rule": dict(d.invalidated_by_rule),
+            "withdrawn": d.withdrawn,
+            "count": d.count,
+        }
+        for d in days
+    ]
 
 
 def day_csv_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import ctypes
 import dataclasses
 import re
 import struct
+import unicodedata
 from typing import Any
 
 FAMILIES = ("Noto Sans", "Noto Naskh Arabic", "DejaVu Sans")  # templates/export/delivery.html
@@ -33,6 +34,14 @@ class Run:
     inner: str
     width: float  # in points
     glyphs: frozenset[int]
+    # Each glyph's text, for the ToUnicode map: the first cluster each glyph began, in
+    # logical order. Carried by the run, so a part's map is made of the part's own runs
+    # whatever the process shaped before.
+    texts: tuple[tuple[int, str], ...] = ()
+    # A mirrored character set right to left ("(" drawn with the glyph of ")"): its
+    # glyph's text only if the part shows that glyph nowhere else (every line's "(SY)"
+    # does), so the map gives a bracket glyph its own character in every part.
+    mirrored_texts: tuple[tuple[int, str], ...] = ()
 
 
 class Font:
@@ -44,7 +53,6 @@ class Font:
 
         with TTFont(path, lazy=True) as tt:  # read what is needed, then close the file
             self._read(tt, path)
-        self.to_unicode: dict[int, str] = {}
         face = uharfbuzz.Face(uharfbuzz.Blob.from_file_path(path))
         self.hb = uharfbuzz.Font(face)
         self._subsets: dict[frozenset[int], bytes] = {}
@@ -102,12 +110,16 @@ class Font:
         width = 0.0
         pending = 0.0  # TJ adjustment carried to before the next glyph
         mapped: set[int] = set()
+        texts: list[tuple[int, str]] = []
+        mirrored: list[tuple[int, str]] = []
         order = range(len(infos) - 1, -1, -1) if rtl else range(len(infos))
         for at in order:  # logical order: a cluster's text goes to its first glyph
             cluster = infos[at].cluster
             if cluster not in mapped:
                 mapped.add(cluster)
-                self.to_unicode.setdefault(infos[at].codepoint, text[cluster : ends[cluster]])
+                piece = text[cluster : ends[cluster]]
+                is_mirrored = rtl and len(piece) == 1 and unicodedata.mirrored(piece)
+                (mirrored if is_mirrored else texts).append((infos[at].codepoint, piece))
         for info, pos in zip(infos, positions, strict=True):
             gid = info.codepoint
             advance = pos.x_advance * scale
@@ -130,6 +142,8 @@ class Font:
             inner="".join(parts),
             width=width * size / 1000,
             glyphs=frozenset(info.codepoint for info in infos),
+            texts=tuple(texts),
+            mirrored_texts=tuple(mirrored),
         )
 
     def subset(self, gids: frozenset[int]) -> bytes:

@@ -113,22 +113,26 @@ class Typesetter:
 
     def number(self, digits: str, *, size: float) -> Run:
         """ASCII digits (and dots) set glyph by glyph from the first font, unkerned."""
-        glyphs, widths, every = self._digit_table(size)
+        glyphs, widths, every, texts = self._digit_table(size)
         # One C call for the glyphs, one for the width: a number is on every line.
         width = sum(map(widths.__getitem__, digits))
-        return Run(font=0, inner=digits.translate(glyphs), width=width, glyphs=every)
+        return Run(font=0, inner=digits.translate(glyphs), width=width, glyphs=every, texts=texts)
 
     @functools.cache  # noqa: B019 (one typesetter per process, kept for its life)
-    def _digit_table(self, size: float) -> tuple[dict[int, str], dict[str, float], frozenset[int]]:
+    def _digit_table(
+        self, size: float
+    ) -> tuple[dict[int, str], dict[str, float], frozenset[int], tuple[tuple[int, str], ...]]:
         glyphs: dict[int, str] = {}
         widths: dict[str, float] = {}
         every: set[int] = set()
+        texts: list[tuple[int, str]] = []
         for char in "0123456789.":
             run = self.fonts[0].shape(char, rtl=False, size=size)
             glyphs[ord(char)] = run.inner
             widths[char] = run.width
             every |= run.glyphs
-        return glyphs, widths, frozenset(every)
+            texts.extend(run.texts)
+        return glyphs, widths, frozenset(every), tuple(texts)
 
     def text(self, text: str, *, size: float) -> list[Run]:
         """Runs of ``text`` in visual order, laid out as an isolated paragraph."""
@@ -363,7 +367,7 @@ def _write_pdf(
 ) -> bytes:
     writer = pdf_objects.Writer()
     catalog, tree, info = writer.reserve(), writer.reserve(), writer.reserve()
-    used: set[Run] = set()
+    used: dict[Run, None] = {}  # in order of first use: the ToUnicode maps' order
     page_ids = []
     streams: list[bytes] = []
     main = setter.fonts[0]
@@ -384,12 +388,19 @@ def _write_pdf(
         out.append("ET")
         streams.append("\n".join(out).encode("ascii"))
     glyphs: dict[int, set[int]] = {}
+    texts: dict[int, dict[int, str]] = {}
     for run in used:
         glyphs.setdefault(run.font, set()).update(run.glyphs)
+        font_texts = texts.setdefault(run.font, {})
+        for gid, text in run.texts:
+            font_texts.setdefault(gid, text)  # the first in the part
+    for run in used:  # then mirrored brackets set right to left, for glyphs still unmapped
+        for gid, text in run.mirrored_texts:
+            texts[run.font].setdefault(gid, text)
     font_refs = {}
     for index in sorted(glyphs):
         font_refs[index] = pdf_objects.write_font(
-            writer, setter.fonts[index], frozenset(glyphs[index])
+            writer, setter.fonts[index], frozenset(glyphs[index]), texts[index]
         )
     fonts = " ".join(f"/F{i} {ref} 0 R" for i, ref in font_refs.items())
     resources = f"<< /Font << {fonts} >> >>"
@@ -409,9 +420,11 @@ def _write_pdf(
     return writer.finish(root=catalog, info=info)
 
 
-def _show(out: list[str], runs: Sequence[Run], current: int, size: float, used: set[Run]) -> int:
+def _show(
+    out: list[str], runs: Sequence[Run], current: int, size: float, used: dict[Run, None]
+) -> int:
     """Appends the operators that show ``runs``; returns the font left selected."""
-    used.update(runs)
+    used.update(dict.fromkeys(runs))
     group: list[str] = []
     for run in runs:
         if run.font != current:

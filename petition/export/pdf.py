@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import gc
 import multiprocessing
+import os
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -39,8 +40,13 @@ LINES_PER_PAGE = 56
 FSI, PDI = "\u2068", "\u2069"
 # False sets every part with WeasyPrint, as before name_pages (the benchmark compares).
 FAST_NAME_PAGES = True
-# Name-only parts are set in a worker process, beside the row reading (False: in this one).
+# Name-only parts are set in worker processes, beside the row reading (False: in this one).
 PARALLEL_PARTS = True
+# One worker per core: at a million names the parts are the larger half of the export's
+# CPU, and one worker alone set the pace while the other core waited. A part's bytes do
+# not depend on which worker set it (each run carries its glyphs' texts).
+PART_WORKERS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+# Parts handed over and not yet collected, per worker: enough to keep each one busy.
 PARTS_IN_FLIGHT = 4
 
 
@@ -72,11 +78,11 @@ class DeliveryDocument:
     """The delivery PDF of one batch: names added as the rows stream by.
 
     The first part carries the cover, known only at the end: its names are kept, and it is
-    typeset by :meth:`parts`. Each later part is handed, as soon as it is full, to one
+    typeset by :meth:`parts`. Each later part is handed, as soon as it is full, to a
     worker process that sets it with :mod:`petition.export.name_pages` while this process
     goes on reading rows and writing the CSV (a fresh interpreter, ``spawn``: it shares
-    no database connection with this one). At most :data:`PARTS_IN_FLIGHT` wait for it,
-    so memory stays flat. A part the worker cannot set comes back and is typeset here by
+    no database connection with this one), :data:`PART_WORKERS` of them. At
+    most :data:`PARTS_IN_FLIGHT` per worker wait, so memory stays flat. A part the worker cannot set comes back and is typeset here by
     WeasyPrint. :meth:`typeset` waits for the last ones; :meth:`parts` hands them over.
     """
 
@@ -134,7 +140,7 @@ class DeliveryDocument:
             footer = _("Batch %(batch)s, part %(part)s", batch=self.batch_sequence, part=number)
         job = pool.submit(name_pages.write_part, str(path), lines, footer, self.title)
         self.in_flight.append((path, job))
-        if len(self.in_flight) > PARTS_IN_FLIGHT:
+        if len(self.in_flight) > PARTS_IN_FLIGHT * PART_WORKERS:
             self._collect()
 
     def _collect(self) -> None:
@@ -149,7 +155,9 @@ class DeliveryDocument:
         if not (FAST_NAME_PAGES and PARALLEL_PARTS):
             return None
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(
+                PART_WORKERS, mp_context=multiprocessing.get_context("spawn")
+            )
             # An export that fails half-way leaves no worker behind.
             weakref.finalize(self, self.pool.shutdown, wait=False, cancel_futures=True)
         return self.pool

@@ -8,7 +8,7 @@ import zlib
 from petition.export.fonts import Font
 
 
-def write_font(writer: Writer, font: Font, gids: frozenset[int]) -> int:
+def write_font(writer: Writer, font: Font, gids: frozenset[int], to_unicode: dict[int, str]) -> int:
     tag = "".join(
         chr(65 + b % 26) for b in hashlib.sha256(repr(sorted(gids)).encode()).digest()[:6]
     )
@@ -30,12 +30,12 @@ def write_font(writer: Writer, font: Font, gids: frozenset[int]) -> int:
         "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
         f"/FontDescriptor {descriptor} 0 R /W [{widths}] /CIDToGIDMap /Identity >>",
     )
-    to_unicode = writer.stream(_to_unicode(font, gids))
+    to_unicode_ref = writer.stream(_to_unicode(gids, to_unicode))
     ref = writer.reserve()
     writer.put(
         ref,
         f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
-        f"/DescendantFonts [{cid} 0 R] /ToUnicode {to_unicode} 0 R >>",
+        f"/DescendantFonts [{cid} 0 R] /ToUnicode {to_unicode_ref} 0 R >>",
     )
     return ref
 
@@ -44,8 +44,8 @@ def _utf16_hex(text: str) -> str:
     return text.encode("utf-16-be").hex().upper()
 
 
-def _to_unicode(font: Font, gids: frozenset[int]) -> bytes:
-    pairs = [(g, font.to_unicode[g]) for g in sorted(gids) if font.to_unicode.get(g)]
+def _to_unicode(gids: frozenset[int], texts: dict[int, str]) -> bytes:
+    pairs = [(g, texts[g]) for g in sorted(gids) if texts.get(g)]
     blocks = []
     for at in range(0, len(pairs), 100):
         chunk = pairs[at : at + 100]

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 
 from petition import i18n
 from petition.config import current_settings
-from petition.db import get_session
+from petition.db import get_session, utcnow
 from petition.export import batch_key, batches, bp, figures, guide, receipts
 from petition.export.models import ExportBatch, ExportBatchProof
 from petition.petitions import activity
 from petition.petitions import service as petitions
+from petition.petitions.cache import MicroCache, micro_cache
 
 logger = logging.getLogger(__name__)
 _warned: list[bool] = []  # say once per process that the key is missing, not per page
@@ -96,15 +99,18 @@ def public_batches(slug: str) -> Response:
             }
         )
         previous = batch
-    days = activity.figures_by_day(session, petition)
+    # The latest days only: the open data holds every day.
+    since = utcnow().date() - dt.timedelta(days=DAYS_SHOWN - 1)
+    days = activity.figures_by_day(session, petition, since=since)
+    began = petition.opened_at or petition.created_at
     response = Response(
         render_template(
             "export/batches.html",
             petition=petition,
             rows=list(reversed(rows)),
             is_chain_whole=all(r["links"] and not r["missing_before"] for r in rows),
-            days=list(reversed(days))[:DAYS_SHOWN],
-            days_left_out=max(len(days) - DAYS_SHOWN, 0),
+            days=list(reversed(days)),
+            has_earlier_days=began.date() < since,
         )
     )
     response.headers["Cache-Control"] = BATCHES_CACHE_CONTROL
@@ -196,41 +202,74 @@ def _key_globals() -> dict[str, Any]:
 # Figures change at each fold (every few seconds); a minute's staleness is harmless and
 # lets a proxy answer a crowd of readers of the open data.
 FIGURES_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# Made once a minute per process: a year of hours is 8,760 rows to read and write out
+# (about 160 ms of CPU, bench/figures.py), the same minute a proxy keeps them.
+FIGURES_KEEP_SECONDS = 60
 
 
-def _figures_response(body: str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+def _figures_cache() -> MicroCache | None:
+    """Figures kept for as long as readers' caches may keep them (a minute), in this
+    process; nothing is kept where nothing else is (``page_cache_seconds`` 0)."""
+    if micro_cache() is None:
+        return None
+    cache: MicroCache = current_app.extensions.setdefault(
+        "petition_figures_cache", MicroCache(FIGURES_KEEP_SECONDS, maxsize=256)
+    )
+    return cache
+
+
+def _figures_response(
+    slug: str, kind: str, mimetype: str, make: Callable[[dict[str, Any]], str]
+) -> Response:
+    """The figures of ``slug`` made into ``kind`` by ``make``, kept a minute."""
+    cache = _figures_cache()
+    key = (kind, slug)
+    kept = cache.get(key) if cache is not None else None
+    if kept is None:
+        session = get_session()
+        petition = petitions.get_by_slug(session, slug) or abort(404)
+        body = make(figures.open_data(session, petition))
+        kept = (body, figures.etag_of(body))
+        if cache is not None:
+            cache.put(key, kept)
+    response = Response(kept[0], mimetype=mimetype)
     response.headers["Cache-Control"] = FIGURES_CACHE_CONTROL
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.set_etag(figures.etag_of(body))
+    response.headers["Content-Disposition"] = f'inline; filename="{slug}-{kind}"'
+    response.set_etag(kept[1])
     response.make_conditional(request)  # 304 without a body for a matching If-None-Match
     return response
+
+
+def _json(document: dict[str, Any]) -> str:
+    # Compact, so the standard library's C encoder writes it (indenting is pure Python).
+    return json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 @bp.get("/p/<slug>/figures.json")
 def figures_json(slug: str) -> Response:
     """The petition's public figures as open data (JSON): folded counts, no signer data."""
-    session = get_session()
-    petition = petitions.get_by_slug(session, slug) or abort(404)
-    body = json.dumps(figures.open_data(session, petition), indent=1, sort_keys=True) + "\n"
-    return _figures_response(body, "application/json", f"{slug}-figures.json")
+    return _figures_response(slug, "figures.json", "application/json", _json)
 
 
 @bp.get("/p/<slug>/figures-hourly.csv")
 def figures_hourly_csv(slug: str) -> Response:
     """The count hour by hour as CSV, the same rows as figures.json's ``hours``."""
-    session = get_session()
-    petition = petitions.get_by_slug(session, slug) or abort(404)
-    rows = figures.open_data(session, petition)["hours"]
-    body = figures.as_csv(rows, figures.HOUR_COLUMNS)
-    return _figures_response(body, "text/csv", f"{slug}-figures-hourly.csv")
+    return _figures_response(
+        slug,
+        "figures-hourly.csv",
+        "text/csv",
+        lambda document: figures.as_csv(document["hours"], figures.HOUR_COLUMNS),
+    )
 
 
 @bp.get("/p/<slug>/figures-daily.csv")
 def figures_daily_csv(slug: str) -> Response:
     """The figures day by day as CSV, the same as figures.json's ``days``."""
-    session = get_session()
-    petition = petitions.get_by_slug(session, slug) or abort(404)
-    rows = figures.day_csv_rows(figures.open_data(session, petition)["days"])
-    body = figures.as_csv(rows, figures.DAY_COLUMNS)
-    return _figures_response(body, "text/csv", f"{slug}-figures-daily.csv")
+    return _figures_response(
+        slug,
+        "figures-daily.csv",
+        "text/csv",
+        lambda document: figures.as_csv(
+            figures.day_csv_rows(document["days"]), figures.DAY_COLUMNS
+        ),
+    )

@@ -68,9 +68,19 @@ class HashingWriter:
         self.out.write(data)
 
 
+# zlib's level for the compressed members. Measured here on 30 MB of a batch's CSV (CPU
+# seconds, compressed size): level 1 0.26 s, 23.2 %; 3 0.28 s, 22.3 %; 4 0.41 s, 20.2 %;
+# 6 (the default) 0.67 s, 20.5 %. Level 3 saves 2 s of CPU at a million rows and costs
+# 3 MB. The PDF parts are stored: their streams are compressed already.
+COMPRESS_LEVEL = 3
+
+
 def zip_info(name: str, created_at: dt.datetime, *, compress: bool) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=created_at.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    # ZipFile.open(info, "w") takes the level from the ZipInfo (public as compress_level
+    # from Python 3.13 on; this attribute is kept as its alias there).
+    info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
     info.external_attr = 0o644 << 16
     return info
 

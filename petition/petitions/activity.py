@@ -65,20 +65,27 @@ class HourFigure:
     count: int
 
 
-def count_by_hour(session: Session, petition: Petition) -> list[HourFigure]:
-    """The count over time, an entry per hour the fold recorded, oldest first.
+def count_by_hour(
+    session: Session, petition: Petition, *, since: dt.datetime | None = None
+) -> list[HourFigure]:
+    """The count over time, an entry per hour the fold recorded (from ``since``),
+    oldest first.
 
     The count at each hour's end is worked back from the petition's folded total (the
     fold writes both under one lock), so the series ends at the count the page shows,
-    also for a petition signed before hours were recorded.
+    also for a petition signed before hours were recorded, and a window of recent
+    hours needs no earlier row.
     """
-    rows = session.execute(
+    query = (
         sa.select(
             PetitionHourlyCount.hour, PetitionHourlyCount.counted, PetitionHourlyCount.uncounted
         )
         .where(PetitionHourlyCount.petition_id == petition.id)
         .order_by(PetitionHourlyCount.hour.desc())
-    ).all()
+    )
+    if since is not None:
+        query = query.where(PetitionHourlyCount.hour >= since)
+    rows = session.execute(query).all()
     figures = []
     count = petition.signature_count
     for hour, counted, uncounted in rows:
@@ -157,30 +164,39 @@ class DayFigure:
 
 
 def figures_by_day(
-    session: Session, petition: Petition, hours: list[HourFigure] | None = None
+    session: Session,
+    petition: Petition,
+    hours: list[HourFigure] | None = None,
+    *,
+    since: dt.date | None = None,
 ) -> list[DayFigure]:
-    """Every day something happened, oldest first: the daily figures, the invalidations
-    per rule, and what the fold counted that day with the count at the day's end (from
-    ``hours``, :func:`count_by_hour`'s answer, read again when not given)."""
+    """Every day something happened (from ``since``), oldest first: the daily figures,
+    the invalidations per rule, and what the fold counted that day with the count at
+    the day's end (from ``hours``, :func:`count_by_hour`'s answer for the same days,
+    read when not given)."""
+    start = None if since is None else dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     if hours is None:
-        hours = count_by_hour(session, petition)
+        hours = count_by_hour(session, petition, since=start)
     days: dict[dt.date, dict[str, Any]] = defaultdict(dict)
     for h in hours:
         entry = days[h.hour.astimezone(dt.UTC).date()]
         entry["counted"] = entry.get("counted", 0) + h.counted
         entry["uncounted"] = entry.get("uncounted", 0) + h.uncounted
         entry["count"] = h.count  # hours come oldest first: the last one ends the day
-    for row in session.scalars(
-        sa.select(PetitionDailyFigures).where(PetitionDailyFigures.petition_id == petition.id)
-    ):
-        days[row.day].update({e: getattr(row, e) for e in DAY_EVENTS})
-    for day, rule, n in session.execute(
-        sa.select(
-            PetitionDailyInvalidation.day,
-            PetitionDailyInvalidation.rule,
-            PetitionDailyInvalidation.invalidated,
-        ).where(PetitionDailyInvalidation.petition_id == petition.id)
-    ):
+    daily = sa.select(
+        PetitionDailyFigures.day, *(getattr(PetitionDailyFigures, e) for e in DAY_EVENTS)
+    ).where(PetitionDailyFigures.petition_id == petition.id)
+    by_rule = sa.select(
+        PetitionDailyInvalidation.day,
+        PetitionDailyInvalidation.rule,
+        PetitionDailyInvalidation.invalidated,
+    ).where(PetitionDailyInvalidation.petition_id == petition.id)
+    if since is not None:
+        daily = daily.where(PetitionDailyFigures.day >= since)
+        by_rule = by_rule.where(PetitionDailyInvalidation.day >= since)
+    for day, *values in session.execute(daily):
+        days[day].update(zip(DAY_EVENTS, values, strict=True))
+    for day, rule, n in session.execute(by_rule):
         days[day].setdefault("invalidated_by_rule", {})[rule] = n
     figures = []
     count: int | None = None

@@ -14,7 +14,7 @@ from petition.signing import counts
 @click.argument("slugs", nargs=-1)
 @with_appcontext
 def recount_command(slugs: tuple[str, ...]) -> None:
-    """Recompute verified counts exactly (all petitions, or the given ones)."""
+    """Recompute verified counts and daily figures exactly (all petitions, or the given ones)."""
     with session_scope() as session:
         if slugs:
             found = {p.id: p for p in (petitions.find(session, slug) for slug in slugs) if p}

@@ -194,7 +194,8 @@ def _add_hourly_counts(session: Session, *, petition_id: int, counted: int, unco
 
 
 def recount(session: Session, *, petition: Petition) -> int:
-    """Recompute a petition's count exactly from its signatures; returns it."""
+    """Recompute a petition's count, its country counts and its tallied daily figures
+    exactly from its signatures; returns the count."""
     session.execute(
         sa.select(Petition.id).where(Petition.id == petition.id).with_for_update(of=Petition)
     )
@@ -215,6 +216,7 @@ def recount(session: Session, *, petition: Petition) -> int:
         )
         petition.signature_count = exact
     _recount_countries(session, petition=petition)
+    figures.recount(session, petition_id=petition.id)
     session.flush()
     return exact
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
+from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Response
 
+from petition import replay, signers
 from petition.abuse import limits
 from petition.config import current_settings
 from petition.db import get_session
@@ -22,6 +33,9 @@ from petition.signing import bp, counts, links, service, yours
 from petition.signing.forms import SignForm, signer_from
 from petition.signing.models import SignatureSource
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 
 def page_context(
     session: Session, petition: Petition, *, reader: str, show_original: bool = False
@@ -31,6 +45,42 @@ def page_context(
         **petitions.page_context(session, petition, reader=reader, show_original=show_original),
         "signers": counts.public_signers(session, petition),
     }
+
+
+# Stands in a kept page's Set-Cookie where a new reader's own session cookie goes.
+SESSION_SLOT = "\x00session-cookie\x00"
+
+
+def _csrf_token() -> str:
+    """This reader's CSRF token, as Flask-WTF's ``generate_csrf()`` gives it.
+
+    A reader with no session yet (most readers of a spreading petition) gets one from
+    signers built once, and the page is offered to :mod:`petition.fastreads`, which
+    then answers the next new readers with a token and cookie of their own, before
+    Flask. Flask-WTF still checks every POST against the session cookie.
+    """
+    if session or hasattr(g, "csrf_token"):
+        return str(generate_csrf())
+    reader = signers.new_reader(current_app._get_current_object())  # type: ignore[attr-defined]
+    _, token, cookie = reader.issue()
+    setattr(g, reader.field_name, token)  # where generate_csrf() looks first
+    # The session saves this very cookie (security.SessionlessReads), not one signed
+    # again a second later: fastreads keeps the answer only if it finds this value.
+    g.petition_minted_session = cookie
+
+    def next_reader(environ: WSGIEnvironment) -> dict[str, str] | None:
+        # Read as Flask reads it (request.cookies), so both see the same session.
+        held = parse_cookie(environ.get("HTTP_COOKIE", "")).get(reader.cookie_name)
+        if not held:
+            _, token, cookie = reader.issue()
+            return {CSRF_SLOT: token, SESSION_SLOT: cookie}
+        # A returning reader keeps their cookie (no Set-Cookie), as from Flask; any
+        # session holding more than a CSRF token goes to Flask (None).
+        own = reader.token_for_session(held)
+        return None if own is None else {CSRF_SLOT: own}
+
+    replay.offer(replay.Refill(slots={token: CSRF_SLOT, cookie: SESSION_SLOT}, make=next_reader))
+    return token
 
 
 # The petition page belongs to the petitions blueprint (its address and endpoint,
@@ -46,8 +96,9 @@ def page(slug: str) -> str:
     # crawler's random query) would otherwise keep a 40 KB copy per variant.
     key = ("page", slug, reader_language(), show_original)
     if cache is not None and (cached := cache.get(key)) is not None:
-        return str(cached).replace(CSRF_SLOT, generate_csrf())
+        return str(cached).replace(CSRF_SLOT, _csrf_token())
     petition = petition_by_slug(get_session(), slug) or abort(404)
+    _csrf_token()  # the form's token, new reader or not
     form = SignForm()
     context = page_context(
         get_session(), petition, reader=reader_language(), show_original=show_original
@@ -149,23 +200,35 @@ def withdraw_page(slug: str, token: str) -> tuple[str, int]:
 
 @bp.post("/p/<slug>/withdraw/<token>")
 def withdraw(slug: str, token: str) -> tuple[str, int]:
-    """Withdraw a signature and erase the signer's details."""
+    """Withdraw a signature and erase the signer's details, once the signer ticked that
+    they mean it (it cannot be undone, and the button shares a page with the receipt)."""
     petition = _petition(slug)
+    if request.form.get("confirm_withdraw") != "yes":
+        return _own_page(petition, token, is_unconfirmed=True)
     state = links.withdraw(get_session(), petition=petition, token=token)
     if state == links.TokenState.VALID:
         return render_template("signing/withdrawn.html", petition=petition), HTTPStatus.OK
     return _own_page(petition, token)
 
 
-def _own_page(petition: Petition, token: str) -> tuple[str, int]:
+def _own_page(petition: Petition, token: str, *, is_unconfirmed: bool = False) -> tuple[str, int]:
     """The signer's own page, "Your signature", which every mailed withdraw link opens:
     404 for a link we never mailed, 410 once withdrawn (it still says so, with the receipt)."""
     own = yours.own_signature(get_session(), petition=petition, token=token)
     if own is None:
         return _token_page("signing/withdraw.html", petition, links.TokenState.INVALID, token)
-    status = HTTPStatus.GONE if own.standing == yours.Standing.WITHDRAWN else HTTPStatus.OK
+    status = HTTPStatus.OK
+    if own.standing == yours.Standing.WITHDRAWN:
+        status, is_unconfirmed = HTTPStatus.GONE, False
+    elif is_unconfirmed:
+        status = HTTPStatus.UNPROCESSABLE_ENTITY  # nothing changed: the box was not ticked
     html = render_template(
-        "signing/withdraw.html", petition=petition, own=own, state="own", token=token
+        "signing/withdraw.html",
+        petition=petition,
+        own=own,
+        state="own",
+        token=token,
+        is_unconfirmed=is_unconfirmed,
     )
     return html, status
 

@@ -8,7 +8,7 @@ import functools
 import hashlib
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     abort,
@@ -21,8 +21,9 @@ from flask import (
 )
 from markupsafe import Markup, escape
 from werkzeug.exceptions import TooManyRequests
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
+from petition import replay
 from petition.abuse import limits, traps
 from petition.config import current_settings
 from petition.db import get_session
@@ -37,6 +38,9 @@ from petition.signing.forms import signer_from
 from petition.signing.models import SignatureSource
 from petition.widget import bp, service
 from petition.widget.forms import WidgetSignForm
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 MODES = ("sign", "count")
 
@@ -121,14 +125,15 @@ def page(slug: str) -> Response:
     kept: _KeptFrame | None = cache.get(key) if cache is not None else None
     if kept is None:
         petition = _petition(slug)
+        petition_id = petition.id
         form = WidgetSignForm(formdata=None)
         response = _render(petition, form, mode=mode, origin=origin)
         policy = content_security_policy(frame_ancestors=service.frame_ancestors(petition))
         response.headers["Content-Security-Policy"] = policy
         html = response.get_data(as_text=True)
+        token, shown = form.token.data, form.shown.data
         if mode == "sign":
-            html = html.replace(form.token.data, TOKEN_SLOT)
-            html = html.replace(form.shown.data, SHOWN_SLOT)
+            html = html.replace(token, TOKEN_SLOT).replace(shown, SHOWN_SLOT)
         etag = hashlib.sha256(html.encode()).hexdigest()[:32]
         if mode == "count":
             response.set_etag(etag)
@@ -136,14 +141,14 @@ def page(slug: str) -> Response:
             cache.put(key, _KeptFrame(html, petition.id, policy, etag))
     else:
         # No row, no form, no template: a surge of frames costs two replaces each.
-        html = kept.html
+        html, petition_id = kept.html, kept.petition_id
         if mode == "sign":
             secret = current_settings().secret_key
             token = service.issue_form_token_for(
-                secret_key=secret, petition_id=kept.petition_id, origin=origin
+                secret_key=secret, petition_id=petition_id, origin=origin
             )
-            html = html.replace(TOKEN_SLOT, token)
-            html = html.replace(SHOWN_SLOT, traps.form_shown_token(secret))
+            shown = traps.form_shown_token(secret)
+            html = html.replace(TOKEN_SLOT, token).replace(SHOWN_SLOT, shown)
         response = current_app.make_response(html)
         response.headers["Content-Security-Policy"] = kept.policy
         if mode == "count":
@@ -151,12 +156,31 @@ def page(slug: str) -> Response:
     if mode == "sign":
         # Each load carries a fresh token naming the embedding site: never share it.
         response.headers["Cache-Control"] = "no-store"
+        # fastreads may replay this frame with the next load's own token and time.
+        replay.offer(_frame_refill(petition_id, token=token, shown=shown))
     else:
         response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"
         # The language comes from ?lang=, else the lang cookie, else Accept-Language.
         response.vary.update(("Accept-Language", "Cookie"))
         return response.make_conditional(request)
     return response
+
+
+def _frame_refill(petition_id: int, *, token: str, shown: str) -> replay.Refill:
+    """This frame's form token and form time as slots, and the next load's own: its
+    token names the site framing it, from that load's Referer or ``?origin=`` (as above)."""
+    secret = current_settings().secret_key
+
+    def next_load(environ: WSGIEnvironment) -> dict[str, str]:
+        origin = service.embedding_origin(
+            referer=environ.get("HTTP_REFERER"), claimed=Request(environ).args.get("origin")
+        )
+        fresh = service.issue_form_token_for(
+            secret_key=secret, petition_id=petition_id, origin=origin
+        )
+        return {TOKEN_SLOT: fresh, SHOWN_SLOT: traps.form_shown_token(secret)}
+
+    return replay.Refill(slots={token: TOKEN_SLOT, shown: SHOWN_SLOT}, make=next_load)
 
 
 @bp.post("/embed/<slug>/sign")

@@ -41,10 +41,12 @@ def start_server(
     command = [GUNICORN, "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 20
+    # Waited on, so a generous deadline costs nothing: under load a new gunicorn took
+    # more than 10 s to import the app and answer its first page.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=15):
                 return process
         except urllib.error.HTTPError:
             return process  # it answers
@@ -59,7 +61,7 @@ def start_server(
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=35)  # gunicorn gives its workers 30 s (graceful_timeout)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

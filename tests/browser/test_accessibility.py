@@ -84,6 +84,7 @@ def test_every_public_page_passes_axe(
     check(page, "batches and figures", problems)
     page.goto(base + link_in(message, "withdraw"))
     check(page, "withdraw", problems)
+    page.check("#confirm_withdraw")
     with page.expect_navigation():
         page.click("button[type=submit]")
     check(page, "withdrawn", problems)

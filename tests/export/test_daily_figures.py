@@ -7,10 +7,13 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from http import HTTPStatus
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 import petition.moderation.service
 import petition.signing.counts
@@ -19,11 +22,13 @@ import petition.signing.links
 import petition.signing.service
 import petition.signing.states  # noqa: F401  (imported so the clock reaches it)
 from petition.abuse.models import FlagReason
-from petition.db import session_scope
+from petition.db import db, session_scope
 from petition.mail.models import OutboxMessage
 from petition.moderation import service as moderation
-from petition.petitions.models import Petition
+from petition.petitions.models import Petition, PetitionDailyFigures
+from petition.signing import figures as petition_figures
 from petition.signing import links, service
+from petition.signing.models import FiguresCursor, Signature
 from tests.export.conftest import Clock
 from tests.signing.test_service import KEY, TTL, fold, signer
 
@@ -198,3 +203,124 @@ def test_the_figures_read_in_arabic(app: Flask, petition: Petition, clock: Clock
     assert "العدد في نهاية اليوم" in html
     assert "Signatures per day" not in html
     assert "burst from one address" not in html  # the rule's label is Arabic too
+
+
+def test_the_petition_page_links_the_figures(app: Flask, petition: Petition) -> None:
+    html = app.test_client().get(f"/p/{SLUG}").get_data(as_text=True)
+    assert f'<a href="/p/{SLUG}/batches#figures-heading">What happened, day by day</a>' in html
+
+
+def test_events_within_the_lag_wait_for_a_later_fold(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    """A cursor passes only rows old enough to have committed: the newest wait."""
+
+    def signed_today() -> int:
+        body = app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True)
+        return sum(int(d["signed"]) for d in json.loads(body)["days"])
+
+    start = clock.now.replace(hour=12)
+    clock.set(start)
+    sign(app, petition, "a@example.org")
+    clock.set(start + petition_figures.LAG / 2)
+    sign(app, petition, "b@example.org")
+    fold(app)
+    assert signed_today() == 0
+    clock.set(start + petition_figures.LAG + dt.timedelta(seconds=1))
+    fold(app)
+    assert signed_today() == 1  # a only: b is still within the lag
+    fold(app)
+    assert signed_today() == 1  # tallied once, however often the fold runs
+    clock.set(start + 2 * petition_figures.LAG)
+    fold(app)
+    assert signed_today() == 2
+
+
+def test_the_recount_puts_back_what_the_tally_passed_by(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    day1, day2 = play_two_days(app, petition, clock)
+    before = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    sign(app, petition, "g@example.org")
+    with app.app_context(), session_scope() as session:
+        # As if g's request had committed after a fold passed its id by, and a day's
+        # row were wrong.
+        newest = session.scalar(sa.select(sa.func.max(Signature.id)))
+        session.execute(
+            sa.update(FiguresCursor)
+            .where(FiguresCursor.event == "signed")
+            .values(through_id=newest)
+        )
+        session.execute(
+            sa.update(PetitionDailyFigures)
+            .where(PetitionDailyFigures.day == day1)
+            .values(signed=99, held=2)
+        )
+    clock.set(clock.now + dt.timedelta(minutes=10))
+    fold(app)
+    with app.app_context(), session_scope() as session:
+        fresh = session.get(Petition, petition.id)
+        assert fresh is not None
+        assert petition_figures.recount(session, petition_id=fresh.id) == 2
+        assert petition_figures.recount(session, petition_id=fresh.id) == 0
+    after = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    assert after["days"][0] == before["days"][0]  # day 1 as it was
+    assert after["days"][1]["day"] == day2.isoformat()
+    assert after["days"][1]["signed"] == before["days"][1]["signed"] + 1
+    assert after["days"][1]["held"] == before["days"][1]["held"]
+
+
+def test_flask_petition_recount_recounts_the_figures(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    day1, _day2 = play_two_days(app, petition, clock)
+    with app.app_context(), session_scope() as session:
+        session.execute(
+            sa.update(PetitionDailyFigures)
+            .where(PetitionDailyFigures.day == day1)
+            .values(confirmed=0)
+        )
+    result = app.test_cli_runner().invoke(args=["petition", "recount", SLUG])
+    assert result.exit_code == 0, result.output
+    days = json.loads(app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True))
+    assert days["days"][0]["confirmed"] == 3
+
+
+def test_the_figures_page_needs_no_other_host_and_no_script(
+    app: Flask, petition: Petition, clock: Clock
+) -> None:
+    play_two_days(app, petition, clock)
+    html = app.test_client().get(f"/p/{SLUG}/batches").get_data(as_text=True)
+    section = html[html.index('<section class="daily-figures"') :]
+    section = section[: section.index("</section>")]
+    assert "<script" not in section
+    for address in re.findall(r'(?:href|src)="([^"]*)"', html):
+        assert address.startswith(("/", "#", "data:")), address
+
+
+def test_two_folds_at_once_tally_each_signature_once(
+    app: Flask, petition: Petition, clock: Clock, database_url: str
+) -> None:
+    """On PostgreSQL several workers fold at once: the one holding the cursors tallies,
+    the other skips them without waiting, and nothing is counted twice."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: folds cannot overlap")
+    start = clock.now.replace(hour=12)
+    clock.set(start)
+    fold(app)  # the cursors exist, as the migration leaves them
+    for email in ("a@example.org", "b@example.org"):
+        sign(app, petition, email)
+    clock.set(start + 2 * petition_figures.LAG)
+    with app.app_context():
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            assert petition_figures.tally(first) == 2  # holds the cursors, uncommitted
+            assert petition_figures.tally(second) == 0  # skipped them, did not wait
+            second.commit()
+            first.commit()
+        finally:
+            first.close()
+            second.close()
+    fold(app)
+    body = app.test_client().get(f"/p/{SLUG}/figures.json").get_data(as_text=True)
+    assert [d["signed"] for d in json.loads(body)["days"]] == [2]

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -128,6 +128,19 @@ def test_the_figures_read_no_signature(
     for body in bodies:
         for personal in ("layla", "omar", "example.org", "Layla Haddad", "203.0.113"):
             assert personal not in body
+    # As many statements for eight signers as for two, five a request at most (SQLite's
+    # BEGIN, the petition, its hours, its days, its invalidations).
+    few = len(statements)
+    assert few <= 5 * len(URLS), statements
+    sign_and_count(app, petition, [f"s{n}@example.org" for n in range(6)])
+    statements.clear()
+    for url in URLS:
+        client.get(url)
+    assert len(statements) == few
+    statements.clear()
+    client.get(f"/p/{SLUG}/batches")  # the batch list and the page's 31 days
+    assert statements
+    assert not [s for s in statements if "signatures" in s.lower()]
 
 
 def test_an_unknown_or_draft_petition_has_no_figures(app: Flask, petition: Petition) -> None:
@@ -163,3 +176,15 @@ def test_no_cell_of_the_csv_is_a_formula(app: Flask, petition: Petition) -> None
     assert figures.as_csv([{"rule": "=HYPERLINK(1)"}], ["rule"]).splitlines()[1] == (
         "'=HYPERLINK(1)"
     )
+
+
+def test_a_process_keeps_the_figures_a_minute(make_app: Callable[..., Flask]) -> None:
+    """Where pages are kept (production), a year of hours is made once a minute."""
+    app = make_app(page_cache_seconds=2)
+    with app.app_context(), session_scope(write=False) as session:
+        petition = session.scalars(sa.select(Petition)).one()
+    client = app.test_client()
+    first = client.get(JSON_URL).get_data(as_text=True)
+    add_hour(app, petition, hours_ago=5, counted=7, uncounted=0)
+    assert client.get(JSON_URL).get_data(as_text=True) == first
+    assert app.test_client().get(JSON_URL).headers["ETag"]

@@ -195,6 +195,9 @@ def test_parts_set_in_the_worker_process_are_the_same_as_here(
     import multiprocessing
 
     monkeypatch.setattr(pdf, "NAMES_PER_PART", 2)
+    # Two workers: part 3 is set by a fresh process that never shaped part 2's names,
+    # yet its bytes (the ToUnicode map of a mirrored bracket too) are those set here.
+    monkeypatch.setattr(pdf, "PART_WORKERS", 2)
     made: dict[bool, list[bytes]] = {}
     with app.app_context():
         for parallel in (True, False):

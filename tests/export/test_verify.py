@@ -180,3 +180,25 @@ def test_a_forged_manifest_of_any_shape_is_named_not_a_crash(app: Flask, batch: 
     )
     text = failures(check(app, path))
     assert "manifest.json: malformed" in text
+
+
+def test_rows_checked_a_chunk_at_a_time_name_the_same_row_as_one_at_a_time() -> None:
+    """The verifier's fast path (plain chunks split at commas) hands a chunk with a
+    problem to the csv module, so the row numbers named are those of the whole file."""
+    from petition.export.verify import _RowCheck
+
+    text = "a" * 64
+
+    def record(n: int, name: str = "Layla") -> bytes:
+        return f"{n},{name},SY,,2026-01-01T00:00:01Z,{text},{'0' * 32}".encode()
+
+    check = _RowCheck(7, {text})
+    check.check([record(n) for n in range(1, 1001)])  # plain: the fast path
+    check.check([record(1001, '"Jo ""Q"", Smith"'), record(1002)])  # quoted: csv module
+    assert (check.count, check.first, check.last, check.problems) == (1002, 1, 1002, [])
+    check.check([record(1003), record(1005), record(1004), record(1006) + b",extra"])
+    assert check.problems == [
+        "row 1006: signature 1004 after 1005 (rows reordered or repeated)",
+        "row 1007 has 8 columns",
+    ]
+    assert (check.count, check.last) == (1006, 1006)

@@ -44,7 +44,12 @@ def test_recipient_checks_two_delivered_batches(
 
     # Layla withdraws after batch 1 went out; Sara signs.
     page = client.get(withdraw).get_data(as_text=True)
-    assert client.post(withdraw, data={"csrf_token": csrf_from(page)}).status_code < 400
+    assert (
+        client.post(
+            withdraw, data={"csrf_token": csrf_from(page), "confirm_withdraw": "yes"}
+        ).status_code
+        < 400
+    )
     sign_and_confirm(app, client, "Sara", "sara@example.org")
     run_worker(app)
     assert (

@@ -74,7 +74,9 @@ def test_sign_confirm_withdraw_logs_nothing_personal(
     assert "تأكّد توقيعك" in text
     run_worker(live_server.app)
     page = browser.get(withdraw)
-    status, text = browser.post(withdraw, {"csrf_token": csrf_from(page)})
+    status, text = browser.post(
+        withdraw, {"csrf_token": csrf_from(page), "confirm_withdraw": "yes"}
+    )
     assert status == HTTPStatus.OK
     assert "سُحب توقيعك" in text
     run_worker(live_server.app)

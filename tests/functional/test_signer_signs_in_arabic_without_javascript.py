@@ -75,6 +75,7 @@ def test_signer_signs_confirms_and_withdraws_in_arabic_without_javascript(
     page.goto(live_server.url + link_in(message, "withdraw"))
     assert page.locator("h1").inner_text() == "توقيعك"
     assert page.locator("#standing").inner_text() == "مؤكَّد ومحسوب"
+    page.get_by_role("checkbox", name="نعم، اسحبه: لا يمكن التراجع عن ذلك").check()
     with page.expect_navigation():
         page.get_by_role("button", name="سحب توقيعي").click()
     assert page.locator("h1").inner_text() == "سُحب توقيعك"

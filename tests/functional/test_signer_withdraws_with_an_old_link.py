@@ -27,7 +27,8 @@ def count(client) -> int:  # type: ignore[no-untyped-def]
 def press(client, path: str):  # type: ignore[no-untyped-def]
     """Open a mailed link and press its button, as a person would."""
     page = client.get(path)
-    return page, client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    form = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm_withdraw": "yes"}
+    return page, client.post(path, data=form)
 
 
 def test_a_stranger_signing_with_her_address_breaks_none_of_her_links(

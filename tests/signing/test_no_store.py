@@ -21,10 +21,10 @@ def test_confirm_and_withdraw_pages_are_never_stored(app: Flask, client: FlaskCl
         page = client.get(paths[kind])
         assert page.status_code == HTTPStatus.OK
         csrf = csrf_from(page.get_data(as_text=True))
-        done = client.post(paths[kind], data={"csrf_token": csrf})
+        done = client.post(paths[kind], data={"csrf_token": csrf, "confirm_withdraw": "yes"})
         assert done.status_code == HTTPStatus.OK
         # A used or a wrong token's page carries the token in its address too.
-        used = client.post(paths[kind], data={"csrf_token": csrf})
+        used = client.post(paths[kind], data={"csrf_token": csrf, "confirm_withdraw": "yes"})
         wrong = client.get(paths[kind][:-4] + "AAAA")
         assert HTTPStatus.NOT_FOUND in (used.status_code, wrong.status_code)
         answers += [page, done, used, wrong]

@@ -129,7 +129,8 @@ def test_delivered_batch_shows_on_the_page_with_the_receipt_even_after_withdrawa
     assert "نزّل إيصالك" in ar
 
     csrf = csrf_from(client.get(path).get_data(as_text=True))
-    assert client.post(path, data={"csrf_token": csrf}).status_code == HTTPStatus.OK
+    withdrawn = client.post(path, data={"csrf_token": csrf, "confirm_withdraw": "yes"})
+    assert withdrawn.status_code == HTTPStatus.OK
     gone = client.get(path)
     assert gone.status_code == HTTPStatus.GONE
     html = gone.get_data(as_text=True)

@@ -217,11 +217,24 @@ def test_withdraw_link_page_then_post_withdraws(app: Flask, client: FlaskClient)
     page = client.get(path)
     assert page.status_code == HTTPStatus.OK
     assert _statuses(app) == ["pending"]
-    done = client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    csrf = csrf_from(page.get_data(as_text=True))
+    # The button alone does not withdraw: the signer ticks that they mean it.
+    unticked = client.post(path, data={"csrf_token": csrf})
+    assert unticked.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    html = unticked.get_data(as_text=True)
+    assert "Tick the box to confirm that you want to withdraw. Nothing was changed." in html
+    assert 'aria-describedby="confirm_withdraw-error"' in html
+    assert _statuses(app) == ["pending"]
+    arabic = client.post(f"{path}?lang=ar", data={"csrf_token": csrf, "confirm_withdraw": "no"})
+    assert arabic.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "ضع علامة في المربع لتؤكد أنك تريد سحب توقيعك" in arabic.get_data(as_text=True)
+    assert _statuses(app) == ["pending"]
+    client.get(f"{path}?lang=en")
+    done = client.post(path, data={"csrf_token": csrf, "confirm_withdraw": "yes"})
     assert done.status_code == HTTPStatus.OK
     assert "withdrawn" in done.get_data(as_text=True)
     assert _statuses(app) == ["withdrawn"]
-    again = client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    again = client.post(path, data={"csrf_token": csrf, "confirm_withdraw": "yes"})
     assert again.status_code == HTTPStatus.GONE
     assert "This signature was withdrawn" in again.get_data(as_text=True)
     assert "signature counts" not in again.get_data(as_text=True)
