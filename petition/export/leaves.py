@@ -15,6 +15,7 @@ import hashlib
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import BinaryIO
 
 from petition.export import merkle
@@ -46,7 +47,12 @@ def split_hashes(data: bytes) -> list[bytes]:
 
 
 class LeafSpool:
-    """Hashes each row as a leaf into the batch's tree and spools it to ``path``."""
+    """Hashes each row as a leaf into the batch's tree and spools it to ``path``.
+
+    Used as a context manager: the file is closed however the block ends (an export
+    that fails while writing rows closes it too, and the caller deletes it), and is
+    completed with its last block only when the block ends normally.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -87,8 +93,26 @@ class LeafSpool:
             self._file.write(b"".join(hashes))
 
     def close(self) -> None:
-        self._flush()
-        self._file.close()
+        """Spool the last, partial block and close the file."""
+        try:
+            self._flush()
+        finally:
+            self._file.close()
+
+    def __enter__(self) -> LeafSpool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            # The batch is being discarded: the last block is not worth writing.
+            self._file.close()
 
 
 def read_blocks(path: Path) -> Iterator[Block]:

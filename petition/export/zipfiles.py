@@ -197,11 +197,16 @@ def write_members(
         .order_by(Signature.sequence)
         .execution_options(yield_per=YIELD_PER)
     )
-    spool = leaves.LeafSpool(built.leaves_path)
     lines = CsvLines(BATCH_COLUMNS)
     # A few thousand rows at a time, as tuples: the CSV's bytes, the Merkle leaves (each
     # row's exact bytes without its CRLF, the RFC 4180 terminator) and the PDF's names.
-    with zf.open(zip_info(SIGNATURES_FILE, created_at, compress=True), "w") as out:
+    # Each closed however the block ends: an export failing mid-way leaves no open file
+    # and no open server-side cursor (PostgreSQL) to the garbage collector.
+    with (
+        rows,
+        leaves.LeafSpool(built.leaves_path) as spool,
+        zf.open(zip_info(SIGNATURES_FILE, created_at, compress=True), "w") as out,
+    ):
         writer = HashingWriter(out)
         writer.write(lines.header().encode())
         for partition in rows.partitions():
@@ -223,7 +228,6 @@ def write_members(
                 built.first_sequence = sequences[0]
             built.last_sequence = sequences[-1]
             built.count += len(sequences)
-    spool.close()
     signatures_sha256 = writer.hasher.hexdigest()
     built.merkle_root = spool.tree.root().hex()
     entries.append(Entry(SIGNATURES_FILE, signatures_sha256, writer.size))

@@ -476,3 +476,43 @@ def test_a_signature_reinstated_after_a_batch_reported_it_gone_is_exported_anew(
     third = make_batch(app, out_dir)
     assert [r[:2] for r in read_csv(third, "signatures.csv")[1:]] == [["4", "C"]]
     assert read_csv(third, "withdrawn.csv") == [["sequence"]]
+
+
+def _open_files_named(part: str) -> list[str]:
+    """The files this process holds open whose path contains ``part`` (Linux /proc)."""
+    fds = Path("/proc/self/fd")
+    found = []
+    for fd in fds.iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue  # closed while listed (the listing's own descriptor)
+        if part in target:
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+def test_an_export_failing_while_writing_rows_leaves_no_file_open_or_behind(
+    app: Flask, signatures: Signatures, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petition.db import db
+    from petition.export import pdf
+
+    signatures.add(["A", "B"])
+
+    def disk_full(self: pdf.DeliveryDocument, rows: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pdf.DeliveryDocument, "add_many", disk_full)
+    with app.app_context(), session_scope(write=False) as session:
+        petition = session.scalars(sa.select(Petition)).one()
+    with app.app_context(), pytest.raises(OSError, match="No space left") as failed:
+        batches.build_batch(
+            db.engine, petition=petition, out_dir=out_dir, key=batch_key.app_key(app)
+        )
+    # The traceback (kept in ``failed``) still holds the export's frames: the spool's
+    # file must have been closed by the export itself, not by garbage collection.
+    assert failed.traceback
+    assert _open_files_named(".leaves") == []
+    assert list(out_dir.iterdir()) == []
