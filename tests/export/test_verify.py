@@ -202,3 +202,33 @@ def test_rows_checked_a_chunk_at_a_time_name_the_same_row_as_one_at_a_time() -> 
         "row 1007 has 8 columns",
     ]
     assert (check.count, check.last) == (1006, 1006)
+
+
+def test_a_plain_chunk_with_a_short_row_and_a_long_row_names_both() -> None:
+    """The fast path counts the commas of each record, not of the chunk: here a row short
+    of a column and one with a column too many add up to the right number of cells, and
+    every seventh of them is still a rising number or a text the ZIP holds."""
+    from petition.export.verify import _RowCheck
+
+    text, receipt_id = "a" * 64, "0" * 32
+    rows = [
+        f"1,Layla,SY,,2026-01-01T00:00:01Z,{text},{receipt_id}",
+        f"2,Omar,SY,2026-01-01T00:00:02Z,{text},{text}",  # no postcode cell
+        f"3,3,SY,,2026-01-01T00:00:03Z,{text},{text},{receipt_id}",  # one cell too many
+        f"4,Sara,SY,,2026-01-01T00:00:04Z,{text},{receipt_id}",
+    ]
+    check = _RowCheck(7, {text})
+    check.check([row.encode() for row in rows])
+    assert check.problems == ["row 3 has 6 columns", "row 4 has 8 columns"]
+    assert (check.count, check.first, check.last) == (4, 1, 4)
+
+
+def test_a_plain_chunk_naming_a_text_the_zip_does_not_hold_is_named() -> None:
+    from petition.export.verify import _RowCheck
+
+    text, other = "a" * 64, "b" * 64
+    rows = [f"{n},Layla,SY,,2026-01-01T00:00:01Z,{text},{'0' * 32}".encode() for n in (1, 2)]
+    rows.append(f"3,Layla,SY,,2026-01-01T00:00:01Z,{other},{'0' * 32}".encode())
+    check = _RowCheck(7, {text})
+    check.check(rows)
+    assert check.problems == [f"row 4 names text {other}, which the ZIP does not hold"]
