@@ -7,20 +7,26 @@ command module in each worker, which never runs a command.
 Each domain owns its commands, in ``petition/<domain>/cli.py`` (the worker's is in
 ``petition/worker.py``), listed in that module's ``COMMANDS``; ``flask petition`` gathers
 them here when it runs.
+
+``flask petition verify`` needs none of the service (see :mod:`petition.export.verify_cli`),
+so ``petition`` is also a Flask plugin command (:class:`PetitionCommands`, the
+``flask.commands`` entry point in pyproject.toml): Flask finds it before loading the app,
+and it runs the verify without the app, every other command in the app's own group.
+This module is imported by every ``flask`` command in the environment, so it stays light.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import ScriptInfo
 
 from petition.config import RESOURCES
-from petition.db import db
 
 
 class LazyGroup(click.Group):
@@ -49,6 +55,8 @@ def init_migrate(app: Flask) -> None:
     if "migrate" in app.extensions:
         return
     from flask_migrate import Migrate  # imports Alembic: only where migrations run
+
+    from petition.db import db
 
     Migrate(app, db, directory=str(RESOURCES / "migrations"), render_as_batch=True)
 
@@ -89,10 +97,68 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(LazyGroup("petition", load=_petition_group, help=PETITION_HELP))
 
 
+# The commands run without creating the app, each by the module that holds it: they
+# need nothing of the service (no database), and creating the app is most of their time.
+WITHOUT_APP = {"verify": "petition.export.verify_cli"}
+# What `flask --app …` names when it loads wsgi.py, whose app is create_app() from the
+# environment: the commands above find the service's settings (its key) there too.
+_WSGI_APP = {"wsgi", "wsgi:app", "wsgi.py", "wsgi.py:app"}
+
+
+def _group_without_app(name: str) -> click.Group:
+    command: click.Command = import_module(WITHOUT_APP[name]).verify_command
+    return click.Group("petition", commands=[command], help=PETITION_HELP)
+
+
+class PetitionCommands(click.Group):
+    """``flask petition``, found by Flask before it loads the app (a plugin command).
+
+    ``verify`` (:data:`WITHOUT_APP`) runs without the app when the app would be
+    ``wsgi.py``'s, made from the environment; anything else (``--help`` too) loads the
+    app and runs in the app's own ``petition`` group, with the app context pushed as
+    Flask does for the app's commands. Without this plugin installed, Flask finds the
+    app's group, and everything, the verify too, runs with the app as before.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("petition", help=PETITION_HELP)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        context = parent or click.get_current_context()
+        info = context.ensure_object(ScriptInfo)
+        if args and args[0] in WITHOUT_APP and info.app_import_path in _WSGI_APP:
+            group = _group_without_app(args[0])
+            return group.make_context(info_name, args, parent=parent, **extra)
+        app = info.load_app()
+        if not current_app or current_app._get_current_object() is not app:  # type: ignore[attr-defined]
+            context.with_resource(app.app_context())
+        own = app.cli.commands.get("petition")
+        if own is None:
+            raise click.UsageError(f"{info.app_import_path}: the app has no petition commands")
+        return own.make_context(info_name, args, parent=parent, **extra)
+
+
+# The `flask.commands` entry point (pyproject.toml): Flask adds it to `flask` by its name.
+flask_plugin = PetitionCommands()
+
+
 def main() -> None:
     """The ``petition`` console command: ``flask --app wsgi petition …`` from any folder,
-    with the app that ``create_app()`` makes from the environment."""
-    from petition import create_app
+    with the app that ``create_app()`` makes from the environment (not made for the
+    commands in :data:`WITHOUT_APP`)."""
+
+    def create_app() -> Flask:
+        from petition import create_app
+
+        return create_app()
 
     info = ScriptInfo(create_app=create_app, set_debug_flag=False)
-    _petition_group(info.load_app()).main(prog_name="petition", obj=info)
+    name = sys.argv[1] if len(sys.argv) > 1 else None
+    group = _group_without_app(name) if name in WITHOUT_APP else _petition_group(info.load_app())
+    group.main(prog_name="petition", obj=info)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from petition.audit import service as audit
 from petition.db import read_connection, utcnow
 from petition.export import batch_key, leaves
+from petition.export.batch_format import MANIFEST_FILE, SIGNATURE_FILE
 from petition.export.models import (
     ExportBatch,
     ExportBatchLeaves,
@@ -34,8 +35,6 @@ from petition.export.models import (
     ExportRetraction,
 )
 from petition.export.zipfiles import (
-    MANIFEST_FILE,
-    SIGNATURE_FILE,
     BuiltBatch,
     add_bytes,
     counted,

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from petition.audit.service import cli_actor
+from petition.config import Settings, current_settings
 from petition.db import db, session_scope
-from petition.export import batch_key, batches, data_export, delivery, receipts
-from petition.export import verify as export_verify
+from petition.export import batch_key, batches, data_export, delivery, receipts, verify_cli
 from petition.i18n import english_count
 from petition.petitions import service as petitions
 from petition.petitions.cli import petition_or_fail
@@ -83,32 +83,14 @@ def _public_key(path: Path | None) -> Ed25519PublicKey:
         raise click.ClickException(f"{path}: {exc}") from exc
 
 
-@click.command("verify")
-@click.argument("batch_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The service's public key (PEM); by default this service's own key.",
-)
-@click.option(
-    "--previous",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The batch before this one, to check the chain.",
-)
-@with_appcontext
-def verify_command(batch_file: Path, public_key: Path | None, previous: Path | None) -> None:
-    """Check a batch: signature, every file, the rows and (with --previous) the chain."""
-    key = _public_key(public_key)
-    report = export_verify.verify_batch(batch_file, public_key=key, previous=previous)
-    for line in report.checked:
-        click.echo(f"ok    {line}")
-    for line in report.failures:
-        click.echo(f"FAIL  {line}")
-    if not report.is_valid:
-        problems = english_count(len(report.failures), "problem", "problems")
-        click.echo(f"{batch_file}: NOT VALID ({problems})")
-        raise SystemExit(1)
-    click.echo(f"{batch_file}: valid")
+def _app_settings() -> Settings:
+    """The settings of the app this command runs in."""
+    return current_settings(click.get_current_context().ensure_object(ScriptInfo).load_app())
+
+
+# The same command as `flask --app wsgi petition verify` runs without the app (see
+# petition.export.verify_cli), here with the key of the app it is run in.
+verify_command = verify_cli.make_verify_command(_app_settings)
 
 
 @click.command("delivered")

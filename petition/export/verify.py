@@ -24,8 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from petition.export import batch_key, merkle
-from petition.export.serializers import BATCH_COLUMNS, BATCH_COLUMNS_V1, WITHDRAWN_COLUMNS
-from petition.export.zipfiles import (
+from petition.export.batch_format import (
     CHECKSUMS_FILE,
     MANIFEST_FILE,
     MANIFEST_FORMAT,
@@ -34,6 +33,7 @@ from petition.export.zipfiles import (
     SIGNATURES_FILE,
     WITHDRAWN_FILE,
 )
+from petition.export.serializers import BATCH_COLUMNS, BATCH_COLUMNS_V1, WITHDRAWN_COLUMNS
 from petition.i18n import english_count
 
 # Read a megabyte at a time: hashlib and zlib run at C speed on large chunks, and a

@@ -1,9 +1,9 @@
-"""The batch ZIP: its member names and manifest, and its members written from the rows.
+"""The batch ZIP: its manifest, and its members written from the rows.
 
 The rows are streamed into ``signatures.csv`` through a hashing writer (nothing holds
 the list) while their names go to the delivery PDF (its parts set as they fill); then
-come the texts signed, the PDF parts, ``SHA256SUMS`` and the manifest. The member names are shared
-with the verifier (:mod:`petition.export.verify`). :mod:`petition.export.batches`
+come the texts signed, the PDF parts, ``SHA256SUMS`` and the manifest. The member names
+(:mod:`petition.export.batch_format`) are shared with the verifier. :mod:`petition.export.batches`
 numbers, builds and records batches with these.
 """
 
@@ -20,6 +20,13 @@ from typing import IO, Any, cast
 import sqlalchemy as sa
 
 from petition.export import leaves, merkle, pdf
+from petition.export.batch_format import (
+    CHECKSUMS_FILE,
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    SIGNATURES_FILE,
+    WITHDRAWN_FILE,
+)
 from petition.export.serializers import (
     BATCH_COLUMNS,
     WITHDRAWN_COLUMNS,
@@ -32,14 +39,6 @@ from petition.petitions.models import Petition, PetitionVersion
 from petition.signing.counts import in_count
 from petition.signing.models import Signature
 
-MANIFEST_FORMAT = "petition-export-batch"
-# 2: signatures.csv has a receipt_id column and the manifest a "merkle" entry.
-MANIFEST_VERSION = 2
-SIGNATURES_FILE = "signatures.csv"
-WITHDRAWN_FILE = "withdrawn.csv"
-CHECKSUMS_FILE = "SHA256SUMS"
-MANIFEST_FILE = "manifest.json"
-SIGNATURE_FILE = "manifest.sig"
 _READ_CHUNK = 1 << 16
 # Rows fetched at a time from a streamed read (a server-side cursor on PostgreSQL).
 YIELD_PER = 2000

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
 
+from petition.config import PROJECT_ROOT
 from petition.db import session_scope
 from petition.export import batch_key
 from petition.export.models import ExportBatch
@@ -38,6 +42,95 @@ def test_export_then_verify_with_the_published_key(
     assert result.exit_code == 0, result.output
     assert "ok    manifest.sig: valid Ed25519 signature" in result.output
     assert result.output.strip().endswith(f"{path}: valid")
+
+
+def flask_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``flask --app wsgi ARGS`` as an operator runs it, in a process of its own, with only
+    the PETITION_* settings in ``env``; -X importtime lists every module it imports."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PETITION_", "FLASK_"))}
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "flask", "--app", "wsgi", *args],
+        cwd=PROJECT_ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def imported(done: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules a ``flask_command`` imported (from its -X importtime lines)."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_flask_verify_runs_without_the_app_or_the_database(
+    app: Flask, signatures: Signatures, out_dir: Path
+) -> None:
+    """With the service's own key (no --public-key): found from the settings alone, while
+    the database named cannot be reached and is never needed."""
+    signatures.add(["ليلى حداد", "Omar"])
+    assert run(app, "export", "--petition", SLUG, "--out", str(out_dir)).exit_code == 0
+    path = out_dir / f"{SLUG}-batch-1.zip"
+    env = {
+        "PETITION_INSTANCE_PATH": app.instance_path,  # where the test app's key is
+        "PETITION_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nothing-listens-here",
+    }
+    done = flask_command("petition", "verify", str(path), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "ok    manifest.sig: valid Ed25519 signature" in done.stdout
+    assert "ok    signatures.csv: Merkle root" in done.stdout
+    assert done.stdout.strip().endswith(f"{path}: valid")
+    modules = imported(done)
+    assert "petition.export.verify" in modules
+    # Not the app (wsgi.py), its database layer, or the exporter.
+    assert not modules & {"wsgi", "sqlalchemy", "flask_sqlalchemy", "petition.export.zipfiles"}
+
+    # Tampered, it fails the same way as through the app.
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("smuggled.txt", b"hello")
+    done = flask_command("petition", "verify", str(path), env=env)
+    assert done.returncode == 1
+    assert "FAIL  smuggled.txt: in the ZIP but not listed in the manifest (added)" in done.stdout
+
+
+def test_a_recipient_verifies_with_the_published_key_and_no_service_configured(
+    app: Flask, signatures: Signatures, out_dir: Path, tmp_path: Path
+) -> None:
+    """Production settings that could not start the service (no secret key, no database,
+    no mail) do not stop a check against a key given."""
+    signatures.add(["Omar"])
+    assert run(app, "export", "--petition", SLUG, "--out", str(out_dir)).exit_code == 0
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(app.test_client().get("/.well-known/petition-signing-key.pem").data)
+    path = out_dir / f"{SLUG}-batch-1.zip"
+    done = flask_command(
+        "petition",
+        "verify",
+        str(path),
+        "--public-key",
+        str(pem),
+        env={"PETITION_ENV": "production"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert done.stdout.strip().endswith(f"{path}: valid")
+
+    # Without a key given, the service's own is needed, and its settings say why not.
+    done = flask_command("petition", "verify", str(path), env={"PETITION_ENV": "production"})
+    assert done.returncode == 1
+    assert "Error: PETITION_SECRET_KEY" in done.stderr
+
+
+def test_the_other_commands_still_run_in_the_app() -> None:
+    done = flask_command("petition", "--help", env={})
+    assert done.returncode == 0, done.stderr[-3000:]
+    for command in ("export", "verify", "verify-receipt", "worker", "import"):
+        assert f"  {command} " in done.stdout
+    assert "wsgi" in imported(done)
 
 
 def test_verify_names_failures_and_exits_non_zero(
