@@ -212,3 +212,22 @@ def test_parts_set_in_the_worker_process_are_the_same_as_here(
             made[parallel] = [(folder / f"delivery-{n:03d}.pdf").read_bytes() for n in (2, 3)]
             assert not multiprocessing.active_children()  # no worker left behind
     assert made[True] == made[False]
+
+
+def test_only_a_part_of_many_names_gives_memory_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full garbage collection walks the whole heap: after a part of a few names it costs
+    # more than the memory it could free.
+    from petition import create_app
+    from petition.config import Settings
+
+    releases: list[int] = []
+    monkeypatch.setattr(pdf, "_release_memory", lambda: releases.append(1))
+    app = create_app(Settings(testing=True, instance_path=str(tmp_path)))
+    many = lines_of([f"Signer number {n}" for n in range(pdf.RELEASE_AFTER_NAMES)])
+    with app.app_context():
+        pdf.render_part(number=2, lines=lines_of(NAMES), cover=None, title="t", batch_sequence=1)
+        assert releases == []
+        pdf.render_part(number=2, lines=many, cover=None, title="t", batch_sequence=1)
+    assert releases == [1]
