@@ -37,6 +37,7 @@ from petition.petitions.models import Petition
 from tests import system
 from tests.helpers import DARAA, REQUIRE_ALL, schedule
 from tests.helpers.mail import Mailbox
+from tests.helpers.routing import share_compiled_url_builders
 from tests.helpers.servers import LiveServer, free_port
 from tests.helpers.templates import share_compiled_templates
 
@@ -48,8 +49,9 @@ TIMES = schedule.FileTimes()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Each test's app compiled its templates again (tests/helpers/templates.py).
+    # Each test's app compiled its templates and URL builders again (tests/helpers/).
     share_compiled_templates()
+    share_compiled_url_builders()
 
 
 @pytest.hookimpl(trylast=True)  # after the conftest files that add markers
