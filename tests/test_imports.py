@@ -20,8 +20,14 @@ from petition.petitions.models import Petition
 # Each costs megabytes in every worker (measured RSS on first import): Alembic through
 # Flask-Migrate 11, WeasyPrint 23, Pillow (the share card) 2, markdown-it and nh3 (publishing)
 # 2, python-frontmatter and PyYAML (reading a petition file) 1, cryptography's primitives
-# (the batch signing key; redis only checks that the package exists) 7.
+# (the batch signing key; redis only checks that the package exists) 7; the PDF parts
+# with multiprocessing (building a batch) 0.6; the modern email API and the mail worker
+# (the development mail page) 1 (bench.memory's worker RSS, side by side).
 NOT_IN_A_WEB_WORKER = [
+    "petition.export.pdf",
+    "multiprocessing",
+    "email.policy",
+    "petition.mail.worker",
     "alembic",
     "flask_migrate",
     "weasyprint",

@@ -19,7 +19,7 @@ from typing import IO, Any, cast
 
 import sqlalchemy as sa
 
-from petition.export import leaves, merkle, pdf
+from petition.export import leaves, merkle
 from petition.export.batch_format import (
     CHECKSUMS_FILE,
     MANIFEST_FORMAT,
@@ -172,6 +172,11 @@ def write_members(
 
     ``built`` gets its count and first and last numbers as the rows stream by.
     """
+    # Here, not at the top: the PDF parts (their process pool, multiprocessing, the name
+    # pages) are 0.6 MB that a web worker, which imports this module for the batch
+    # pages, only needs when it builds a batch (tests/test_imports.py).
+    from petition.export import pdf
+
     created_at = built.created_at
     version_sha = petitions.version_hashes(conn, petition_id=petition.id)
     used_versions: set[int] = set()

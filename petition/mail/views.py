@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from email.message import EmailMessage
 from http import HTTPStatus
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import abort, render_template
 from markupsafe import Markup, escape
 
 from petition.config import current_settings
 from petition.mail import bp
-from petition.mail.worker import dev_mail_folder
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _NAME = re.compile(r"^\d+\.eml$")
 _LINK = re.compile(r"https?://[^\s<>\"]+")
@@ -24,10 +24,18 @@ def _folder_or_404() -> Path:
     settings = current_settings()
     if not settings.is_development or settings.mail_url:
         abort(HTTPStatus.NOT_FOUND)
+    from petition.mail.worker import dev_mail_folder
+
     return dev_mail_folder(settings)
 
 
 def _read(path: Path) -> EmailMessage:
+    # Here, not at the top: the modern email API (email.policy and its header parser,
+    # 0.5 MB) and the mail worker serve only this development page, in no worker of a
+    # production server (tests/test_imports.py).
+    import email
+    import email.policy
+
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
