@@ -7,6 +7,7 @@ attempts over both still meets the limit.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -157,3 +158,53 @@ def test_production_with_two_workers_on_memory_warns_at_start(tmp_path: Path) ->
     stop(server)
     text = log.read_text()
     assert re.search(r"RATE LIMITS ARE NOT SHARED: 2 workers", text), text
+
+
+def _remote_ports(pid: int) -> list[int]:
+    """The remote TCP ports of the sockets process ``pid`` holds open (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and fields[3] == "01":  # ESTABLISHED
+                ports.append(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_workers_are_forked_from_a_loaded_app_that_holds_no_connection(
+    database_url: str, petition: Petition, redis_prefix: str, tmp_path: Path
+) -> None:
+    # gunicorn.conf.py preloads the app (about 3 MB less per worker): the master loads
+    # it, with its database driver, and must hold no database or Redis connection that
+    # the forked workers would share; each worker opens its own.
+    env = server_env(
+        database_url,
+        tmp_path / "instance",
+        ratelimit_storage_uri=REDIS_TEST_URL,
+        ratelimit_key_prefix=redis_prefix,
+    )
+    port = free_port()
+    server = start_server(port, env, tmp_path / "server.log", workers=2)
+    try:
+        for n in range(3):
+            assert Browser(port).sign(f"fork{n}@example.org") == 303
+        driver = "_sqlite3" if database_url.startswith("sqlite") else "psycopg_binary"
+        assert driver in Path(f"/proc/{server.pid}/maps").read_text()
+        database_port = urllib.parse.urlsplit(database_url).port or 5432
+        assert not {database_port, 6379} & set(_remote_ports(server.pid))
+        workers = [
+            int(pid)
+            for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        ]
+        assert len(workers) == 2
+        if not database_url.startswith("sqlite"):
+            held = [_remote_ports(pid).count(database_port) for pid in workers]
+            assert sum(held) >= 1, held
+    finally:
+        stop(server)
