@@ -22,8 +22,11 @@ from petition.petitions.models import Petition
 # 2, python-frontmatter and PyYAML (reading a petition file) 1, cryptography's primitives
 # (the batch signing key; redis only checks that the package exists) 7; the PDF parts
 # with multiprocessing (building a batch) 0.6; the modern email API and the mail worker
-# (the development mail page) 1 (bench.memory's worker RSS, side by side).
+# (the development mail page) 1 (bench.memory's worker RSS, side by side); argon2 with its
+# cffi bindings and pyotp (organizers' login and second factor) 1.
 NOT_IN_A_WEB_WORKER = [
+    "argon2",
+    "pyotp",
     "petition.export.pdf",
     "multiprocessing",
     "email.policy",

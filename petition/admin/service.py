@@ -12,12 +12,9 @@ import logging
 import secrets
 from collections.abc import Mapping
 from functools import cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import pyotp
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
 from petition.admin.models import User, UserRole, user_petitions
@@ -31,12 +28,13 @@ from petition.petitions.models import Petition, PetitionStatus
 from petition.signing import service as signing
 from petition.signing.models import Signature, SignatureStatus
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 logger = logging.getLogger(__name__)
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
-# OWASP Password Storage Cheat Sheet: argon2id, 19 MiB of memory, 2 passes, 1 lane.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 TOTP_ISSUER = "Petitions"
 
 
@@ -57,10 +55,21 @@ class SlugTaken(ValueError):
 
 
 @cache
+def _hasher() -> PasswordHasher:
+    # OWASP Password Storage Cheat Sheet: argon2id, 19 MiB of memory, 2 passes, 1 lane.
+    # argon2 (with its cffi bindings) and pyotp are imported where a login, a password
+    # or a second factor needs them: a web worker that serves only readers and signers
+    # never loads them (tests/test_imports.py).
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+@cache
 def _dummy_hash() -> str:
     # Verified against when no account matches, so an unknown address costs the
     # same argon2 work as a wrong password and the timing tells nothing.
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def normalize_email(email: str) -> str:
@@ -73,7 +82,7 @@ def hash_password(password: str) -> str:
         raise AccountError("password-too-short", min=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
         raise AccountError("password-too-long", max=PASSWORD_MAX)
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def _new_nonce() -> str:
@@ -143,8 +152,10 @@ def list_users(session: Session) -> list[User]:
 
 
 def verify_password(user: User, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher().verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -156,17 +167,19 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     argon2 work and give the same answer, so neither the page nor its timing
     tells whether an account exists.
     """
+    from argon2.exceptions import VerificationError
+
     user = find_user(session, email)
     if user is None or not user.is_active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_dummy_hash(), password)
+            _hasher().verify(_dummy_hash(), password)
         return None
     if not verify_password(user, password):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         # Parameters were raised since this hash was made: upgrade it now that
         # the plain password is at hand.
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hasher().hash(password)
     return user
 
 
@@ -192,11 +205,15 @@ def set_password(session: Session, *, user: User, password: str, actor: str) -> 
 
 
 def new_totp_secret() -> str:
+    import pyotp
+
     return pyotp.random_base32()
 
 
 def totp_uri(user: User, secret: str) -> str:
     """The ``otpauth://`` address an authenticator app reads."""
+    import pyotp
+
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
 
@@ -206,6 +223,8 @@ def _accepted_step(secret: str, code: str, last_step: int | None) -> int | None:
     code = "".join(code.split())
     if not code.isdigit() or len(code) != 6:
         return None
+    import pyotp
+
     totp = pyotp.TOTP(secret)
     now = utcnow()
     step_now = totp.timecode(now)
