@@ -157,6 +157,22 @@ def worker_process(settings: Settings, log: IO[bytes], **env: str) -> subprocess
     )
 
 
+def kill_worker_while_held(
+    settings: Settings, mailbox: HoldingMailbox, log: Path, *, wait: float = 30, **env: str
+) -> None:
+    """Start a worker and SIGKILL it, as the OOM killer or a deploy would, once the
+    mailbox holds a message in the middle of its conversation; return when it is gone."""
+    with log.open("wb") as output:
+        process = worker_process(settings, output, **env)
+        try:
+            assert mailbox.holding.wait(wait), log.read_text()
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+
 @pytest.mark.slow
 def test_worker_killed_mid_batch_then_a_new_worker_sends_each_message_exactly_once(
     settings: Settings, holding_server: tuple[Controller, HoldingMailbox], tmp_path: Path
@@ -171,17 +187,9 @@ def test_worker_killed_mid_batch_then_a_new_worker_sends_each_message_exactly_on
     app = create_app(settings)
     queue(app, 30)
     log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        process = worker_process(settings, output)
-        try:
-            # Ten accepted, the eleventh in the worker's hands (its recipient sent, not yet
-            # answered): the worker dies as the OOM killer or a deploy would kill it.
-            assert mailbox.holding.wait(30), log.read_text()
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+    # Ten accepted, the eleventh in the worker's hands (its recipient sent, not yet
+    # answered) when the worker dies.
+    kill_worker_while_held(settings, mailbox, log)
     mailbox.release.set()
     with app.app_context(), session_scope(write=False) as session:
         rows = session.execute(

@@ -10,10 +10,8 @@ process and a real SIGKILL.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,12 @@ from petition.config import Settings
 from petition.db import db, session_scope, utcnow
 from petition.mail.models import OutboxMessage, OutboxStatus
 from tests.helpers.servers import free_port
-from tests.mail.test_delivery import HoldingMailbox, queue, token, worker_process
+from tests.mail.test_delivery import (
+    HoldingMailbox,
+    kill_worker_while_held,
+    queue,
+    token,
+)
 
 
 @pytest.fixture(params=["greeting", "rcpt", "data"])
@@ -64,15 +67,7 @@ def test_a_worker_killed_mid_send_never_gets_a_message_to_smtp_twice(
     app = create_app(settings)
     queue(app, 1)
     log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        process = worker_process(settings, output)
-        try:
-            assert mailbox.holding.wait(30), log.read_text()
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+    kill_worker_while_held(settings, mailbox, log)
     held = outbox_row(app)
     assert held.claimed_by is not None
     assert held.lease_until is not None

@@ -3,10 +3,8 @@ which language, with which headers; one-click unsubscribe; refusals; resuming.""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
-import signal
 import threading
 import time
 from collections import Counter
@@ -30,7 +28,7 @@ from petition.updates import service as updates
 from petition.updates.models import Update, UpdateDelivery, UpdateKind, UpdateStatus
 from tests.helpers.mail import Mailbox, run_worker, text_body
 from tests.helpers.servers import free_port
-from tests.mail.test_delivery import HoldingMailbox, worker_process
+from tests.mail.test_delivery import HoldingMailbox, kill_worker_while_held
 from tests.updates.conftest import SLUG, Signers, add_signer
 
 EN = updates.TextSource(
@@ -351,16 +349,8 @@ def test_a_worker_killed_during_an_update_then_restarted_delivers_each_once(
         _clear_outbox(app)
         update_id = _send_update(app)
         log = tmp_path / "worker.log"
-        with log.open("wb") as output:
-            # Five a second: the worker fans the update out in several batches.
-            process = worker_process(settings, output, PETITION_UPDATES_PER_SECOND="5")
-            try:
-                assert holding.holding.wait(60), log.read_text()
-                process.send_signal(signal.SIGKILL)
-                process.wait(10)
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
+        # Five a second: the worker fans the update out in several batches.
+        kill_worker_while_held(settings, holding, log, wait=60, PETITION_UPDATES_PER_SECOND="5")
         holding.release.set()
         with app.app_context(), session_scope(write=False) as session:
             update = session.get(Update, update_id)
