@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench import run
+from bench import reference, run
 from petition.config import PROJECT_ROOT
 from tests import system
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
@@ -93,3 +93,19 @@ def test_memory_benchmark_smoke_run() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| sqlite |" in done.stdout
     assert "load average:" in done.stdout
+
+
+def test_the_reference_app_forks_no_connection(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gunicorn.conf.py preloads every app the bench serves, the reference endpoints too:
+    # a connection pooled in the master would be one socket shared by every worker.
+    monkeypatch.setenv("BENCH_DATABASE_URL", database_url)
+    app = reference.create_app()
+    engine = app.extensions["bench_engine"]
+    try:
+        assert engine.pool.checkedin() == 0
+        assert app.test_client().post("/insert", data={"name": "n"}).status_code == 201
+    finally:
+        reference.metadata.drop_all(engine)
+        engine.dispose()
