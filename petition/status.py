@@ -34,6 +34,8 @@ class WorkerSeen:
     beat_age: float
     mail_age: float | None
     fold_age: float | None
+    # Since the worker started: a mail loop that has not begun its first pass yet.
+    started_age: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +91,7 @@ def read_status() -> Status:
             beat_age=_age(now, beat.beat_at) or 0.0,
             mail_age=_age(now, beat.mail_at),
             fold_age=_age(now, beat.folded_at),
+            started_age=_age(now, beat.started_at) or 0.0,
         )
         for beat in seen
     ]
@@ -126,7 +129,10 @@ def stuck_reasons(
     # A pass of the mail loop waits on SMTP for at most a send timeout.
     mail_bound = settings.mail_send_timeout_seconds * 2 + 60
     for worker in alive:
-        if worker.mail_age is None or worker.mail_age > mail_bound:
+        # The first heartbeat may come before the mail loop's first pass: a worker that
+        # has just started is not stuck, one whose loop never began within the bound is.
+        since = worker.mail_age if worker.mail_age is not None else worker.started_age
+        if since > mail_bound:
             reasons.append(f"the mail loop of worker {worker.worker_id} makes no progress")
     return reasons
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -66,3 +67,38 @@ def test_status_is_one_with_a_stuck_outbox_or_no_worker(app: Flask) -> None:
     assert stuck is not None, output
     assert 3600 <= int(stuck.group(1)) < 3660
     assert "no worker" not in output
+
+
+def _beat(app: Flask, *, started_ago: float, mail_ago: float | None) -> None:
+    now = utcnow()
+    with app.app_context(), session_scope() as session:
+        session.add(
+            WorkerHeartbeat(
+                worker_id="host:1:abc",
+                started_at=now - dt.timedelta(seconds=started_ago),
+                beat_at=now,
+                mail_at=None if mail_ago is None else now - dt.timedelta(seconds=mail_ago),
+                folded_at=now,
+            )
+        )
+
+
+def test_a_worker_whose_first_beat_came_before_its_mail_loop_is_not_stuck(app: Flask) -> None:
+    # The heartbeat thread may beat before the mail loop has begun its first pass.
+    _beat(app, started_ago=1, mail_ago=None)
+    code, output = status(app)
+    assert code == 0, output
+    assert "mail loop - ago" in output
+
+
+@pytest.mark.parametrize(
+    ("started_ago", "mail_ago"), [(3600, None), (3600, 3000)], ids=["never-began", "stalled"]
+)
+def test_a_mail_loop_without_progress_is_stuck(
+    app: Flask, started_ago: float, mail_ago: float | None
+) -> None:
+    # The bound is two send timeouts and a minute (180 s by default).
+    _beat(app, started_ago=started_ago, mail_ago=mail_ago)
+    code, output = status(app)
+    assert code == 1
+    assert "STUCK: the mail loop of worker host:1:abc makes no progress" in output
