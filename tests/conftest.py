@@ -56,9 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)  # after the conftest files that add markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The longest files first (tests/helpers/schedule.py): the test processes share them
-    # from the start, and the run ends on short tests instead of one process's long tail.
-    items[:] = schedule.longest_files_first(items, schedule.recorded(config))
+    # The longest first (tests/helpers/schedule.py): the test processes share them from
+    # the start, and the run ends on short tests instead of one process's long tail.
+    long_tests = schedule.recorded(config, schedule.LONG_TESTS_KEY)
+    items[:] = schedule.longest_first(items, schedule.recorded(config), long_tests)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
