@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -144,7 +144,7 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     """Every ``utcnow`` of the package answers the test's time (UTC)."""
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     controlled = Clock(today - dt.timedelta(days=2))
@@ -152,4 +152,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     for name, module in list(sys.modules.items()):
         if name.startswith("petition") and getattr(module, "utcnow", None) is real:
             monkeypatch.setattr(module, "utcnow", controlled)
-    return controlled
+    yield controlled
+    # A module first imported during the test took the controlled clock by name, and
+    # monkeypatch restores only what it set: petition.status, imported lazily, kept a
+    # clock two days behind, and a later status test in the same process saw no mail due.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("petition") and getattr(module, "utcnow", None) is controlled:
+            module.utcnow = real  # type: ignore[attr-defined]
