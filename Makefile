@@ -8,7 +8,8 @@ FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
 # Test processes (pytest-xdist): three for two cores, as a third of the suite's time is spent
-# waiting on browsers, servers and subprocesses (on 2 cores: 2 took 346 s, 3 266 s, 4 279 s).
+# waiting on browsers, servers and subprocesses (on 2 cores with work stealing: 3 took 266 s,
+# 4 279 s; 2 with the default scheduling 346 s, earlier that day).
 # TEST_WORKERS=0 runs in this process. "worksteal": a process out of tests takes some of the
 # busiest one's (tests/helpers/schedule.py).
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, len(os.sched_getaffinity(0)) * 3 // 2))')
