@@ -110,13 +110,10 @@ def strict_app(settings: Settings) -> Iterator[Flask]:
 
 
 def test_failed_logins_are_limited_per_account_then_allowed_again(
-    settings: Settings, strict_app: Flask, accounts_on_strict: Accounts
+    make_app: Callable[..., Flask], accounts_on_strict: Accounts
 ) -> None:
-    apps: list[Iterator[Flask]] = []
-
     def attempt(window: int) -> Callable[[], bool]:
-        apps.append(_app_with(settings, ratelimit_login_per_account=f"3/{window} second"))
-        client = next(apps[-1]).test_client()
+        client = make_app(ratelimit_login_per_account=f"3/{window} second").test_client()
         # Addresses of this try's own: only the account's limit is in play.
         client.environ_base["REMOTE_ADDR"] = f"2001:db8:{window}::98"
         for i in range(3):
@@ -145,14 +142,8 @@ def test_failed_logins_are_limited_per_account_then_allowed_again(
         owner.environ_base["REMOTE_ADDR"] = f"2001:db8:{window}::100"
         return lambda: login(owner, accounts_on_strict.organizer).status_code == 303
 
-    try:
-        # Each try is a page and a POST against the address's own limit (20/minute).
-        in_the_shortest_window(
-            attempt, what="the owner logs in once the window has passed", every=0.5
-        )
-    finally:
-        for made in apps:
-            next(made, None)
+    # Each try is a page and a POST against the address's own limit (20/minute).
+    in_the_shortest_window(attempt, what="the owner logs in once the window has passed", every=0.5)
 
 
 def test_failed_logins_are_limited_per_address(

@@ -81,12 +81,18 @@ class FileTimes:
     """Seconds per file and per test, summed from every phase of every test report."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
         self.tests: dict[str, float] = defaultdict(float)
 
     def add(self, report: pytest.TestReport) -> None:
-        self.seconds[_file(report.nodeid)] += report.duration
         self.tests[report.nodeid] += report.duration
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Seconds per file: the sum of its tests'."""
+        files: dict[str, float] = defaultdict(float)
+        for nodeid, spent in self.tests.items():
+            files[_file(nodeid)] += spent
+        return files
 
     def report(self, terminal: Any, count: int) -> None:
         total = sum(self.seconds.values())
@@ -96,7 +102,7 @@ class FileTimes:
 
     def save(self, config: pytest.Config) -> None:
         cache = getattr(config, "cache", None)
-        if cache is None or not self.seconds:
+        if cache is None or not self.tests:
             return
         # Files this run did not touch keep their last figure.
         merged = {**recorded(config), **{k: round(v, 2) for k, v in self.seconds.items()}}
