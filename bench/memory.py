@@ -3,13 +3,14 @@
     .venv/bin/python -m bench.memory                       # SQLite, and PostgreSQL if it answers
     .venv/bin/python -m bench.memory --databases sqlite
 
-gunicorn (2 sync workers) serves the service with ``bench.run``'s production settings
-(limits in Redis when it answers, a batch signing key configured); wrk sends each request
-of the mix for a second (the petition page in English and Arabic, the live count, the
-count and countries API, the widget frame in both modes and in Arabic, ``embed.js``, the
-published key, and sign POSTs), then each worker's resident memory (RSS) is read, beside
-hello-world's (``bench/reference.py``) under the same gunicorn; then again once the
-recipient's guide (/verify, a rare page that renders Markdown) has been served too.
+gunicorn (2 sync workers, under ``python -OO`` as deployed) serves the service with
+``bench.run``'s production settings (limits in Redis when it answers, a batch signing key
+configured); wrk sends each request of the mix for a second (the petition page in English
+and Arabic, the live count, the count and countries API, the widget frame in both modes
+and in Arabic, ``embed.js``, the published key, and sign POSTs), then each worker's
+resident memory (RSS) is read, beside hello-world's (``bench/reference.py``) under the
+same gunicorn; then again once the recipient's guide (/verify, a rare page that renders
+Markdown) has been served too.
 Every answer must be 2xx/3xx. Only 127.0.0.1 is targeted.
 """
 
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.run import (
+    DEPLOYED,
     POSTGRES_ADMIN,
     REDIS_URL,
     ROOT,
@@ -95,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     kinds, notes = databases_to_run(args.databases, POSTGRES_ADMIN)
     storage_uri, storage_note = limits_storage(REDIS_URL)
-    for note in (storage_note, *notes):
+    for note in (storage_note, DEPLOYED, *notes):
         print(f"- {note}")
     print("\n| database | web worker RSS | after /verify too | hello-world worker RSS | errors |")
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.parse
@@ -153,6 +155,25 @@ def wait_for(port: int, path: str = "/", timeout: float = 90.0) -> None:
     raise RuntimeError(f"server on port {port} did not answer {path}")
 
 
+DEPLOYED = "gunicorn under python -OO, from bytecode compiled at that level, as deployed"
+
+
+@functools.cache
+def deployed_python() -> tuple[str, ...]:
+    """The interpreter as the deployment runs the web app: ``python -OO`` (no docstrings,
+    about 6 MB less per worker), from bytecode compiled at that level for the virtualenv
+    and the checkout, as the deployment's ``compileall`` makes it (README, "Deployment");
+    without it every start would compile from source and the worker would be bigger.
+    Quick once compiled (a third of a second here)."""
+    folders = [sysconfig.get_paths()["purelib"], *(str(ROOT / p) for p in ("petition", "bench"))]
+    subprocess.run(
+        [sys.executable, "-OO", "-m", "compileall", "-q", *folders, str(ROOT / "wsgi.py")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return (sys.executable, "-OO")
+
+
 @contextlib.contextmanager
 def gunicorn(
     app: str, env: dict[str, str], *, workers: int, probe: str
@@ -163,7 +184,9 @@ def gunicorn(
     with tempfile.TemporaryFile(mode="w+") as log:
         proc = subprocess.Popen(
             [
-                str(VENV_BIN / "gunicorn"),
+                *deployed_python(),
+                "-m",
+                "gunicorn",
                 "--workers",
                 str(workers),
                 "--bind",
@@ -923,7 +946,7 @@ def main() -> None:
     started = load_average()
     kinds, notes = databases_to_run(args.databases, POSTGRES_ADMIN)
     storage_uri, storage_note = limits_storage(REDIS_URL)
-    notes = [storage_note, *notes]
+    notes = [storage_note, DEPLOYED, *notes]
     for note in notes:
         print(f"- {note}", flush=True)
     began = time.monotonic()

@@ -128,6 +128,17 @@ def test_image_installs_the_pdf_fonts_and_pango_from_the_install_script() -> Non
     assert named <= set(listed)
 
 
+def test_the_web_app_runs_without_docstrings_from_bytecode_the_image_compiled() -> None:
+    runtime = stages()[-1]
+    assert json.loads(runtime.all("CMD")[0])[:4] == ["python", "-OO", "-m", "gunicorn"]
+    [install] = [r for r in runtime.all("RUN") if "pip install" in r]
+    # After pip: the bytecode pip wrote is for plain python, the CLI's (its --help needs
+    # the docstrings -OO leaves out).
+    assert install.index("pip install") < install.index(
+        "/opt/petition/bin/python -OO -m compileall -q /opt/petition/lib"
+    )
+
+
 def test_image_settings_are_settings_the_app_reads() -> None:
     env = env_of(stages()[-1])
     assert {k for k in env if k.startswith("PETITION_")} <= SETTINGS
@@ -303,7 +314,9 @@ def test_image_contents_serve_the_arabic_page_and_refuse_an_uncompiled_catalog(
             page = _get(f"http://127.0.0.1:{port}/p/{SLUG}?lang=ar", server)
         finally:
             server.terminate()
+        _, logged = server.communicate(timeout=60)
     assert '<html lang="ar" dir="rtl">' in page
+    assert "NO BYTECODE" not in logged  # gunicorn.conf.py: the image's compileall ran
     for label in ("الاسم الكامل", "عنوان البريد الإلكتروني", "البلد"):
         assert re.search(rf"<label[^>]*>\s*{label}", page), label
 
