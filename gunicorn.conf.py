@@ -1,6 +1,6 @@
 """Gunicorn reads this file by default when started from the project folder.
 
-It adds a start-up check and loads the application once, in the master, before the
+It adds start-up checks and loads the application once, in the master, before the
 workers are forked; pass workers, binding and the rest on the command line as usual
 (``gunicorn -w 4 -b 127.0.0.1:8000 wsgi:app``).
 """

@@ -44,11 +44,11 @@ from bench.run import (
     ROOT,
     SLUG,
     VENV_BIN,
-    deployed_python,
     engine,
     flask,
     form_extras,
     free_port,
+    gunicorn_command,
     wait_for,
 )
 from tests.helpers.postgres import OwnPostgres
@@ -272,7 +272,7 @@ def _surge(
     flask(env, "petition", "import", str(ROOT / "content" / f"{SLUG}.md"))
     log = folder / "processes.log"
     ports = [free_port(), free_port()]
-    gunicorn = [*deployed_python(), "-m", "gunicorn", "--workers", "2", "--log-level", "warning"]
+    gunicorn = [*gunicorn_command(), "--workers", "2", "--log-level", "warning"]
     apps.extend(
         Process(f"app{i}", [*gunicorn, "--bind", f"127.0.0.1:{p}", "wsgi:app"], env, log)
         for i, p in enumerate(ports)

@@ -159,8 +159,8 @@ DEPLOYED = "gunicorn under python -OO, from bytecode compiled at that level, as 
 
 
 @functools.cache
-def deployed_python() -> tuple[str, ...]:
-    """The interpreter as the deployment runs the web app: ``python -OO`` (no docstrings,
+def gunicorn_command() -> tuple[str, ...]:
+    """gunicorn as the deployment starts it: ``python -OO -m gunicorn`` (no docstrings,
     about 6 MB less per worker), from bytecode compiled at that level for the virtualenv
     and the checkout, as the deployment's ``compileall`` makes it (README, "Deployment");
     without it every start would compile from source and the worker would be bigger.
@@ -171,7 +171,7 @@ def deployed_python() -> tuple[str, ...]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    return (sys.executable, "-OO")
+    return (sys.executable, "-OO", "-m", "gunicorn")
 
 
 @contextlib.contextmanager
@@ -184,9 +184,7 @@ def gunicorn(
     with tempfile.TemporaryFile(mode="w+") as log:
         proc = subprocess.Popen(
             [
-                *deployed_python(),
-                "-m",
-                "gunicorn",
+                *gunicorn_command(),
                 "--workers",
                 str(workers),
                 "--bind",
